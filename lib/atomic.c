@@ -1,0 +1,71 @@
+/* atomic.c: temporary file + rename, so a killed tool never leaves half a file. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "util.h"
+
+static char tmp_path[4096];
+static char final_path[4096];
+static FILE *tmp_file;
+
+void atomic_cleanup(void)
+{
+	if (tmp_path[0]) {
+		unlink(tmp_path);
+		tmp_path[0] = '\0';
+	}
+}
+
+static void on_signal(int sig)
+{
+	atomic_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+FILE *atomic_open(const char *path)
+{
+	int fd;
+
+	if (tmp_file)
+		die("internal error: two atomic files at once (%s)", path);
+	if (snprintf(tmp_path, sizeof tmp_path, "%s.tmpXXXXXX", path) >= (int)sizeof tmp_path ||
+	    snprintf(final_path, sizeof final_path, "%s", path) >= (int)sizeof final_path) {
+		tmp_path[0] = '\0';
+		die("file name too long (%s)", path);
+	}
+	fd = mkstemp(tmp_path);
+	if (fd < 0) {
+		tmp_path[0] = '\0';
+		die("cannot create %s:", path);
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	tmp_file = fdopen(fd, "wb");
+	if (!tmp_file)
+		die("cannot open %s:", path);
+	return tmp_file;
+}
+
+void atomic_commit(FILE *f)
+{
+	if (f != tmp_file)
+		die("internal error: atomic_commit of an unknown file");
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		fclose(f);
+		tmp_file = NULL;
+		die("cannot write %s:", final_path);
+	}
+	tmp_file = NULL;
+	if (fclose(f) != 0)
+		die("cannot write %s:", final_path);
+	if (rename(tmp_path, final_path) != 0)
+		die("cannot rename %s to %s:", tmp_path, final_path);
+	tmp_path[0] = '\0';
+}

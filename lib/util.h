@@ -1,0 +1,34 @@
+/* util.h: errors, allocation, the program's name. One error routine for all tools. */
+#ifndef SEGPIPE_UTIL_H
+#define SEGPIPE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+extern const char *progname;   /* set by cli_init(); prefixes every message */
+
+/* die: print "progname: MSG" (and ": strerror(errno)" when fmt ends in ':')
+ * on stderr, remove any registered temporary file, exit 1. */
+noreturn void die(const char *fmt, ...);
+/* usage_die: the same, exit 2, with a hint to try --help. */
+noreturn void usage_die(const char *fmt, ...);
+/* warnx: the message without exiting. */
+void warnx(const char *fmt, ...);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* xmalloc_array: n*size with overflow check. */
+void *xmalloc_array(size_t n, size_t size);
+
+/* Deterministic random numbers: splitmix64-seeded xoshiro256**. */
+typedef struct { uint64_t s[4]; } rng_t;
+void rng_seed(rng_t *r, uint64_t seed);
+uint64_t rng_next(rng_t *r);
+double rng_uniform(rng_t *r);              /* [0,1) */
+uint64_t rng_below(rng_t *r, uint64_t n);  /* uniform 0..n-1, unbiased */
+float rng_normal(rng_t *r);                /* standard normal (Box-Muller) */
+void rng_shuffle(rng_t *r, int64_t *idx, int64_t n); /* Fisher-Yates */
+
+#endif
