@@ -1,0 +1,132 @@
+/* otsu: foreground masks by Otsu's threshold, one per image. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tensor.h"
+
+static const char usage[] =
+"Usage: otsu [-t] [-P] [FILE]\n"
+"Foreground masks by Otsu's threshold per image: 1 where value > t.\n"
+"The threshold maximises the between-class variance of the 256-bin\n"
+"histogram of 8-bit values (float input in [0,1] is quantised to\n"
+"round(255 x)); the first maximum wins; a uniform image is all background.\n"
+"\n"
+"  -t, --thresholds  print one threshold (0..255) per line instead of masks\n"
+"  -P, --pgm         write a PGM stream (0/255) instead of a uint8 tensor stream\n"
+"  -h, --help        show this help and exit\n"
+"      --version     show the version and exit\n"
+"\n"
+"With no FILE, or when FILE is -, read standard input.\n";
+
+struct options {
+	int thresholds;
+	int pgm;
+	const char *file;
+};
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "thresholds", no_argument, NULL, 't' },
+		{ "pgm", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "tPh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': o->thresholds = 1; break;
+		case 'P': o->pgm = 1; break;
+		case 'h': cli_help(usage); break;
+		case 'V': cli_version(); break;
+		default: usage_die("unknown option");
+		}
+	}
+	cli_operands(argc, argv, optind, 0, 1, &o->file);
+}
+
+/* otsu_threshold: t in 0..255 maximising the between-class variance of a
+ * 256-bin histogram, class 0 being values <= t; the first maximum wins.
+ * Returns 255 when no split exists (a uniform image: all background). */
+static int otsu_threshold(const int64_t hist[256])
+{
+	double total = 0, sum = 0, w0 = 0, sum0 = 0, best = -1;
+	int t_best = 255;
+
+	for (int i = 0; i < 256; i++) {
+		total += hist[i];
+		sum += (double)i * hist[i];
+	}
+	for (int t = 0; t < 255; t++) {
+		double w1, m0, m1, between;
+
+		w0 += hist[t];
+		sum0 += (double)t * hist[t];
+		w1 = total - w0;
+		if (w0 == 0 || w1 == 0)
+			continue;
+		m0 = sum0 / w0;
+		m1 = (sum - sum0) / w1;
+		between = w0 * w1 * (m0 - m1) * (m0 - m1);
+		if (between > best) {
+			best = between;
+			t_best = t;
+		}
+	}
+	return t_best;
+}
+
+static int quantise(float v)
+{
+	if (!(v > 0))
+		return 0;
+	if (v >= 1)
+		return 255;
+	return (int)lrintf(v * 255);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	input *in;
+	output *out = NULL;
+	float *x;
+	uint8_t *q;
+	int64_t n;
+
+	cli_init(argc, argv, "otsu");
+	parse_args(argc, argv, &o);
+	in = input_open(o.file);
+	n = input_size(in);
+	x = xmalloc_array((size_t)n, sizeof *x);
+	q = xmalloc((size_t)n);
+	if (!o.thresholds)
+		out = output_open(stdout, o.pgm, DT_U8, input_shape(in));
+	while (input_read(in, x, ROLE_INTENSITY)) {
+		int64_t hist[256] = { 0 };
+		int t;
+
+		for (int64_t i = 0; i < n; i++)
+			hist[q[i] = (uint8_t)quantise(x[i])]++;
+		t = otsu_threshold(hist);
+		if (o.thresholds) {
+			printf("%d\n", t);
+			continue;
+		}
+		for (int64_t i = 0; i < n; i++)
+			x[i] = q[i] > t ? (o.pgm ? 255 : 1) : 0;
+		output_write(out, x);
+	}
+	if (out)
+		output_close(out);
+	else
+		output_check(stdout);
+	input_close(in);
+	free(x);
+	free(q);
+	return 0;
+}

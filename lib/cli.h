@@ -1,0 +1,41 @@
+/* cli.h: what every tool's main does the same way. */
+#ifndef SEGPIPE_CLI_H
+#define SEGPIPE_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* cli_init: set progname, make a broken pipe end the tool quietly, init libnetpbm. */
+void cli_init(int argc, char **argv, const char *name);
+/* cli_version: "NAME (segpipe) VERSION" on stdout, exit 0. */
+void cli_version(void);
+/* cli_usage: print usage text to stdout and exit 0. */
+void cli_help(const char *text);
+
+/* Parsers for option values; a bad value is a usage error naming the option. */
+long cli_long(const char *opt, const char *s, long lo, long hi);
+double cli_double(const char *opt, const char *s, double lo, double hi);
+uint64_t cli_seed(const char *opt, const char *s);
+/* cli_size: "WxH" */
+void cli_size(const char *opt, const char *s, int *w, int *h);
+/* cli_range: "A" or "A-B" (A <= B) within lo..hi */
+void cli_range(const char *opt, const char *s, long *a, long *b, long lo, long hi);
+/* cli_list: comma-separated integers; returns the count, fills v (at most max). */
+int cli_list(const char *opt, const char *s, long *v, int max, long lo, long hi);
+
+/* Operands: at most n file names after the options; fills names (NULL = stdin). */
+void cli_operands(int argc, char **argv, int optind, int min, int max, const char **names);
+
+/* Progress bar on stderr when stderr is a terminal. */
+typedef struct {
+	int on;
+	int64_t total;
+	double start;
+	const char *label;
+} progress;
+void progress_start(progress *p, const char *label, int64_t total);
+void progress_update(progress *p, int64_t done, const char *extra);
+void progress_end(progress *p);
+double now_seconds(void);
+
+#endif

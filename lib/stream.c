@@ -1,0 +1,830 @@
+/* stream.c: readers and writers of tensor streams (npy), netpbm streams
+ * (through libnetpbm's pam API) and IDX files, plain or gzip (zlib). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <netpbm/pam.h>
+
+#include "stream.h"
+#include "util.h"
+
+enum format { FMT_NONE, FMT_NPY, FMT_PNM, FMT_IDX };
+
+struct input {
+	char *name;
+	gzFile gz;
+	FILE *pnm_fp;          /* stdio view of gz, for libnetpbm */
+	enum format format;
+	unsigned char peek[8]; /* bytes read ahead to detect the format */
+	int npeek, peekpos;
+	int64_t index;         /* samples returned so far */
+	int64_t left;          /* samples left in the current npy/IDX record */
+	shape_t shape;
+	int64_t size;
+	dtype_t dtype;         /* of the current record */
+	int itemsize;
+	int swap;              /* record byte order differs from ours */
+	int is_u8;             /* decided by the first record */
+	double maxval;         /* netpbm: current image's maxval */
+	struct pam pam;
+	tuple *row;
+	int row_width;
+	unsigned row_depth;
+	unsigned char *raw;    /* the prefetched sample's bytes */
+	size_t rawcap;
+	float *pnmbuf;         /* the prefetched netpbm sample's values */
+	int ready;             /* a sample is prefetched */
+	int done;
+};
+
+/* ---------- errors ---------- */
+
+static noreturn void bad(const input *in, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	die("%s (%s, sample %" PRId64 ")", msg, in->name, in->index + in->ready);
+}
+
+/* ---------- shapes ---------- */
+
+int64_t shape_size(const shape_t *s)
+{
+	int64_t n = 1;
+
+	for (int i = 0; i < s->ndim; i++)
+		n *= s->dim[i];
+	return n;
+}
+
+int64_t shape_c(const shape_t *s) { return s->ndim == 3 ? s->dim[0] : 1; }
+int64_t shape_h(const shape_t *s) { return s->ndim >= 2 ? s->dim[s->ndim - 2] : 1; }
+int64_t shape_w(const shape_t *s) { return s->ndim >= 1 ? s->dim[s->ndim - 1] : 1; }
+
+int shape_equal(const shape_t *a, const shape_t *b)
+{
+	if (a->ndim != b->ndim)
+		return 0;
+	for (int i = 0; i < a->ndim; i++)
+		if (a->dim[i] != b->dim[i])
+			return 0;
+	return 1;
+}
+
+shape_t shape_chw(int64_t c, int64_t h, int64_t w)
+{
+	shape_t s;
+
+	if (c == 1) {
+		s.ndim = 2; s.dim[0] = h; s.dim[1] = w; s.dim[2] = 0;
+	} else {
+		s.ndim = 3; s.dim[0] = c; s.dim[1] = h; s.dim[2] = w;
+	}
+	return s;
+}
+
+const char *shape_str(const shape_t *s)
+{
+	static char buf[4][64];
+	static int slot;
+	char *b = buf[slot++ & 3];
+	int len = 0;
+
+	if (s->ndim == 0)
+		return "scalar";
+	for (int i = 0; i < s->ndim; i++)
+		len += snprintf(b + len, 64 - len, "%s%" PRId64, i ? "x" : "", s->dim[i]);
+	return b;
+}
+
+/* ---------- bytes ---------- */
+
+/* in_read: up to n bytes; returns how many arrived (short only at EOF). */
+static size_t in_read(input *in, void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+
+	while (got < n && in->peekpos < in->npeek)
+		p[got++] = in->peek[in->peekpos++];
+	while (got < n) {
+		size_t want = n - got;
+		int r;
+
+		if (want > (1u << 30))
+			want = 1u << 30;
+		r = gzread(in->gz, p + got, (unsigned)want);
+		if (r < 0) {
+			int err;
+			const char *msg = gzerror(in->gz, &err);
+			if (err == Z_ERRNO)
+				bad(in, "read error: %s", strerror(errno));
+			bad(in, "bad gzip data: %s", msg);
+		}
+		if (r == 0) {
+			int err;
+			const char *msg = gzerror(in->gz, &err);
+			if (err != Z_OK && err != Z_STREAM_END)
+				bad(in, "truncated gzip data: %s", msg);
+			break;
+		}
+		got += (size_t)r;
+	}
+	return got;
+}
+
+static void in_read_exact(input *in, void *buf, size_t n, const char *what)
+{
+	size_t got = in_read(in, buf, n);
+
+	if (got != n)
+		bad(in, "truncated %s: %zu of %zu bytes", what, got, n);
+}
+
+/* in_peek_more: read up to n bytes into the peek buffer; how many there. */
+static int in_peek(input *in, int n)
+{
+	in->npeek = in->peekpos = 0;
+	in->npeek = (int)in_read(in, in->peek, (size_t)n);
+	return in->npeek;
+}
+
+/* The stdio view of the byte source that libnetpbm reads. */
+static ssize_t cookie_read(void *c, char *buf, size_t n)
+{
+	return (ssize_t)in_read(c, buf, n);
+}
+
+/* ---------- dtypes ---------- */
+
+static int dtype_size(dtype_t t)
+{
+	static const int size[] = { 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 1 };
+	return size[t];
+}
+
+static int parse_descr(const char *d, dtype_t *t, int *swap)
+{
+	static const struct { const char *name; dtype_t t; } names[] = {
+		{ "u1", DT_U8 }, { "i1", DT_I8 }, { "b1", DT_BOOL },
+		{ "u2", DT_U16 }, { "i2", DT_I16 }, { "u4", DT_U32 }, { "i4", DT_I32 },
+		{ "u8", DT_U64 }, { "i8", DT_I64 }, { "f4", DT_F32 }, { "f8", DT_F64 },
+	};
+	char order = d[0];
+
+	if (order != '<' && order != '>' && order != '|' && order != '=')
+		return -1;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(d + 1, names[i].name) == 0) {
+			*t = names[i].t;
+			*swap = order == '>' && dtype_size(*t) > 1;
+			return 0;
+		}
+	return -1;
+}
+
+static void byteswap(unsigned char *p, int64_t n, int size)
+{
+	for (int64_t i = 0; i < n; i++, p += size)
+		for (int a = 0, b = size - 1; a < b; a++, b--) {
+			unsigned char t = p[a];
+			p[a] = p[b];
+			p[b] = t;
+		}
+}
+
+static void convert(const unsigned char *raw, dtype_t t, int64_t n, float *out,
+		    float scale)
+{
+	int64_t i;
+
+	switch (t) {
+	case DT_U8:
+	case DT_BOOL:
+		for (i = 0; i < n; i++) out[i] = raw[i] * scale;
+		return;
+	case DT_I8:
+		for (i = 0; i < n; i++) out[i] = (int8_t)raw[i];
+		return;
+#define CONV(T, CT) case T: for (i = 0; i < n; i++) { CT v; \
+		memcpy(&v, raw + i * sizeof v, sizeof v); out[i] = (float)v; } return;
+	CONV(DT_U16, uint16_t)
+	CONV(DT_I16, int16_t)
+	CONV(DT_U32, uint32_t)
+	CONV(DT_I32, int32_t)
+	CONV(DT_U64, uint64_t)
+	CONV(DT_I64, int64_t)
+	CONV(DT_F64, double)
+#undef CONV
+	case DT_F32:
+		memcpy(out, raw, (size_t)n * 4);
+		return;
+	}
+}
+
+/* ---------- npy headers ---------- */
+
+/* parse_int64: a non-negative decimal that fits; advances *p. */
+static int parse_dim(const char **p, int64_t *v)
+{
+	const char *s = *p;
+	int64_t x = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9') {
+		if (x > (INT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (*s++ - '0');
+	}
+	if (*s == 'L')
+		s++;
+	*p = s;
+	*v = x;
+	return 0;
+}
+
+static const char *dict_value(input *in, const char *hdr, const char *key)
+{
+	const char *k = strstr(hdr, key);
+
+	if (!k)
+		bad(in, "npy header has no %s", key);
+	k += strlen(key);
+	while (*k == ' ')
+		k++;
+	if (*k != ':')
+		bad(in, "malformed npy header");
+	k++;
+	while (*k == ' ')
+		k++;
+	return k;
+}
+
+/* read_npy_header: after the magic; sets dtype, shape, record count. */
+static void read_npy_header(input *in)
+{
+	unsigned char ver[2], lenbuf[4];
+	uint32_t hlen;
+	char *hdr, descr[16];
+	const char *p;
+	int64_t dims[8], count;
+	int nd = 0;
+	shape_t s;
+
+	in_read_exact(in, ver, 2, "npy header");
+	if (ver[0] < 1 || ver[0] > 3)
+		bad(in, "npy format version %d.%d is not supported (1.0 to 3.0)", ver[0], ver[1]);
+	if (ver[0] == 1) {
+		in_read_exact(in, lenbuf, 2, "npy header");
+		hlen = lenbuf[0] | (uint32_t)lenbuf[1] << 8;
+	} else {
+		in_read_exact(in, lenbuf, 4, "npy header");
+		hlen = lenbuf[0] | (uint32_t)lenbuf[1] << 8 | (uint32_t)lenbuf[2] << 16 |
+		       (uint32_t)lenbuf[3] << 24;
+	}
+	if (hlen > 65536)
+		bad(in, "npy header too long (%u bytes)", hlen);
+	hdr = xmalloc(hlen + 1);
+	in_read_exact(in, hdr, hlen, "npy header");
+	hdr[hlen] = '\0';
+	if (strlen(hdr) != hlen)
+		bad(in, "malformed npy header");
+
+	p = dict_value(in, hdr, "'descr'");
+	if (*p != '\'' || !strchr(p + 1, '\'') || strchr(p + 1, '\'') - p - 1 >= (long)sizeof descr)
+		bad(in, "malformed npy descr");
+	memcpy(descr, p + 1, strchr(p + 1, '\'') - p - 1);
+	descr[strchr(p + 1, '\'') - p - 1] = '\0';
+	if (parse_descr(descr, &in->dtype, &in->swap) != 0)
+		bad(in, "unsupported npy dtype '%s'", descr);
+	in->itemsize = dtype_size(in->dtype);
+
+	p = dict_value(in, hdr, "'fortran_order'");
+	if (strncmp(p, "True", 4) == 0)
+		bad(in, "npy array in Fortran order is not supported");
+	if (strncmp(p, "False", 5) != 0)
+		bad(in, "malformed npy fortran_order");
+
+	p = dict_value(in, hdr, "'shape'");
+	if (*p++ != '(')
+		bad(in, "malformed npy shape");
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == ')')
+			break;
+		if (nd == 8 || parse_dim(&p, &dims[nd]) != 0)
+			bad(in, "bad npy shape");
+		nd++;
+		while (*p == ' ')
+			p++;
+		if (*p == ',')
+			p++;
+		else if (*p != ')')
+			bad(in, "bad npy shape");
+	}
+	free(hdr);
+	if (nd == 0)
+		bad(in, "npy array has no sample axis (0-d array)");
+	if (nd > 4)
+		bad(in, "npy sample has %d dimensions; at most 3 are supported", nd - 1);
+	count = dims[0];
+	s.ndim = nd - 1;
+	s.dim[0] = s.dim[1] = s.dim[2] = 0;
+	for (int i = 1; i < nd; i++)
+		s.dim[i - 1] = dims[i];
+	{
+		int64_t size = 1;
+		for (int i = 0; i < s.ndim; i++) {
+			if (s.dim[i] == 0 || size > SAMPLE_MAX / s.dim[i])
+				bad(in, "npy sample shape %s is empty or too large", shape_str(&s));
+			size *= s.dim[i];
+		}
+	}
+	if (in->shape.ndim >= 0 && !shape_equal(&s, &in->shape))
+		bad(in, "sample shape changes from %s to %s", shape_str(&in->shape), shape_str(&s));
+	if (in->shape.ndim < 0) {
+		in->is_u8 = in->dtype == DT_U8 || in->dtype == DT_BOOL;
+		in->maxval = 255;
+	}
+	in->shape = s;
+	in->size = shape_size(&s);
+	in->left = count;
+}
+
+/* ---------- IDX ---------- */
+
+static void read_idx_header(input *in)
+{
+	static const struct { int code; dtype_t t; } codes[] = {
+		{ 0x08, DT_U8 }, { 0x09, DT_I8 }, { 0x0B, DT_I16 },
+		{ 0x0C, DT_I32 }, { 0x0D, DT_F32 }, { 0x0E, DT_F64 },
+	};
+	int code = in->peek[2], nd = in->peek[3], found = 0;
+	unsigned char b[4];
+	int64_t dims[4], size = 1;
+
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+		if (codes[i].code == code) {
+			in->dtype = codes[i].t;
+			found = 1;
+		}
+	if (!found)
+		bad(in, "unknown IDX data type 0x%02x", code);
+	if (nd < 1 || nd > 4)
+		bad(in, "IDX file with %d dimensions; 1 to 4 are supported", nd);
+	for (int i = 0; i < nd; i++) {
+		in_read_exact(in, b, 4, "IDX header");
+		dims[i] = (int64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+	}
+	in->shape.ndim = nd - 1;
+	in->shape.dim[0] = in->shape.dim[1] = in->shape.dim[2] = 0;
+	for (int i = 1; i < nd; i++) {
+		in->shape.dim[i - 1] = dims[i];
+		if (dims[i] == 0 || size > SAMPLE_MAX / dims[i])
+			bad(in, "IDX sample shape is empty or too large");
+		size *= dims[i];
+	}
+	in->size = size;
+	in->left = dims[0];
+	in->itemsize = dtype_size(in->dtype);
+	in->swap = in->itemsize > 1;   /* IDX is big-endian */
+	in->is_u8 = in->dtype == DT_U8;
+	in->maxval = 255;
+}
+
+/* ---------- netpbm ---------- */
+
+static char pnm_msg[256];
+
+static void pnm_error_capture(const char *msg)
+{
+	snprintf(pnm_msg, sizeof pnm_msg, "%s", msg);
+	pnm_msg[strcspn(pnm_msg, "\n")] = '\0';
+}
+
+static void pnm_quiet(const char *msg)
+{
+	(void)msg;
+}
+
+/* read_pnm_image: one image into in->pnmbuf (raw values); 0 at the end. */
+static int read_pnm_image(input *in)
+{
+	jmp_buf jb, *old;
+	shape_t s;
+	int eof = 0;
+
+	pm_setusererrormsgfn(pnm_error_capture);
+	pm_setusermessagefn(pnm_quiet);
+	pm_setjmpbufsave(&jb, &old);
+	if (setjmp(jb)) {
+		pm_setjmpbuf(old);
+		bad(in, "bad netpbm image: %s", pnm_msg);
+	}
+	if (in->index + in->ready > 0) {
+		pnm_nextimage(in->pnm_fp, &eof);
+		if (eof) {
+			pm_setjmpbuf(old);
+			return 0;
+		}
+	}
+	pnm_readpaminit(in->pnm_fp, &in->pam, PAM_STRUCT_SIZE(tuple_type));
+	if (in->pam.width <= 0 || in->pam.height <= 0 || in->pam.depth <= 0 ||
+	    (int64_t)in->pam.width * in->pam.height > SAMPLE_MAX / in->pam.depth)
+		bad(in, "netpbm image of %dx%dx%d is empty or too large",
+		    in->pam.width, in->pam.height, in->pam.depth);
+	if (in->pam.maxval == 0)
+		bad(in, "netpbm image with maxval 0");
+	s = shape_chw(in->pam.depth, in->pam.height, in->pam.width);
+	if (in->shape.ndim >= 0 && !shape_equal(&s, &in->shape))
+		bad(in, "sample shape changes from %s to %s", shape_str(&in->shape), shape_str(&s));
+	if (in->shape.ndim < 0) {
+		in->shape = s;
+		in->size = shape_size(&s);
+		in->is_u8 = in->pam.maxval == 255;
+		in->pnmbuf = xmalloc_array((size_t)in->size, sizeof(float));
+	}
+	if (!in->row || in->row_width != in->pam.width || in->row_depth != in->pam.depth) {
+		if (in->row)
+			pnm_freepamrow(in->row);
+		in->row = pnm_allocpamrow(&in->pam);
+		in->row_width = in->pam.width;
+		in->row_depth = in->pam.depth;
+	}
+	in->maxval = (double)in->pam.maxval;
+	in->dtype = in->pam.maxval <= 255 ? DT_U8 : DT_U16;
+	for (int y = 0; y < in->pam.height; y++) {
+		pnm_readpamrow(&in->pam, in->row);
+		for (int x = 0; x < in->pam.width; x++)
+			for (unsigned c = 0; c < in->pam.depth; c++)
+				in->pnmbuf[((int64_t)c * in->pam.height + y) * in->pam.width + x] =
+					(float)in->row[x][c];
+	}
+	pm_setjmpbuf(old);
+	return 1;
+}
+
+/* ---------- the reader ---------- */
+
+/* next_npy_record: at a record boundary; 0 at a clean end of stream. */
+static int next_record(input *in)
+{
+	int n;
+
+	while (in->left == 0) {
+		if (in->format == FMT_IDX) {
+			if (in_peek(in, 1) != 0)
+				bad(in, "junk after the IDX data");
+			return 0;
+		}
+		n = in_peek(in, 6);
+		if (n == 0)
+			return 0;
+		if (n < 6 || memcmp(in->peek, "\x93NUMPY", 6) != 0)
+			bad(in, "junk after the last array");
+		in->npeek = in->peekpos = 0;
+		read_npy_header(in);
+	}
+	return 1;
+}
+
+/* prefetch: read the next sample's bytes, growing the buffer as they come. */
+static void prefetch(input *in)
+{
+	size_t need, got = 0;
+
+	in->ready = 0;
+	if (in->done)
+		return;
+	if (in->format == FMT_PNM) {
+		in->ready = read_pnm_image(in);
+		in->done = !in->ready;
+		return;
+	}
+	if (!next_record(in)) {
+		in->done = 1;
+		return;
+	}
+	need = (size_t)in->size * in->itemsize;
+	while (got < need) {
+		size_t chunk = need - got < (1u << 20) ? need - got : (1u << 20);
+		size_t r;
+
+		if (in->rawcap < got + chunk) {
+			in->rawcap = got + chunk;
+			in->raw = xrealloc(in->raw, in->rawcap);
+		}
+		r = in_read(in, in->raw + got, chunk);
+		got += r;
+		if (r < chunk)
+			bad(in, "truncated data: %zu of %zu bytes", got, need);
+	}
+	if (in->swap)
+		byteswap(in->raw, in->size, in->itemsize);
+	in->left--;
+	in->ready = 1;
+}
+
+input *input_open(const char *path)
+{
+	input *in = xcalloc(1, sizeof *in);
+	int fd;
+
+	if (!path || strcmp(path, "-") == 0) {
+		in->name = strdup("stdin");
+		fd = dup(0);
+	} else {
+		in->name = strdup(path);
+		fd = open(path, O_RDONLY);
+	}
+	if (fd < 0)
+		die("cannot open %s:", in->name);
+	in->gz = gzdopen(fd, "rb");
+	if (!in->gz)
+		die("cannot open %s: out of memory", in->name);
+	gzbuffer(in->gz, 1 << 17);
+	in->shape.ndim = -1;
+
+	if (in_peek(in, 4) < 2)
+		bad(in, "empty or unrecognised input");
+	if (in->peek[0] == 0x93 && in->peek[1] == 'N') {
+		in->format = FMT_NPY;
+	} else if (in->peek[0] == 'P' && in->peek[1] >= '1' && in->peek[1] <= '7') {
+		cookie_io_functions_t io = { .read = cookie_read };
+		in->format = FMT_PNM;
+		in->pnm_fp = fopencookie(in, "r", io);
+		if (!in->pnm_fp)
+			die("cannot open %s:", in->name);
+	} else if (in->npeek == 4 && in->peek[0] == 0 && in->peek[1] == 0) {
+		in->format = FMT_IDX;
+		in->npeek = in->peekpos = 0;
+		read_idx_header(in);
+	} else {
+		bad(in, "not a tensor stream, netpbm or IDX file");
+	}
+	prefetch(in);
+	if (in->shape.ndim < 0)
+		bad(in, "no array in the stream");
+	return in;
+}
+
+int input_read(input *in, float *out, enum role role)
+{
+	if (!in->ready)
+		return 0;
+	if (in->format == FMT_PNM) {
+		float scale = role == ROLE_INTENSITY ? (float)(1.0 / in->maxval) : 1.0f;
+		for (int64_t i = 0; i < in->size; i++)
+			out[i] = in->pnmbuf[i] * scale;
+	} else {
+		float scale = role == ROLE_INTENSITY && in->dtype == DT_U8 ? 1.0f / 255 : 1.0f;
+		convert(in->raw, in->dtype, in->size, out, scale);
+	}
+	in->index++;
+	prefetch(in);
+	return 1;
+}
+
+/* input_read_u8: raw bytes of a u8 stream (dataset loading). */
+static int input_read_u8(input *in, uint8_t *out)
+{
+	if (!in->ready)
+		return 0;
+	if (in->format == FMT_PNM) {
+		for (int64_t i = 0; i < in->size; i++)
+			out[i] = (uint8_t)in->pnmbuf[i];
+	} else if (in->dtype == DT_U8 || in->dtype == DT_BOOL) {
+		memcpy(out, in->raw, (size_t)in->size);
+	} else {
+		bad(in, "dtype changes within a uint8 stream");
+	}
+	in->index++;
+	prefetch(in);
+	return 1;
+}
+
+const shape_t *input_shape(const input *in) { return &in->shape; }
+int64_t input_size(const input *in) { return in->size; }
+const char *input_name(const input *in) { return in->name; }
+int64_t input_index(const input *in) { return in->index; }
+int input_is_u8(const input *in) { return in->is_u8; }
+
+void input_close(input *in)
+{
+	if (!in)
+		return;
+	if (in->pnm_fp)
+		fclose(in->pnm_fp);
+	if (in->row)
+		pnm_freepamrow(in->row);
+	gzclose(in->gz);
+	free(in->raw);
+	free(in->pnmbuf);
+	free(in->name);
+	free(in);
+}
+
+/* ---------- datasets ---------- */
+
+dataset *dataset_load(const char *path)
+{
+	input *in = input_open(path);
+	dataset *d = xcalloc(1, sizeof *d);
+	int64_t cap = 0;
+	size_t esz;
+
+	d->shape = in->shape;
+	d->size = in->size;
+	d->is_u8 = in->is_u8;
+	d->name = strdup(in->name);
+	esz = d->is_u8 ? 1 : sizeof(float);
+	for (;;) {
+		if (d->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if (d->is_u8)
+				d->u8 = xrealloc(d->u8, (size_t)cap * d->size * esz);
+			else
+				d->f32 = xrealloc(d->f32, (size_t)cap * d->size * esz);
+		}
+		if (d->is_u8 ? !input_read_u8(in, d->u8 + d->n * d->size)
+			     : !input_read(in, d->f32 + d->n * d->size, ROLE_INTENSITY))
+			break;
+		d->n++;
+	}
+	input_close(in);
+	return d;
+}
+
+void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
+{
+	if (d->is_u8) {
+		const uint8_t *p = d->u8 + i * d->size;
+		float scale = role == ROLE_INTENSITY ? 1.0f / 255 : 1.0f;
+		for (int64_t k = 0; k < d->size; k++)
+			out[k] = p[k] * scale;
+	} else {
+		memcpy(out, d->f32 + i * d->size, (size_t)d->size * sizeof(float));
+	}
+}
+
+void dataset_free(dataset *d)
+{
+	if (!d)
+		return;
+	free(d->u8);
+	free(d->f32);
+	free(d->name);
+	free(d);
+}
+
+/* ---------- writers ---------- */
+
+#define RECORD_BYTES (1 << 22)   /* a record holds about this much data */
+
+struct output {
+	FILE *f;
+	int pgm;
+	dtype_t dt;
+	shape_t shape;
+	int64_t size;
+	int64_t per_record, nbuf;
+	unsigned char *buf;
+	struct pam pam;
+	tuple *row;
+};
+
+void output_check(FILE *f)
+{
+	if (ferror(f) || fflush(f) != 0) {
+		if (errno == EPIPE)
+			exit(1);
+		die("write error:");
+	}
+}
+
+output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
+{
+	output *o = xcalloc(1, sizeof *o);
+	int64_t bytes;
+
+	if (dt != DT_U8 && dt != DT_F32)
+		die("internal error: output dtype");
+	o->f = f;
+	o->pgm = pgm;
+	o->dt = dt;
+	o->shape = *shape;
+	o->size = shape_size(shape);
+	bytes = o->size * dtype_size(dt);
+	o->per_record = RECORD_BYTES / bytes;
+	if (o->per_record < 1)
+		o->per_record = 1;
+	if (pgm) {
+		memset(&o->pam, 0, sizeof o->pam);
+		o->pam.size = sizeof o->pam;
+		o->pam.len = PAM_STRUCT_SIZE(tuple_type);
+		o->pam.file = f;
+		o->pam.width = (int)shape_w(shape);
+		o->pam.height = (int)shape_h(shape);
+		o->pam.depth = (unsigned)shape_c(shape);
+		o->pam.maxval = 255;
+		o->pam.plainformat = 0;
+		o->pam.format = o->pam.depth == 1 ? RPGM_FORMAT : PAM_FORMAT;
+		o->pam.bytes_per_sample = 1;
+		strcpy(o->pam.tuple_type, o->pam.depth == 1 ? PAM_PGM_TUPLETYPE : "GRAYSCALE");
+		o->row = pnm_allocpamrow(&o->pam);
+	} else {
+		o->buf = xmalloc_array((size_t)o->per_record, (size_t)bytes);
+	}
+	return o;
+}
+
+static void write_record(output *o)
+{
+	char hdr[256], dims[96];
+	int len = 0, hlen;
+
+	if (o->nbuf == 0)
+		return;
+	len = snprintf(dims, sizeof dims, "%" PRId64 ",", o->nbuf);
+	for (int i = 0; i < o->shape.ndim; i++)
+		len += snprintf(dims + len, sizeof dims - len, "%s%" PRId64,
+				i ? "," : " ", o->shape.dim[i]);
+	hlen = snprintf(hdr + 10, sizeof hdr - 10,
+			"{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+			o->dt == DT_U8 ? "|u1" : "<f4", dims);
+	/* pad with spaces to a multiple of 64 bytes, newline last (numpy's way) */
+	while ((10 + hlen + 1) % 64)
+		hdr[10 + hlen++] = ' ';
+	hdr[10 + hlen++] = '\n';
+	memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+	hdr[8] = (char)(hlen & 0xff);
+	hdr[9] = (char)(hlen >> 8);
+	fwrite(hdr, 1, 10 + hlen, o->f);
+	fwrite(o->buf, dtype_size(o->dt), (size_t)(o->nbuf * o->size), o->f);
+	if (ferror(o->f))
+		output_check(o->f);
+	o->nbuf = 0;
+}
+
+static uint8_t to_u8(float v)
+{
+	if (!(v > 0))
+		return 0;
+	if (v >= 255)
+		return 255;
+	return (uint8_t)lrintf(v);
+}
+
+void output_write(output *o, const float *x)
+{
+	if (o->pgm) {
+		int w = o->pam.width, h = o->pam.height;
+		float scale = o->dt == DT_U8 ? 1.0f : 255.0f;
+
+		pnm_writepaminit(&o->pam);
+		for (int y = 0; y < h; y++) {
+			for (int xx = 0; xx < w; xx++)
+				for (unsigned c = 0; c < o->pam.depth; c++)
+					o->row[xx][c] = to_u8(x[((int64_t)c * h + y) * w + xx] * scale);
+			pnm_writepamrow(&o->pam, o->row);
+		}
+		if (ferror(o->f))
+			output_check(o->f);
+		return;
+	}
+	if (o->dt == DT_U8) {
+		uint8_t *p = o->buf + o->nbuf * o->size;
+		for (int64_t i = 0; i < o->size; i++)
+			p[i] = to_u8(x[i]);
+	} else {
+		memcpy(o->buf + o->nbuf * o->size * 4, x, (size_t)o->size * 4);
+	}
+	if (++o->nbuf == o->per_record)
+		write_record(o);
+}
+
+void output_close(output *o)
+{
+	if (!o->pgm)
+		write_record(o);
+	output_check(o->f);
+	if (o->row)
+		pnm_freepamrow(o->row);
+	free(o->buf);
+	free(o);
+}

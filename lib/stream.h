@@ -1,0 +1,84 @@
+/* stream.h: tensor streams (.npy arrays back to back), PGM/PAM streams and
+ * IDX files, each plain or gzip-compressed, detected by content.
+ * See segpipe-stream(5). */
+#ifndef SEGPIPE_STREAM_H
+#define SEGPIPE_STREAM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+	DT_U8, DT_I8, DT_U16, DT_I16, DT_U32, DT_I32, DT_U64, DT_I64,
+	DT_F32, DT_F64, DT_BOOL
+} dtype_t;
+
+/* The shape of one sample: (C,H,W), (H,W), (N) or () ; ndim 0..3. */
+typedef struct {
+	int ndim;
+	int64_t dim[3];
+} shape_t;
+
+#define SAMPLE_MAX ((int64_t)1 << 26)   /* elements in one sample, at most */
+
+int64_t shape_size(const shape_t *s);        /* elements per sample */
+int64_t shape_c(const shape_t *s);           /* channels: dim[0] of (C,H,W), else 1 */
+int64_t shape_h(const shape_t *s);
+int64_t shape_w(const shape_t *s);
+int shape_equal(const shape_t *a, const shape_t *b);
+/* shape_chw: (C,H,W) as a shape; C == 1 gives the (H,W) form. */
+shape_t shape_chw(int64_t c, int64_t h, int64_t w);
+/* shape_str: "28x28", "2x32x32", "10", "scalar" (static buffer per call slot) */
+const char *shape_str(const shape_t *s);
+
+/* How a tool reads the values. */
+enum role {
+	ROLE_INTENSITY,  /* uint8 /255, PGM value/maxval, anything else as it is */
+	ROLE_RAW         /* the stored value (masks, labels, class maps) */
+};
+
+typedef struct input input;
+
+/* input_open: NULL or "-" is stdin. Reads the first header and the first
+ * sample, so a header alone never makes anyone allocate. Dies on error. */
+input *input_open(const char *path);
+/* input_read: the next sample into out (shape_size elements); 1, or 0 at
+ * the end of the stream. Dies on malformed input, naming file and sample. */
+int input_read(input *in, float *out, enum role role);
+const shape_t *input_shape(const input *in);
+int64_t input_size(const input *in);          /* elements per sample */
+const char *input_name(const input *in);      /* for messages */
+int64_t input_index(const input *in);         /* samples returned so far */
+/* input_is_u8: the stream's values are uint8 0..255 (u1 arrays, IDX u8,
+ * netpbm maxval 255); pass-through tools keep them uint8. */
+int input_is_u8(const input *in);
+void input_close(input *in);
+
+/* Output: a tensor stream in records of many samples, or with pgm set a
+ * PGM (C == 1) / PAM (C > 1) stream. Values are in the dtype's own units:
+ * DT_U8 0..255 (written as they are, also to PGM), DT_F32 as they are
+ * (PGM: round(255 x) clamped to 0..255). */
+typedef struct output output;
+output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape);
+void output_write(output *o, const float *sample);
+void output_close(output *o);   /* flush; a write error (full disk) dies */
+/* A write error of our own: EPIPE ends the tool quietly, anything else dies. */
+void output_check(FILE *f);
+
+/* A whole stream in memory: uint8 when the stream is uint8, else float. */
+typedef struct {
+	int64_t n;
+	shape_t shape;
+	int64_t size;        /* elements per sample */
+	int is_u8;
+	uint8_t *u8;         /* (n, size) raw values, when is_u8 */
+	float *f32;          /* (n, size) intensity values, otherwise */
+	char *name;
+} dataset;
+
+dataset *dataset_load(const char *path);
+/* dataset_get: sample i as floats, mapped by role (u8 data only; float
+ * data is returned as loaded). */
+void dataset_get(const dataset *d, int64_t i, float *out, enum role role);
+void dataset_free(dataset *d);
+
+#endif
