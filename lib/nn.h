@@ -1,0 +1,193 @@
+/* nn.h: neural-network layers, losses, initialisation and Adam (llm.c style).
+ *
+ * Activations use the channel-major layout (C, N, H, W): channel c of the
+ * whole batch is one contiguous block of N*H*W floats. A 3x3 convolution over
+ * the batch is then im2col + sgemm into out(Cout, N*H*W), batch-norm
+ * statistics are sums over one contiguous block, and concatenating two
+ * tensors along channels is just putting them next to each other in memory.
+ *
+ * Conventions, for every layer:
+ *   - NAME_forward(outputs, inputs, weights, sizes) / NAME_backward(...);
+ *     every pointer's shape is in the comment above it.
+ *   - backward ACCUMULATES (+=) into parameter gradients (dw, db, dgamma,
+ *     dbeta); the caller zeroes them once per step (nn_params_zero_grad).
+ *   - backward WRITES (=) the input gradient dinp, except maxpool_backward,
+ *     which accumulates (its input is always a U-Net skip that also receives
+ *     a gradient through the concatenation).
+ *   - Results depend only on the inputs and nn_threads(): every reduction is
+ *     done per fixed chunk and combined in a fixed order, so the same data,
+ *     seed and thread count give the same bytes.
+ */
+#ifndef SEGPIPE_NN_H
+#define SEGPIPE_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* ---- threads ---------------------------------------------------------- */
+
+/* nn_set_threads: the number of threads for the layers (OpenMP) and for
+ * OpenBLAS. Each sgemm runs single-threaded on one thread's share of the
+ * batch, so the two thread pools never compete for the cores. */
+void nn_set_threads(int n);
+int nn_threads(void);
+
+/* ---- parameters, gradients and Adam over one buffer --------------------- */
+
+/* nn_layout: a table of tensor sizes, in a fixed order, carving one buffer. */
+typedef struct {
+	int count, cap;
+	size_t *size;       /* floats in tensor i */
+	size_t total;       /* sum of size[] */
+} nn_layout;
+
+/* nn_layout_add: append a tensor of n floats; returns its offset. */
+size_t nn_layout_add(nn_layout *l, size_t n);
+void nn_layout_free(nn_layout *l);
+
+/* nn_params: parameters, their gradients and Adam's moments, each one
+ * contiguous buffer of n floats in the same order. */
+typedef struct {
+	size_t n;
+	float *p, *g, *m, *v;
+	int64_t step;       /* Adam steps taken (for bias correction) */
+} nn_params;
+
+void nn_params_alloc(nn_params *ps, size_t n);   /* all zero */
+void nn_params_free(nn_params *ps);
+void nn_params_zero_grad(nn_params *ps);
+
+typedef struct {
+	float lr;           /* learning rate */
+	float beta1, beta2; /* 0.9, 0.999 */
+	float eps;          /* 1e-8 */
+	float weight_decay; /* decoupled (AdamW): p -= lr*wd*p; 0 = plain Adam */
+} adam_config;
+
+adam_config adam_defaults(float lr);
+/* adam_step: one step of Adam (PyTorch semantics, bias-corrected) over every
+ * parameter: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps). */
+void adam_step(nn_params *ps, const adam_config *cfg);
+
+/* init_kaiming: He normal, std sqrt(2 / fan_in), n floats. */
+void init_kaiming(float *w, size_t n, int fan_in, rng_t *rng);
+void init_fill(float *x, size_t n, float value);
+
+/* ---- convolutions -------------------------------------------------------- */
+
+// out (Co,N,H,W), inp (Ci,N,H,W), w (Co,Ci,3,3), b (Co); zero padding 1
+void conv3x3_forward(float *out, const float *inp, const float *w, const float *b,
+		     int Ci, int Co, int N, int H, int W);
+// dinp (Ci,N,H,W) written, dw (Co,Ci,3,3) +=, db (Co) +=, dout (Co,N,H,W),
+// inp (Ci,N,H,W), w (Co,Ci,3,3); dinp may be NULL (first layer)
+void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
+		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W);
+
+// out (Co,N,H,W), inp (Ci,N,H,W), w (Co,Ci), b (Co)
+void conv1x1_forward(float *out, const float *inp, const float *w, const float *b,
+		     int Ci, int Co, int N, int H, int W);
+// dinp (Ci,N,H,W) written (may be NULL), dw (Co,Ci) +=, db (Co) +=, dout (Co,N,H,W)
+void conv1x1_backward(float *dinp, float *dw, float *db, const float *dout,
+		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W);
+
+/* Transposed convolution, kernel 2x2, stride 2: (Ci,N,H,W) -> (Co,N,2H,2W).
+ * w in PyTorch's ConvTranspose2d layout (Ci,Co,2,2). */
+// out (Co,N,2H,2W), inp (Ci,N,H,W), w (Ci,Co,2,2), b (Co)
+void convt2x2_forward(float *out, const float *inp, const float *w, const float *b,
+		      int Ci, int Co, int N, int H, int W);
+// dinp (Ci,N,H,W) written, dw (Ci,Co,2,2) +=, db (Co) +=, dout (Co,N,2H,2W)
+void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
+		       const float *inp, const float *w, int Ci, int Co, int N, int H, int W);
+
+/* ---- pooling ---------------------------------------------------------------- */
+
+/* Max pooling 2x2 stride 2, H and W even. argmax holds 0..3, the position of
+ * the maximum in its window (first one on ties), for the backward pass. */
+// out (C,N,H/2,W/2), argmax (C,N,H/2,W/2), inp (C,N,H,W)
+void maxpool_forward(float *out, uint8_t *argmax, const float *inp, int C, int N, int H, int W);
+// dinp (C,N,H,W) += (accumulates!), dout (C,N,H/2,W/2), argmax (C,N,H/2,W/2)
+void maxpool_backward(float *dinp, const float *dout, const uint8_t *argmax,
+		      int C, int N, int H, int W);
+
+/* ---- batch normalisation (PyTorch BatchNorm2d) ----------------------------- */
+
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1f
+
+/* Training: normalise with the batch mean and biased variance, save them
+ * (mean, invstd) for backward, and update the running statistics with
+ * momentum 0.1 and the unbiased variance. Inference (train = 0): normalise
+ * with running_mean/var; mean and invstd are not touched and may be NULL.
+ * out may equal inp. */
+// out (C,N,H,W), mean (C), invstd (C), running_mean (C), running_var (C),
+// inp (C,N,H,W), gamma (C), beta (C); P = N*H*W
+void batchnorm_forward(float *out, float *mean, float *invstd, float *running_mean,
+		       float *running_var, const float *inp, const float *gamma,
+		       const float *beta, int C, size_t P, int train);
+// dinp (C,N,H,W) written (may equal dout), dgamma (C) +=, dbeta (C) +=,
+// dout (C,N,H,W), inp (C,N,H,W) (the forward input), mean (C), invstd (C), gamma (C)
+void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+			const float *inp, const float *mean, const float *invstd,
+			const float *gamma, int C, size_t P);
+
+/* ---- activations (elementwise; out may equal inp) ------------------------- */
+
+typedef enum { ACT_RELU, ACT_LEAKY_RELU, ACT_TANH, ACT_SIGMOID } act_kind;
+#define LEAKY_SLOPE 0.01f
+
+/* act_parse: "relu", "leaky_relu", "tanh", "sigmoid"; -1 if unknown. */
+int act_parse(const char *name);
+const char *act_name(act_kind a);
+
+// out (n), inp (n)
+void act_forward(float *out, const float *inp, size_t n, act_kind a);
+/* The derivative is taken from the forward OUTPUT, so the pre-activation
+ * need not be kept (all four are monotonic). dinp may equal dout. */
+// dinp (n) written, dout (n), out (n) the forward output
+void act_backward(float *dinp, const float *dout, const float *out, size_t n, act_kind a);
+
+/* Fused batchnorm + activation, as used in the U-Net: one pass each way.
+ * Same semantics as batchnorm_forward then act_forward; backward needs the
+ * forward input inp and output out. */
+// out (C,N,H,W), mean, invstd, running_mean, running_var (C), inp (C,N,H,W)
+void bn_act_forward(float *out, float *mean, float *invstd, float *running_mean,
+		    float *running_var, const float *inp, const float *gamma,
+		    const float *beta, int C, size_t P, int train, act_kind a);
+// dinp (C,N,H,W) written, dgamma, dbeta (C) +=, dout (C,N,H,W) (may equal dinp),
+// inp (C,N,H,W) forward input, out (C,N,H,W) forward output
+void bn_act_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+		     const float *inp, const float *out, const float *mean,
+		     const float *invstd, const float *gamma, int C, size_t P, act_kind a);
+
+/* ---- concatenation ----------------------------------------------------------- */
+
+/* In (C,N,H,W) layout [a; b] along channels is a followed by b. The U-Net
+ * arranges its buffers so it never copies; these are for other callers. */
+// out (Ca+Cb,N,H,W), a (Ca,N,H,W), b (Cb,N,H,W); P = N*H*W
+void concat_forward(float *out, const float *a, const float *b, int Ca, int Cb, size_t P);
+// da (Ca,N,H,W) written, db (Cb,N,H,W) written, dout (Ca+Cb,N,H,W)
+void concat_backward(float *da, float *db, const float *dout, int Ca, int Cb, size_t P);
+
+/* ---- losses: return the mean loss and WRITE dlogits --------------------------- */
+
+typedef enum { LOSS_BCE, LOSS_MSE, LOSS_CE } loss_kind;
+int loss_parse(const char *name);      /* "bce", "mse", "ce"; -1 if unknown */
+const char *loss_name(loss_kind k);
+
+/* Binary cross-entropy on logits, mean over all n elements:
+ * max(x,0) - x*y + log1p(exp(-|x|)). */
+// dlogits (n), logits (n), target (n) in [0,1]
+float bce_loss(float *dlogits, const float *logits, const float *target, size_t n);
+/* Mean squared error of the raw outputs, mean over all n elements. */
+// dlogits (n), logits (n), target (n)
+float mse_loss(float *dlogits, const float *logits, const float *target, size_t n);
+/* Softmax cross-entropy over K class maps, mean over the P = N*H*W pixels.
+ * A target >= K is an error (die). */
+// dlogits (K,N,H,W), logits (K,N,H,W), target (N,H,W)
+float softmax_ce_loss(float *dlogits, const float *logits, const uint8_t *target,
+		      int K, size_t P);
+
+#endif

@@ -1,0 +1,321 @@
+/* nn_conv.c: 3x3 and 1x1 convolutions and the 2x2 stride-2 transposed
+ * convolution, over (C,N,H,W) activations, as im2col + sgemm.
+ *
+ * Threading: each of the T threads takes a fixed contiguous share of the
+ * batch (samples t*N/T .. (t+1)*N/T - 1) and runs single-threaded sgemms on
+ * groups of its samples, sized so the im2col buffer stays in L2. In CNHW the
+ * columns of a group of samples are contiguous, so sgemm writes straight into
+ * the output with ldc = N*H*W. Weight gradients are summed per thread and
+ * combined in thread order, so the result depends only on T. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+
+#define COL_TARGET_FLOATS (96 * 1024)   /* ~384 KB im2col buffer per group */
+
+/* scratch: a growing per-thread buffer; slot 0 or 1. Never freed: it is
+ * reused by every call on the thread. */
+static float *scratch(int slot, size_t n)
+{
+	static __thread float *buf[2];
+	static __thread size_t cap[2];
+
+	if (n > cap[slot]) {
+		free(buf[slot]);
+		buf[slot] = xmalloc_array(n, sizeof(float));
+		cap[slot] = n;
+	}
+	return buf[slot];
+}
+
+static int group_size(size_t rows, size_t hw)
+{
+	size_t g = COL_TARGET_FLOATS / (rows * hw + 1);
+	return g < 1 ? 1 : (int)g;
+}
+
+/* im2col of samples n0..n0+g-1: col (Ci*9, g*H*W), from inp (Ci,N,H,W). */
+static void im2col3x3(float *col, const float *inp, int Ci, int N, int H, int W, int n0, int g)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW, cols = (size_t)g * HW;
+
+	for (int ci = 0; ci < Ci; ci++)
+		for (int ky = 0; ky < 3; ky++)
+			for (int kx = 0; kx < 3; kx++) {
+				float *row = col + ((size_t)ci * 9 + ky * 3 + kx) * cols;
+				for (int j = 0; j < g; j++) {
+					const float *src = inp + ci * P + (size_t)(n0 + j) * HW;
+					for (int y = 0; y < H; y++) {
+						float *d = row + (size_t)j * HW + (size_t)y * W;
+						int sy = y + ky - 1;
+						if (sy < 0 || sy >= H) {
+							memset(d, 0, W * sizeof(float));
+							continue;
+						}
+						const float *s = src + (size_t)sy * W;
+						if (kx == 1) {
+							memcpy(d, s, W * sizeof(float));
+						} else if (kx == 0) {
+							d[0] = 0.0f;
+							memcpy(d + 1, s, (W - 1) * sizeof(float));
+						} else {
+							memcpy(d, s + 1, (W - 1) * sizeof(float));
+							d[W - 1] = 0.0f;
+						}
+					}
+				}
+			}
+}
+
+/* col2im of samples n0..n0+g-1: dinp (Ci,N,H,W) = sum of the 9 shifted rows
+ * of dcol (Ci*9, g*H*W). Overwrites dinp for those samples. */
+static void col2im3x3(float *dinp, const float *dcol, int Ci, int N, int H, int W, int n0, int g)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW, cols = (size_t)g * HW;
+
+	for (int ci = 0; ci < Ci; ci++)
+		for (int j = 0; j < g; j++) {
+			float *dst = dinp + ci * P + (size_t)(n0 + j) * HW;
+			memset(dst, 0, HW * sizeof(float));
+			for (int ky = 0; ky < 3; ky++)
+				for (int kx = 0; kx < 3; kx++) {
+					const float *row = dcol + ((size_t)ci * 9 + ky * 3 + kx) * cols
+						+ (size_t)j * HW;
+					for (int y = 0; y < H; y++) {
+						int sy = y + ky - 1;
+						if (sy < 0 || sy >= H)
+							continue;
+						const float *s = row + (size_t)y * W;
+						float *d = dst + (size_t)sy * W;
+						if (kx == 1) {
+							for (int x = 0; x < W; x++)
+								d[x] += s[x];
+						} else if (kx == 0) {
+							for (int x = 1; x < W; x++)
+								d[x - 1] += s[x];
+						} else {
+							for (int x = 0; x < W - 1; x++)
+								d[x + 1] += s[x];
+						}
+					}
+				}
+		}
+}
+
+/* bias_sum: db[c] += sum of dout channel c (P floats), in double, per channel. */
+static void bias_backward(float *db, const float *dout, int C, size_t P)
+{
+	#pragma omp parallel for schedule(static)
+	for (int c = 0; c < C; c++) {
+		const float *d = dout + c * P;
+		double s = 0.0;
+		for (size_t i = 0; i < P; i++)
+			s += d[i];
+		db[c] += (float)s;
+	}
+}
+
+/* combine the per-thread partial gradients part (T, n) into dw (n), in order */
+static void combine_partials(float *dw, const float *part, int T, size_t n)
+{
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++) {
+		float s = part[i];
+		for (int t = 1; t < T; t++)
+			s += part[(size_t)t * n + i];
+		dw[i] += s;
+	}
+}
+
+static void add_bias(float *out, const float *b, int C, size_t P, size_t off, size_t len)
+{
+	for (int c = 0; c < C; c++) {
+		float *o = out + c * P + off, bc = b[c];
+		for (size_t i = 0; i < len; i++)
+			o[i] += bc;
+	}
+}
+
+void conv3x3_forward(float *out, const float *inp, const float *w, const float *b,
+		     int Ci, int Co, int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int K = Ci * 9, T = nn_threads(), G = group_size(K, HW);
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		float *col = scratch(0, (size_t)K * G * HW);
+		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
+			int g = n_hi - n0 < G ? n_hi - n0 : G;
+			im2col3x3(col, inp, Ci, N, H, W, n0, g);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, g * HW, K,
+				    1.0f, w, K, col, g * HW, 0.0f, out + n0 * HW, P);
+			add_bias(out, b, Co, P, n0 * HW, g * HW);
+		}
+	}
+}
+
+void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
+		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int K = Ci * 9, T = nn_threads(), G = group_size(K, HW);
+	size_t nw = (size_t)Co * K;
+	float *part = xcalloc((size_t)T * nw, sizeof(float));
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		float *col = scratch(0, (size_t)K * G * HW);
+		float *dcol = scratch(1, (size_t)K * G * HW);
+		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
+			int g = n_hi - n0 < G ? n_hi - n0 : G;
+			im2col3x3(col, inp, Ci, N, H, W, n0, g);
+			// dw (Co, K) += dout (Co, g*HW) x col^T (g*HW, K)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, g * HW,
+				    1.0f, dout + n0 * HW, P, col, g * HW, 1.0f, part + t * nw, K);
+			if (dinp) {
+				// dcol (K, g*HW) = w^T (K, Co) x dout (Co, g*HW)
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g * HW, Co,
+					    1.0f, w, K, dout + n0 * HW, P, 0.0f, dcol, g * HW);
+				col2im3x3(dinp, dcol, Ci, N, H, W, n0, g);
+			}
+		}
+	}
+	combine_partials(dw, part, T, nw);
+	free(part);
+	bias_backward(db, dout, Co, P);
+}
+
+void conv1x1_forward(float *out, const float *inp, const float *w, const float *b,
+		     int Ci, int Co, int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int T = nn_threads();
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		size_t off = n_lo * HW, len = (size_t)(n_hi - n_lo) * HW;
+		if (len > 0) {
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, len, Ci,
+				    1.0f, w, Ci, inp + off, P, 0.0f, out + off, P);
+			add_bias(out, b, Co, P, off, len);
+		}
+	}
+}
+
+void conv1x1_backward(float *dinp, float *dw, float *db, const float *dout,
+		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int T = nn_threads();
+	size_t nw = (size_t)Co * Ci;
+	float *part = xcalloc((size_t)T * nw, sizeof(float));
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		size_t off = n_lo * HW, len = (size_t)(n_hi - n_lo) * HW;
+		if (len > 0) {
+			// dw (Co, Ci) += dout (Co, len) x inp^T (len, Ci)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, Ci, len,
+				    1.0f, dout + off, P, inp + off, P, 1.0f, part + t * nw, Ci);
+			// dinp (Ci, len) = w^T (Ci, Co) x dout (Co, len)
+			if (dinp)
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, len, Co,
+					    1.0f, w, Ci, dout + off, P, 0.0f, dinp + off, P);
+		}
+	}
+	combine_partials(dw, part, T, nw);
+	free(part);
+	bias_backward(db, dout, Co, P);
+}
+
+void convt2x2_forward(float *out, const float *inp, const float *w, const float *b,
+		      int Ci, int Co, int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW, Pout = 4 * P;
+	int T = nn_threads(), G = group_size(4 * Co, HW), W2 = 2 * W;
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		float *tmp = scratch(0, (size_t)4 * Co * G * HW);
+		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
+			int g = n_hi - n0 < G ? n_hi - n0 : G;
+			size_t cols = (size_t)g * HW;
+			// tmp (Co*4, g*HW) = w^T (Co*4, Ci) x inp (Ci, g*HW)
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4 * Co, cols, Ci,
+				    1.0f, w, 4 * Co, inp + n0 * HW, P, 0.0f, tmp, cols);
+			for (int co = 0; co < Co; co++)
+				for (int j = 0; j < g; j++) {
+					float *o = out + co * Pout + (size_t)(n0 + j) * 4 * HW;
+					for (int dy = 0; dy < 2; dy++)
+						for (int dx = 0; dx < 2; dx++) {
+							const float *s = tmp + (size_t)(co * 4 + dy * 2 + dx) * cols
+								+ (size_t)j * HW;
+							for (int y = 0; y < H; y++) {
+								float *orow = o + (size_t)(2 * y + dy) * W2 + dx;
+								const float *srow = s + (size_t)y * W;
+								for (int x = 0; x < W; x++)
+									orow[2 * x] = srow[x] + b[co];
+							}
+						}
+				}
+		}
+	}
+}
+
+void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
+		       const float *inp, const float *w, int Ci, int Co, int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW, Pout = 4 * P;
+	int T = nn_threads(), G = group_size(4 * Co, HW), W2 = 2 * W;
+	size_t nw = (size_t)Ci * Co * 4;
+	float *part = xcalloc((size_t)T * nw, sizeof(float));
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		float *dtmp = scratch(0, (size_t)4 * Co * G * HW);
+		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
+			int g = n_hi - n0 < G ? n_hi - n0 : G;
+			size_t cols = (size_t)g * HW;
+			for (int co = 0; co < Co; co++)
+				for (int j = 0; j < g; j++) {
+					const float *o = dout + co * Pout + (size_t)(n0 + j) * 4 * HW;
+					for (int dy = 0; dy < 2; dy++)
+						for (int dx = 0; dx < 2; dx++) {
+							float *s = dtmp + (size_t)(co * 4 + dy * 2 + dx) * cols
+								+ (size_t)j * HW;
+							for (int y = 0; y < H; y++) {
+								const float *orow = o + (size_t)(2 * y + dy) * W2 + dx;
+								float *srow = s + (size_t)y * W;
+								for (int x = 0; x < W; x++)
+									srow[x] = orow[2 * x];
+							}
+						}
+				}
+			// dw (Ci, Co*4) += inp (Ci, g*HW) x dtmp^T (g*HW, Co*4)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Ci, 4 * Co, cols,
+				    1.0f, inp + n0 * HW, P, dtmp, cols, 1.0f, part + t * nw, 4 * Co);
+			// dinp (Ci, g*HW) = w (Ci, Co*4) x dtmp (Co*4, g*HW)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Ci, cols, 4 * Co,
+				    1.0f, w, 4 * Co, dtmp, cols, 0.0f, dinp + n0 * HW, P);
+		}
+	}
+	combine_partials(dw, part, T, nw);
+	free(part);
+	bias_backward(db, dout, Co, 4 * P);
+}

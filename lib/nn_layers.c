@@ -1,0 +1,272 @@
+/* nn_layers.c: max pooling, batch normalisation, activations, concatenation.
+ * Batch-norm statistics are per channel, each channel summed in double by one
+ * thread in index order, so they do not depend on the thread count. */
+#include <math.h>
+#include <string.h>
+
+#include "nn.h"
+
+void maxpool_forward(float *out, uint8_t *argmax, const float *inp, int C, int N, int H, int W)
+{
+	int Ho = H / 2, Wo = W / 2;
+	long planes = (long)C * N;
+
+	#pragma omp parallel for schedule(static)
+	for (long pl = 0; pl < planes; pl++) {
+		const float *in = inp + pl * H * W;
+		float *o = out + pl * Ho * Wo;
+		uint8_t *am = argmax + pl * Ho * Wo;
+		for (int y = 0; y < Ho; y++) {
+			const float *r0 = in + (2 * y) * W, *r1 = r0 + W;
+			for (int x = 0; x < Wo; x++) {
+				float best = r0[2 * x];
+				int k = 0;
+				if (r0[2 * x + 1] > best) { best = r0[2 * x + 1]; k = 1; }
+				if (r1[2 * x] > best) { best = r1[2 * x]; k = 2; }
+				if (r1[2 * x + 1] > best) { best = r1[2 * x + 1]; k = 3; }
+				o[y * Wo + x] = best;
+				am[y * Wo + x] = (uint8_t)k;
+			}
+		}
+	}
+}
+
+void maxpool_backward(float *dinp, const float *dout, const uint8_t *argmax,
+		      int C, int N, int H, int W)
+{
+	int Ho = H / 2, Wo = W / 2;
+	long planes = (long)C * N;
+
+	#pragma omp parallel for schedule(static)
+	for (long pl = 0; pl < planes; pl++) {
+		float *din = dinp + pl * H * W;
+		const float *d = dout + pl * Ho * Wo;
+		const uint8_t *am = argmax + pl * Ho * Wo;
+		for (int y = 0; y < Ho; y++)
+			for (int x = 0; x < Wo; x++) {
+				int k = am[y * Wo + x];
+				din[(2 * y + (k >> 1)) * W + 2 * x + (k & 1)] += d[y * Wo + x];
+			}
+	}
+}
+
+/* batch statistics of one channel: mean and biased variance, in double */
+static void channel_stats(const float *x, size_t P, double *mean, double *var)
+{
+	double s = 0.0, ss = 0.0;
+
+	for (size_t i = 0; i < P; i++)
+		s += x[i];
+	double m = s / (double)P;
+	for (size_t i = 0; i < P; i++) {
+		double d = x[i] - m;
+		ss += d * d;
+	}
+	*mean = m;
+	*var = ss / (double)P;
+}
+
+/* scale and shift of one channel for the forward pass; updates the running
+ * statistics in training */
+static void bn_channel(int c, float *mean, float *invstd, float *running_mean,
+		       float *running_var, const float *x, const float *gamma,
+		       const float *beta, size_t P, int train, float *scale, float *shift)
+{
+	float m, is;
+
+	if (train) {
+		double dm, dv;
+		channel_stats(x, P, &dm, &dv);
+		m = (float)dm;
+		is = (float)(1.0 / sqrt(dv + BN_EPS));
+		mean[c] = m;
+		invstd[c] = is;
+		double unbiased = P > 1 ? dv * (double)P / (double)(P - 1) : dv;
+		running_mean[c] = (1.0f - BN_MOMENTUM) * running_mean[c] + BN_MOMENTUM * m;
+		running_var[c] = (1.0f - BN_MOMENTUM) * running_var[c] + BN_MOMENTUM * (float)unbiased;
+	} else {
+		m = running_mean[c];
+		is = 1.0f / sqrtf(running_var[c] + BN_EPS);
+	}
+	*scale = gamma[c] * is;
+	*shift = beta[c] - m * *scale;
+}
+
+void batchnorm_forward(float *out, float *mean, float *invstd, float *running_mean,
+		       float *running_var, const float *inp, const float *gamma,
+		       const float *beta, int C, size_t P, int train)
+{
+	#pragma omp parallel for schedule(static)
+	for (int c = 0; c < C; c++) {
+		const float *x = inp + c * P;
+		float *y = out + c * P, scale, shift;
+		bn_channel(c, mean, invstd, running_mean, running_var, x, gamma, beta, P,
+			   train, &scale, &shift);
+		for (size_t i = 0; i < P; i++)
+			y[i] = x[i] * scale + shift;
+	}
+}
+
+/* the batch-norm backward of one channel given dy: needs two sums first */
+static void bn_channel_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+				const float *x, float mean, float invstd, float gamma, size_t P)
+{
+	double sdy = 0.0, sdyx = 0.0;
+
+	for (size_t i = 0; i < P; i++) {
+		sdy += dy[i];
+		sdyx += dy[i] * ((x[i] - mean) * invstd);
+	}
+	*dgamma += (float)sdyx;
+	*dbeta += (float)sdy;
+	float k = gamma * invstd, a = (float)(sdy / (double)P), b = (float)(sdyx / (double)P);
+	for (size_t i = 0; i < P; i++)
+		dx[i] = k * (dy[i] - a - (x[i] - mean) * invstd * b);
+}
+
+void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+			const float *inp, const float *mean, const float *invstd,
+			const float *gamma, int C, size_t P)
+{
+	#pragma omp parallel for schedule(static)
+	for (int c = 0; c < C; c++)
+		bn_channel_backward(dinp + c * P, dgamma + c, dbeta + c, dout + c * P,
+				    inp + c * P, mean[c], invstd[c], gamma[c], P);
+}
+
+int act_parse(const char *name)
+{
+	static const char *names[] = { "relu", "leaky_relu", "tanh", "sigmoid" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *act_name(act_kind a)
+{
+	switch (a) {
+	case ACT_RELU: return "relu";
+	case ACT_LEAKY_RELU: return "leaky_relu";
+	case ACT_TANH: return "tanh";
+	case ACT_SIGMOID: return "sigmoid";
+	}
+	return "?";
+}
+
+static void act_apply(float *y, const float *x, size_t n, act_kind a)
+{
+	switch (a) {
+	case ACT_RELU:
+		for (size_t i = 0; i < n; i++)
+			y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+		break;
+	case ACT_LEAKY_RELU:
+		for (size_t i = 0; i < n; i++)
+			y[i] = x[i] > 0.0f ? x[i] : LEAKY_SLOPE * x[i];
+		break;
+	case ACT_TANH:
+		for (size_t i = 0; i < n; i++)
+			y[i] = tanhf(x[i]);
+		break;
+	case ACT_SIGMOID:
+		for (size_t i = 0; i < n; i++)
+			y[i] = 1.0f / (1.0f + expf(-x[i]));
+		break;
+	}
+}
+
+/* dx = dy * act'(.) written from the forward output y */
+static void act_grad(float *dx, const float *dy, const float *y, size_t n, act_kind a)
+{
+	switch (a) {
+	case ACT_RELU:
+		for (size_t i = 0; i < n; i++)
+			dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+		break;
+	case ACT_LEAKY_RELU:
+		for (size_t i = 0; i < n; i++)
+			dx[i] = y[i] > 0.0f ? dy[i] : LEAKY_SLOPE * dy[i];
+		break;
+	case ACT_TANH:
+		for (size_t i = 0; i < n; i++)
+			dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+		break;
+	case ACT_SIGMOID:
+		for (size_t i = 0; i < n; i++)
+			dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+		break;
+	}
+}
+
+#define ACT_CHUNK 16384
+
+void act_forward(float *out, const float *inp, size_t n, act_kind a)
+{
+	long chunks = (long)((n + ACT_CHUNK - 1) / ACT_CHUNK);
+
+	#pragma omp parallel for schedule(static)
+	for (long k = 0; k < chunks; k++) {
+		size_t lo = (size_t)k * ACT_CHUNK, len = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
+		act_apply(out + lo, inp + lo, len, a);
+	}
+}
+
+void act_backward(float *dinp, const float *dout, const float *out, size_t n, act_kind a)
+{
+	long chunks = (long)((n + ACT_CHUNK - 1) / ACT_CHUNK);
+
+	#pragma omp parallel for schedule(static)
+	for (long k = 0; k < chunks; k++) {
+		size_t lo = (size_t)k * ACT_CHUNK, len = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
+		act_grad(dinp + lo, dout + lo, out + lo, len, a);
+	}
+}
+
+void bn_act_forward(float *out, float *mean, float *invstd, float *running_mean,
+		    float *running_var, const float *inp, const float *gamma,
+		    const float *beta, int C, size_t P, int train, act_kind a)
+{
+	#pragma omp parallel for schedule(static)
+	for (int c = 0; c < C; c++) {
+		const float *x = inp + c * P;
+		float *y = out + c * P, scale, shift;
+		bn_channel(c, mean, invstd, running_mean, running_var, x, gamma, beta, P,
+			   train, &scale, &shift);
+		for (size_t lo = 0; lo < P; lo += ACT_CHUNK) {
+			size_t len = P - lo < ACT_CHUNK ? P - lo : ACT_CHUNK;
+			for (size_t i = lo; i < lo + len; i++)
+				y[i] = x[i] * scale + shift;
+			act_apply(y + lo, y + lo, len, a);
+		}
+	}
+}
+
+void bn_act_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+		     const float *inp, const float *out, const float *mean,
+		     const float *invstd, const float *gamma, int C, size_t P, act_kind a)
+{
+	#pragma omp parallel for schedule(static)
+	for (int c = 0; c < C; c++) {
+		act_grad(dinp + c * P, dout + c * P, out + c * P, P, a);
+		bn_channel_backward(dinp + c * P, dgamma + c, dbeta + c, dinp + c * P,
+				    inp + c * P, mean[c], invstd[c], gamma[c], P);
+	}
+}
+
+void concat_forward(float *out, const float *a, const float *b, int Ca, int Cb, size_t P)
+{
+	if (out != a)
+		memmove(out, a, (size_t)Ca * P * sizeof(float));
+	if (out + (size_t)Ca * P != b)
+		memmove(out + (size_t)Ca * P, b, (size_t)Cb * P * sizeof(float));
+}
+
+void concat_backward(float *da, float *db, const float *dout, int Ca, int Cb, size_t P)
+{
+	if (da != dout)
+		memmove(da, dout, (size_t)Ca * P * sizeof(float));
+	if (db != dout + (size_t)Ca * P)
+		memmove(db, dout + (size_t)Ca * P, (size_t)Cb * P * sizeof(float));
+}

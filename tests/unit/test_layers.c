@@ -1,0 +1,417 @@
+/* test_layers.c: every layer's backward against central finite differences.
+ *
+ * Each check takes L = sum(out * R) for a fixed random R (so dout = R), runs
+ * the backward once, and compares every entry of every gradient with
+ * (L(x+eps) - L(x-eps)) / 2eps, L summed in double. Tolerance: an entry
+ * fails when |analytic - numeric| > TOL * max(1, |analytic|, |numeric|),
+ * TOL = 1e-2, eps = 1e-2 (1e-3 where a kink is near: relu, maxpool). Parameter gradients start at 1
+ * so the check also shows that backward accumulates (+=). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+
+#define TOL 1e-2
+
+static int failures;
+static rng_t rng;
+
+static float *randv(size_t n, float scale)
+{
+	float *x = xmalloc(n * sizeof(float));
+	for (size_t i = 0; i < n; i++)
+		x[i] = scale * rng_normal(&rng);
+	return x;
+}
+
+static float *filled(size_t n, float v)
+{
+	float *x = xmalloc(n * sizeof(float));
+	init_fill(x, n, v);
+	return x;
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+	double s = 0.0;
+	for (size_t i = 0; i < n; i++)
+		s += (double)a[i] * b[i];
+	return s;
+}
+
+typedef double (*loss_fn)(void *ctx);
+
+/* compare grad (minus base, for accumulated parameter gradients) with finite
+ * differences of f over x */
+static void check(const char *name, loss_fn f, void *ctx, float *x, const float *grad,
+		  float base, size_t n, float eps)
+{
+	double worst = 0.0;
+	size_t worst_i = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		float save = x[i];
+		x[i] = save + eps;
+		double lp = f(ctx);
+		x[i] = save - eps;
+		double lm = f(ctx);
+		x[i] = save;
+		double num = (lp - lm) / (2.0 * eps), ana = grad[i] - base;
+		double scale = fmax(1.0, fmax(fabs(num), fabs(ana)));
+		double err = fabs(num - ana) / scale;
+		if (err > worst) {
+			worst = err;
+			worst_i = i;
+		}
+	}
+	if (worst > TOL) {
+		printf("FAIL %s: entry %zu: error %.3g > %.0e\n", name, worst_i, worst, TOL);
+		failures++;
+	} else {
+		printf("ok   %s (max error %.2g over %zu entries)\n", name, worst, n);
+	}
+}
+
+/* ---- convolutions ---- */
+
+typedef struct {
+	int kind;   /* 0 conv3x3, 1 conv1x1, 2 convt2x2 */
+	int Ci, Co, N, H, W;
+	float *inp, *w, *b, *out, *R;
+	size_t nout;
+} conv_ctx;
+
+static double conv_loss(void *p)
+{
+	conv_ctx *c = p;
+	if (c->kind == 0)
+		conv3x3_forward(c->out, c->inp, c->w, c->b, c->Ci, c->Co, c->N, c->H, c->W);
+	else if (c->kind == 1)
+		conv1x1_forward(c->out, c->inp, c->w, c->b, c->Ci, c->Co, c->N, c->H, c->W);
+	else
+		convt2x2_forward(c->out, c->inp, c->w, c->b, c->Ci, c->Co, c->N, c->H, c->W);
+	return dot(c->out, c->R, c->nout);
+}
+
+static void test_conv(int kind, const char *name)
+{
+	conv_ctx c = { kind, 3, 4, 3, 5, 6, NULL, NULL, NULL, NULL, NULL, 0 };
+	size_t nin = (size_t)c.Ci * c.N * c.H * c.W;
+	size_t nw = (size_t)c.Ci * c.Co * (kind == 0 ? 9 : kind == 1 ? 1 : 4);
+	c.nout = (size_t)c.Co * c.N * c.H * c.W * (kind == 2 ? 4 : 1);
+	c.inp = randv(nin, 1.0f);
+	c.w = randv(nw, 0.5f);
+	c.b = randv(c.Co, 0.5f);
+	c.out = xmalloc(c.nout * sizeof(float));
+	c.R = randv(c.nout, 1.0f);
+	float *dinp = filled(nin, 7.0f), *dw = filled(nw, 1.0f), *db = filled(c.Co, 1.0f);
+
+	conv_loss(&c);
+	if (kind == 0)
+		conv3x3_backward(dinp, dw, db, c.R, c.inp, c.w, c.Ci, c.Co, c.N, c.H, c.W);
+	else if (kind == 1)
+		conv1x1_backward(dinp, dw, db, c.R, c.inp, c.w, c.Ci, c.Co, c.N, c.H, c.W);
+	else
+		convt2x2_backward(dinp, dw, db, c.R, c.inp, c.w, c.Ci, c.Co, c.N, c.H, c.W);
+
+	char label[64];
+	snprintf(label, sizeof label, "%s dinp", name);
+	check(label, conv_loss, &c, c.inp, dinp, 0.0f, nin, 1e-2f);
+	snprintf(label, sizeof label, "%s dw", name);
+	check(label, conv_loss, &c, c.w, dw, 1.0f, nw, 1e-2f);
+	snprintf(label, sizeof label, "%s db", name);
+	check(label, conv_loss, &c, c.b, db, 1.0f, c.Co, 1e-2f);
+	free(c.inp); free(c.w); free(c.b); free(c.out); free(c.R);
+	free(dinp); free(dw); free(db);
+}
+
+/* ---- max pooling ---- */
+
+typedef struct {
+	int C, N, H, W;
+	float *inp, *out, *R;
+	uint8_t *am;
+} pool_ctx;
+
+static double pool_loss(void *p)
+{
+	pool_ctx *c = p;
+	maxpool_forward(c->out, c->am, c->inp, c->C, c->N, c->H, c->W);
+	return dot(c->out, c->R, (size_t)c->C * c->N * c->H * c->W / 4);
+}
+
+static void test_maxpool(void)
+{
+	pool_ctx c = { 2, 3, 4, 6, NULL, NULL, NULL, NULL };
+	size_t nin = (size_t)c.C * c.N * c.H * c.W, nout = nin / 4;
+	/* distinct values 0.01 apart, shuffled: no ties within eps */
+	int64_t *perm = xmalloc(nin * sizeof *perm);
+	for (size_t i = 0; i < nin; i++)
+		perm[i] = (int64_t)i;
+	rng_shuffle(&rng, perm, (int64_t)nin);
+	c.inp = xmalloc(nin * sizeof(float));
+	for (size_t i = 0; i < nin; i++)
+		c.inp[i] = 0.01f * (float)perm[i] - 0.5f;
+	c.out = xmalloc(nout * sizeof(float));
+	c.am = xmalloc(nout);
+	c.R = randv(nout, 1.0f);
+	float *dinp = filled(nin, 1.0f);
+	pool_loss(&c);
+	maxpool_backward(dinp, c.R, c.am, c.C, c.N, c.H, c.W);
+	check("maxpool dinp (accumulates)", pool_loss, &c, c.inp, dinp, 1.0f, nin, 1e-3f);
+	free(perm); free(c.inp); free(c.out); free(c.am); free(c.R); free(dinp);
+}
+
+/* ---- batch norm and activations ---- */
+
+typedef struct {
+	int C, fused, act;
+	size_t P;
+	float *inp, *out, *R, *gamma, *beta, *mean, *invstd, *rm, *rv;
+} bn_ctx;
+
+static double bn_loss(void *p)
+{
+	bn_ctx *c = p;
+	if (c->fused)
+		bn_act_forward(c->out, c->mean, c->invstd, c->rm, c->rv, c->inp, c->gamma,
+			       c->beta, c->C, c->P, 1, (act_kind)c->act);
+	else
+		batchnorm_forward(c->out, c->mean, c->invstd, c->rm, c->rv, c->inp, c->gamma,
+				  c->beta, c->C, c->P, 1);
+	return dot(c->out, c->R, (size_t)c->C * c->P);
+}
+
+static void test_batchnorm(int fused, int act)
+{
+	bn_ctx c = { 3, fused, act, 2 * 4 * 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+	size_t n = (size_t)c.C * c.P;
+	c.inp = randv(n, 2.0f);
+	for (size_t i = 0; i < n; i++)
+		c.inp[i] += 1.0f;
+	c.out = xmalloc(n * sizeof(float));
+	c.R = randv(n, 1.0f);
+	c.gamma = randv(c.C, 1.0f);
+	c.beta = randv(c.C, 1.0f);
+	c.mean = xmalloc(c.C * sizeof(float));
+	c.invstd = xmalloc(c.C * sizeof(float));
+	c.rm = filled(c.C, 0.0f);
+	c.rv = filled(c.C, 1.0f);
+	float *dinp = filled(n, 7.0f), *dg = filled(c.C, 1.0f), *dbt = filled(c.C, 1.0f);
+	bn_loss(&c);
+	if (fused)
+		bn_act_backward(dinp, dg, dbt, c.R, c.inp, c.out, c.mean, c.invstd, c.gamma,
+				c.C, c.P, (act_kind)act);
+	else
+		batchnorm_backward(dinp, dg, dbt, c.R, c.inp, c.mean, c.invstd, c.gamma, c.C, c.P);
+	/* relu-like kinks: an eps-step must not cross zero after normalising;
+	 * with eps 1e-3 over 40 samples of spread 2 that is rare, and the seed
+	 * is fixed */
+	float eps = (act == ACT_RELU || act == ACT_LEAKY_RELU) ? 1e-3f : 1e-2f;
+	char label[80];
+	const char *an = fused ? act_name((act_kind)act) : "none";
+	snprintf(label, sizeof label, "batchnorm%s%s dinp", fused ? "+" : "", fused ? an : "");
+	check(label, bn_loss, &c, c.inp, dinp, 0.0f, n, eps);
+	snprintf(label, sizeof label, "batchnorm%s%s dgamma", fused ? "+" : "", fused ? an : "");
+	check(label, bn_loss, &c, c.gamma, dg, 1.0f, c.C, eps);
+	snprintf(label, sizeof label, "batchnorm%s%s dbeta", fused ? "+" : "", fused ? an : "");
+	check(label, bn_loss, &c, c.beta, dbt, 1.0f, c.C, eps);
+	free(c.inp); free(c.out); free(c.R); free(c.gamma); free(c.beta); free(c.mean);
+	free(c.invstd); free(c.rm); free(c.rv); free(dinp); free(dg); free(dbt);
+}
+
+/* running statistics as PyTorch: momentum 0.1, unbiased variance */
+static void test_batchnorm_running(void)
+{
+	float x[4] = { 1, 2, 3, 6 }, y[4], mean, invstd, rm = 0.5f, rv = 2.0f, g = 1, b = 0;
+	batchnorm_forward(y, &mean, &invstd, &rm, &rv, x, &g, &b, 1, 4, 1);
+	/* mean 3, biased var 3.5, unbiased 14/3 */
+	float erm = 0.9f * 0.5f + 0.1f * 3.0f, erv = 0.9f * 2.0f + 0.1f * (14.0f / 3.0f);
+	float einv = 1.0f / sqrtf(3.5f + 1e-5f);
+	int ok = fabsf(rm - erm) < 1e-6f && fabsf(rv - erv) < 1e-5f && fabsf(mean - 3.0f) < 1e-6f
+		&& fabsf(invstd - einv) < 1e-6f && fabsf(y[3] - 3.0f * einv) < 1e-5f;
+	batchnorm_forward(y, NULL, NULL, &rm, &rv, x, &g, &b, 1, 4, 0);
+	ok = ok && fabsf(y[0] - (1.0f - rm) / sqrtf(rv + 1e-5f)) < 1e-6f;
+	printf("%s batchnorm running statistics and inference\n", ok ? "ok  " : "FAIL");
+	failures += !ok;
+}
+
+typedef struct {
+	int act;
+	size_t n;
+	float *inp, *out, *R;
+} act_ctx;
+
+static double act_loss(void *p)
+{
+	act_ctx *c = p;
+	act_forward(c->out, c->inp, c->n, (act_kind)c->act);
+	return dot(c->out, c->R, c->n);
+}
+
+static void test_act(int act)
+{
+	act_ctx c = { act, 50, NULL, NULL, NULL };
+	c.inp = randv(c.n, 2.0f);
+	for (size_t i = 0; i < c.n; i++)   /* keep away from the kink at 0 */
+		if (fabsf(c.inp[i]) < 0.05f)
+			c.inp[i] = 0.1f;
+	c.out = xmalloc(c.n * sizeof(float));
+	c.R = randv(c.n, 1.0f);
+	float *dinp = filled(c.n, 7.0f);
+	act_loss(&c);
+	act_backward(dinp, c.R, c.out, c.n, (act_kind)act);
+	char label[64];
+	snprintf(label, sizeof label, "%s dinp", act_name((act_kind)act));
+	check(label, act_loss, &c, c.inp, dinp, 0.0f, c.n, 1e-2f);
+	free(c.inp); free(c.out); free(c.R); free(dinp);
+}
+
+/* ---- concatenation ---- */
+
+typedef struct {
+	float *a, *b, *out, *R;
+} cat_ctx;
+
+static double cat_loss(void *p)
+{
+	cat_ctx *c = p;
+	concat_forward(c->out, c->a, c->b, 2, 3, 10);
+	return dot(c->out, c->R, 50);
+}
+
+static void test_concat(void)
+{
+	cat_ctx c = { randv(20, 1), randv(30, 1), xmalloc(50 * sizeof(float)), randv(50, 1) };
+	float da[20], db[30];
+	concat_backward(da, db, c.R, 2, 3, 10);
+	check("concat da", cat_loss, &c, c.a, da, 0.0f, 20, 1e-2f);
+	check("concat db", cat_loss, &c, c.b, db, 0.0f, 30, 1e-2f);
+	free(c.a); free(c.b); free(c.out); free(c.R);
+}
+
+/* ---- losses ---- */
+
+typedef struct {
+	int kind, K;
+	size_t n;
+	float *logits, *target, *d;
+	uint8_t *cls;
+} loss_ctx;
+
+static double loss_loss(void *p)
+{
+	loss_ctx *c = p;
+	if (c->kind == LOSS_BCE)
+		return bce_loss(c->d, c->logits, c->target, c->n);
+	if (c->kind == LOSS_MSE)
+		return mse_loss(c->d, c->logits, c->target, c->n);
+	return softmax_ce_loss(c->d, c->logits, c->cls, c->K, c->n / c->K);
+}
+
+static void test_loss(int kind)
+{
+	loss_ctx c = { kind, 4, 48, NULL, NULL, NULL, NULL };
+	c.logits = randv(c.n, 3.0f);
+	c.target = xmalloc(c.n * sizeof(float));
+	c.cls = xmalloc(c.n);
+	for (size_t i = 0; i < c.n; i++) {
+		c.target[i] = (float)rng_uniform(&rng);
+		c.cls[i] = (uint8_t)rng_below(&rng, c.K);
+	}
+	c.d = xmalloc(c.n * sizeof(float));
+	float *grad = xmalloc(c.n * sizeof(float));
+	loss_loss(&c);
+	memcpy(grad, c.d, c.n * sizeof(float));
+	char label[64];
+	snprintf(label, sizeof label, "%s loss dlogits", loss_name((loss_kind)kind));
+	/* the losses are means: scale the check up so errors are visible */
+	for (size_t i = 0; i < c.n; i++)
+		grad[i] *= (float)c.n;
+	/* compare n * dL/dx with n * numeric: wrap through a scaled loss */
+	double worst = 0.0;
+	for (size_t i = 0; i < c.n; i++) {
+		float save = c.logits[i], eps = 1e-2f;
+		c.logits[i] = save + eps;
+		double lp = loss_loss(&c);
+		c.logits[i] = save - eps;
+		double lm = loss_loss(&c);
+		c.logits[i] = save;
+		double num = (lp - lm) / (2.0 * eps) * (double)c.n;
+		double err = fabs(num - grad[i]) / fmax(1.0, fmax(fabs(num), fabs(grad[i])));
+		if (err > worst)
+			worst = err;
+	}
+	printf("%s %s (max error %.2g)\n", worst > TOL ? "FAIL" : "ok  ", label, worst);
+	failures += worst > TOL;
+	free(c.logits); free(c.target); free(c.cls); free(c.d); free(grad);
+}
+
+/* the stable BCE must not overflow for large logits */
+static void test_bce_extreme(void)
+{
+	float x[2] = { 100.0f, -100.0f }, y[2] = { 0.0f, 0.0f }, d[2];
+	float l = bce_loss(d, x, y, 2);
+	int ok = fabsf(l - 50.0f) < 1e-3f && isfinite(d[0]) && fabsf(d[0] - 0.5f) < 1e-6f
+		&& fabsf(d[1]) < 1e-6f;
+	printf("%s bce on logits +-100 (loss %g)\n", ok ? "ok  " : "FAIL", l);
+	failures += !ok;
+}
+
+/* ---- Adam ---- */
+
+static void test_adam(void)
+{
+	nn_params ps;
+	nn_params_alloc(&ps, 2);
+	ps.p[0] = 1.0f; ps.p[1] = -2.0f;
+	ps.g[0] = 0.5f; ps.g[1] = -3.0f;
+	adam_config cfg = adam_defaults(0.1f);
+	cfg.weight_decay = 0.01f;
+	adam_step(&ps, &cfg);
+	/* step 1: m-hat = g, v-hat = g^2: p = p(1 - lr wd) - lr g/(|g| + eps) */
+	double e0 = 1.0 * (1 - 0.001) - 0.1 * 0.5 / (0.5 + 1e-8);
+	double e1 = -2.0 * (1 - 0.001) + 0.1 * 3.0 / (3.0 + 1e-8);
+	int ok = fabs(ps.p[0] - e0) < 1e-6 && fabs(ps.p[1] - e1) < 1e-6;
+	/* step 2 with g = 0: m = 0.09 g1, v = 0.000999 g1^2 */
+	ps.g[0] = 0.0f;
+	float before = ps.p[0];
+	cfg.weight_decay = 0.0f;
+	adam_step(&ps, &cfg);
+	double m = 0.9 * 0.1 * 0.5, v = 0.999 * 0.001 * 0.25;
+	double e2 = before - 0.1 / (1 - 0.81) * m / (sqrt(v) / sqrt(1 - 0.999 * 0.999) + 1e-8);
+	ok = ok && fabs(ps.p[0] - e2) < 1e-5 && ps.step == 2;
+	printf("%s adam/adamw steps match the closed form\n", ok ? "ok  " : "FAIL");
+	failures += !ok;
+	nn_params_free(&ps);
+}
+
+int main(void)
+{
+	rng_seed(&rng, 42);
+	nn_set_threads(2);
+	test_conv(0, "conv3x3");
+	test_conv(1, "conv1x1");
+	test_conv(2, "convt2x2");
+	test_maxpool();
+	test_batchnorm(0, 0);
+	for (int a = 0; a < 4; a++)
+		test_batchnorm(1, a);
+	test_batchnorm_running();
+	for (int a = 0; a < 4; a++)
+		test_act(a);
+	test_concat();
+	test_loss(LOSS_BCE);
+	test_loss(LOSS_MSE);
+	test_loss(LOSS_CE);
+	test_bce_extreme();
+	test_adam();
+	if (failures) {
+		printf("test_layers: %d FAILED\n", failures);
+		return 1;
+	}
+	printf("test_layers: all passed\n");
+	return 0;
+}
