@@ -42,6 +42,7 @@ struct input {
 	unsigned char *raw;    /* the prefetched sample's bytes */
 	size_t rawcap;
 	float *pnmbuf;         /* the prefetched netpbm sample's values */
+	char *hdr;             /* the current npy header's text */
 	int ready;             /* a sample is prefetched */
 	int done;
 };
@@ -298,7 +299,7 @@ static void read_npy_header(input *in)
 	}
 	if (hlen > 65536)
 		bad(in, "npy header too long (%u bytes)", hlen);
-	hdr = xmalloc(hlen + 1);
+	hdr = in->hdr = xrealloc(in->hdr, hlen + 1);
 	in_read_exact(in, hdr, hlen, "npy header");
 	hdr[hlen] = '\0';
 	if (strlen(hdr) != hlen)
@@ -337,7 +338,6 @@ static void read_npy_header(input *in)
 		else if (*p != ')')
 			bad(in, "bad npy shape");
 	}
-	free(hdr);
 	if (nd == 0)
 		bad(in, "npy array has no sample axis (0-d array)");
 	if (nd > 4)
@@ -635,6 +635,7 @@ void input_close(input *in)
 	gzclose(in->gz);
 	free(in->raw);
 	free(in->pnmbuf);
+	free(in->hdr);
 	free(in->name);
 	free(in);
 }

@@ -9,6 +9,7 @@
 #include "util.h"
 
 const char *progname = "segpipe";
+void (*die_hook)(void);
 
 void atomic_cleanup(void);   /* atomic.c: remove an unfinished temporary file */
 
@@ -32,6 +33,8 @@ void die(const char *fmt, ...)
 	vmessage(fmt, ap);
 	va_end(ap);
 	atomic_cleanup();
+	if (die_hook)
+		die_hook();
 	exit(1);
 }
 

@@ -11,6 +11,9 @@ extern const char *progname;   /* set by cli_init(); prefixes every message */
 /* die: print "progname: MSG" (and ": strerror(errno)" when fmt ends in ':')
  * on stderr, remove any registered temporary file, exit 1. */
 noreturn void die(const char *fmt, ...);
+/* die_hook: when set, die() calls it after printing, before exiting; a
+ * fuzzing harness longjmps out of it to go on with the next input. */
+extern void (*die_hook)(void);
 /* usage_die: the same, exit 2, with a hint to try --help. */
 noreturn void usage_die(const char *fmt, ...);
 /* warnx: the message without exiting. */
