@@ -49,46 +49,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 	cli_operands(argc, argv, optind, 0, 1, &o->file);
 }
 
-/* otsu_threshold: t in 0..255 maximising the between-class variance of a
- * 256-bin histogram, class 0 being values <= t; the first maximum wins.
- * Returns 255 when no split exists (a uniform image: all background). */
-static int otsu_threshold(const int64_t hist[256])
-{
-	double total = 0, sum = 0, w0 = 0, sum0 = 0, best = -1;
-	int t_best = 255;
-
-	for (int i = 0; i < 256; i++) {
-		total += hist[i];
-		sum += (double)i * hist[i];
-	}
-	for (int t = 0; t < 255; t++) {
-		double w1, m0, m1, between;
-
-		w0 += hist[t];
-		sum0 += (double)t * hist[t];
-		w1 = total - w0;
-		if (w0 == 0 || w1 == 0)
-			continue;
-		m0 = sum0 / w0;
-		m1 = (sum - sum0) / w1;
-		between = w0 * w1 * (m0 - m1) * (m0 - m1);
-		if (between > best) {
-			best = between;
-			t_best = t;
-		}
-	}
-	return t_best;
-}
-
-static int quantise(float v)
-{
-	if (!(v > 0))
-		return 0;
-	if (v >= 1)
-		return 255;
-	return (int)lrintf(v * 255);
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -111,7 +71,7 @@ int main(int argc, char **argv)
 		int t;
 
 		for (int64_t i = 0; i < n; i++)
-			hist[q[i] = (uint8_t)quantise(x[i])]++;
+			hist[q[i] = (uint8_t)quantise8(x[i])]++;
 		t = otsu_threshold(hist);
 		if (o.thresholds) {
 			printf("%d\n", t);

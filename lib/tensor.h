@@ -6,5 +6,6 @@
 #include "atomic.h"
 #include "stream.h"
 #include "cli.h"
+#include "otsu.h"
 
 #endif
