@@ -4,6 +4,7 @@
 #ifndef SEGPIPE_STREAM_H
 #define SEGPIPE_STREAM_H
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 
