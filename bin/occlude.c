@@ -1,0 +1,154 @@
+/* occlude: hide the pixels a mask stream marks, by a fill value or noise. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor.h"
+
+static const char usage[] =
+"Usage: occlude [-f VALUE | --noise] [-s SEED] [-P] MASKS [IMAGES]\n"
+"Hide the pixels of each image where its mask is nonzero: they become\n"
+"VALUE (default 0) or, with --noise, uniform noise in [0,1).\n"
+"Image i takes mask i mod M (M masks): masks are reused in turn when there\n"
+"are fewer masks than images. A mask is (H,W) like the image, or has the\n"
+"image's channels; a one-channel mask hides every channel of the image.\n"
+"Output: float32 intensities (uint8 input is divided by 255).\n"
+"\n"
+"  -f, --fill VALUE  value of hidden pixels (default 0)\n"
+"      --noise       hidden pixels get uniform noise in [0,1) instead\n"
+"  -s, --seed SEED   noise seed (default 1); same seed, same bytes\n"
+"  -P, --pgm         write a PGM stream (PAM for C > 1) instead\n"
+"  -h, --help        show this help and exit\n"
+"      --version     show the version and exit\n"
+"\n"
+"With no IMAGES, or when IMAGES is -, read standard input.\n";
+
+struct options {
+	float fill;
+	int fill_given;
+	int noise;
+	uint64_t seed;
+	int pgm;
+	const char *files[2];   /* MASKS, IMAGES */
+};
+
+static int is_stdin(const char *path)
+{
+	return !path || strcmp(path, "-") == 0;
+}
+
+/* bad_option: the option getopt rejected, for the one-line message. */
+static const char *bad_option(char **argv)
+{
+	static char short_opt[3] = "-?";
+
+	if (!optopt)
+		return argv[optind - 1];
+	short_opt[1] = (char)optopt;
+	return short_opt;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_NOISE = 256, OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "fill", required_argument, NULL, 'f' },
+		{ "noise", no_argument, NULL, OPT_NOISE },
+		{ "seed", required_argument, NULL, 's' },
+		{ "pgm", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	opterr = 0;   /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":f:s:Ph", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->fill = (float)cli_double("--fill", optarg, -3.4e38, 3.4e38);
+			o->fill_given = 1;
+			break;
+		case OPT_NOISE: o->noise = 1; break;
+		case 's': o->seed = cli_seed("--seed", optarg); break;
+		case 'P': o->pgm = 1; break;
+		case 'h': cli_help(usage); break;
+		case OPT_VERSION: cli_version(); break;
+		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
+		default: usage_die("unknown option '%s'", bad_option(argv));
+		}
+	}
+	cli_operands(argc, argv, optind, 1, 2, o->files);
+	if (o->fill_given && o->noise)
+		usage_die("--fill and --noise exclude each other");
+	if (is_stdin(o->files[0]) && is_stdin(o->files[1]))
+		usage_die("MASKS and IMAGES cannot both be standard input");
+}
+
+/* check_shapes: the mask covers the image's H x W, with 1 or C channels. */
+static void check_shapes(const dataset *masks, const input *in)
+{
+	const shape_t *ms = &masks->shape, *is = input_shape(in);
+
+	if (is->ndim < 2)
+		die("images must be (H,W) or (C,H,W), not %s (%s)",
+		    shape_str(is), input_name(in));
+	if (ms->ndim < 2 || shape_h(ms) != shape_h(is) || shape_w(ms) != shape_w(is) ||
+	    (shape_c(ms) != 1 && shape_c(ms) != shape_c(is)))
+		die("mask shape %s does not fit image shape %s (%s, %s)",
+		    shape_str(ms), shape_str(is), masks->name, input_name(in));
+}
+
+/* noise: uniform in [0,1) as a float (24 random bits; never rounds up to 1). */
+static float noise(rng_t *r)
+{
+	return (float)(rng_next(r) >> 40) * 0x1p-24f;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .seed = 1 };
+	dataset *masks;
+	input *in;
+	output *out;
+	float *x, *m;
+	int64_t n, plane, nmask_el, k = 0;
+	rng_t rng;
+
+	cli_init(argc, argv, "occlude");
+	parse_args(argc, argv, &o);
+	masks = dataset_load(o.files[0]);
+	if (masks->n == 0)
+		die("no masks in the stream (%s)", masks->name);
+	in = input_open(o.files[1]);
+	check_shapes(masks, in);
+	n = input_size(in);
+	nmask_el = masks->size;
+	plane = shape_h(&masks->shape) * shape_w(&masks->shape);
+	x = xmalloc_array((size_t)n, sizeof *x);
+	m = xmalloc_array((size_t)nmask_el, sizeof *m);
+	rng_seed(&rng, o.seed);
+	out = output_open(stdout, o.pgm, DT_F32, input_shape(in));
+	while (input_read(in, x, ROLE_INTENSITY)) {
+		dataset_get(masks, k, m, ROLE_RAW);
+		k = k + 1 == masks->n ? 0 : k + 1;
+		for (int64_t c = 0; c < n / plane; c++) {
+			/* a one-channel mask repeats over the image's channels */
+			const float *mc = nmask_el == n ? m + c * plane : m;
+			float *xc = x + c * plane;
+
+			for (int64_t i = 0; i < plane; i++)
+				if (mc[i] != 0)
+					xc[i] = o.noise ? noise(&rng) : o.fill;
+		}
+		output_write(out, x);
+	}
+	output_close(out);
+	input_close(in);
+	dataset_free(masks);
+	free(x);
+	free(m);
+	return 0;
+}
