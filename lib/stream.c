@@ -155,11 +155,17 @@ static void in_read_exact(input *in, void *buf, size_t n, const char *what)
 		bad(in, "truncated %s: %zu of %zu bytes", what, got, n);
 }
 
-/* in_peek_more: read up to n bytes into the peek buffer; how many there. */
+/* in_peek: make the next n bytes (fewer at EOF) readable again from the peek
+ * buffer, keeping any bytes already peeked; returns how many are there. */
 static int in_peek(input *in, int n)
 {
+	int have = in->npeek - in->peekpos;
+	size_t got;
+
+	memmove(in->peek, in->peek + in->peekpos, (size_t)have);
 	in->npeek = in->peekpos = 0;
-	in->npeek = (int)in_read(in, in->peek, (size_t)n);
+	got = have < n ? in_read(in, in->peek + have, (size_t)(n - have)) : 0;
+	in->npeek = have + (int)got;
 	return in->npeek;
 }
 
