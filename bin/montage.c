@@ -1,0 +1,133 @@
+/* montage: a stream of images as one grid picture (PGM). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tensor.h"
+
+#define GAP_VALUE 0.5f              /* mid-grey: apart from black and white */
+#define CANVAS_MAX ((int64_t)1 << 28) /* pixels in the picture, at most */
+
+static const char usage[] =
+"Usage: montage [--cols N] [--gap G] [--max N] [--scale S] [FILE]\n"
+"Lay the images of a stream out as one grid, in row-major order, and write\n"
+"it as one PGM image (maxval 255). Every channel of a (C,H,W) sample is a\n"
+"tile of its own, channel after channel. Tiles are G pixels apart; the gaps\n"
+"and any empty cells of the last row are mid-grey (128). The picture is\n"
+"cols*W*S + (cols-1)*G pixels wide, rows*H*S + (rows-1)*G high. uint8\n"
+"values are drawn as they are; float intensities as round(255 x), clipped.\n"
+"\n"
+"  -c, --cols N   tiles per row (default: ceil(sqrt(tiles)))\n"
+"  -g, --gap G    pixels between tiles (default 1)\n"
+"  -m, --max N    draw at most the first N samples (default 256)\n"
+"  -s, --scale S  enlarge every tile S times, nearest neighbour (default 1)\n"
+"  -h, --help     show this help and exit\n"
+"      --version  show the version and exit\n"
+"\n"
+"With no FILE, or when FILE is -, read standard input.\n";
+
+struct options {
+	long cols;
+	long gap;
+	long max;
+	long scale;
+	const char *file;
+};
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "cols", required_argument, NULL, 'c' },
+		{ "gap", required_argument, NULL, 'g' },
+		{ "max", required_argument, NULL, 'm' },
+		{ "scale", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	o->gap = 1;
+	o->max = 256;
+	o->scale = 1;
+	while ((c = getopt_long(argc, argv, "c:g:m:s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->cols = cli_long("--cols", optarg, 1, 65535); break;
+		case 'g': o->gap = cli_long("--gap", optarg, 0, 1024); break;
+		case 'm': o->max = cli_long("--max", optarg, 1, 1 << 20); break;
+		case 's': o->scale = cli_long("--scale", optarg, 1, 64); break;
+		case 'h': cli_help(usage); break;
+		case 'V': cli_version(); break;
+		default: usage_die("unknown option");
+		}
+	}
+	cli_operands(argc, argv, optind, 0, 1, &o->file);
+}
+
+/* draw_tile: canvas (CH,CW) gets tile (h,w) enlarged s times at (top,left). */
+static void draw_tile(float *canvas, int64_t cw, const float *tile, int64_t h, int64_t w,
+		      int64_t s, int64_t top, int64_t left)
+{
+	for (int64_t y = 0; y < h * s; y++) {
+		const float *src = tile + (y / s) * w;
+		float *dst = canvas + (top + y) * cw + left;
+		for (int64_t x = 0; x < w * s; x++)
+			dst[x] = src[x / s];
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	input *in;
+	output *out;
+	const shape_t *s;
+	int64_t n = 0, size, c, h, w, tiles, cols, rows, ch, cw;
+	float *buf, *canvas;
+	shape_t os;
+
+	cli_init(argc, argv, "montage");
+	parse_args(argc, argv, &o);
+	in = input_open(o.file);
+	s = input_shape(in);
+	if (s->ndim < 2)
+		die("samples of shape %s are not images (%s)", shape_str(s), input_name(in));
+	size = input_size(in);
+	c = shape_c(s);
+	h = shape_h(s);
+	w = shape_w(s);
+	if ((int64_t)o.max * size > CANVAS_MAX)
+		die("%ld samples of shape %s are too many to lay out; lower --max (%s)",
+		    o.max, shape_str(s), input_name(in));
+	buf = xmalloc_array((size_t)(o.max * size), sizeof *buf);
+	while (n < o.max && input_read(in, buf + n * size, ROLE_INTENSITY))
+		n++;
+	if (n == 0)
+		die("no images in the stream (%s)", input_name(in));
+	tiles = n * c;
+	cols = o.cols ? o.cols : (int64_t)ceil(sqrt((double)tiles));
+	while (!o.cols && cols * cols < tiles)   /* sqrt's rounding */
+		cols++;
+	rows = (tiles + cols - 1) / cols;
+	cw = cols * w * o.scale + (cols - 1) * o.gap;
+	ch = rows * h * o.scale + (rows - 1) * o.gap;
+	if (cw > 65535 || ch > 65535 || cw * ch > CANVAS_MAX)
+		die("a picture of %" PRId64 "x%" PRId64 " is too large (%s)", cw, ch,
+		    input_name(in));
+	canvas = xmalloc_array((size_t)(cw * ch), sizeof *canvas);
+	for (int64_t i = 0; i < cw * ch; i++)
+		canvas[i] = GAP_VALUE;
+	for (int64_t t = 0; t < tiles; t++)
+		draw_tile(canvas, cw, buf + t * h * w, h, w, o.scale,
+			  (t / cols) * (h * o.scale + o.gap), (t % cols) * (w * o.scale + o.gap));
+	os = shape_chw(1, ch, cw);
+	out = output_open(stdout, 1, DT_F32, &os);
+	output_write(out, canvas);
+	output_close(out);
+	input_close(in);
+	free(buf);
+	free(canvas);
+	return 0;
+}
