@@ -113,6 +113,14 @@ const char *shape_str(const shape_t *s)
 
 /* ---------- bytes ---------- */
 
+/* zmessage: zlib's message without its "<fd:3>: " prefix. */
+static const char *zmessage(gzFile gz, int *err)
+{
+	const char *msg = gzerror(gz, err), *c = strstr(msg, ">: ");
+
+	return c ? c + 3 : msg;
+}
+
 /* in_read: up to n bytes; returns how many arrived (short only at EOF). */
 static size_t in_read(input *in, void *buf, size_t n)
 {
@@ -130,14 +138,14 @@ static size_t in_read(input *in, void *buf, size_t n)
 		r = gzread(in->gz, p + got, (unsigned)want);
 		if (r < 0) {
 			int err;
-			const char *msg = gzerror(in->gz, &err);
+			const char *msg = zmessage(in->gz, &err);
 			if (err == Z_ERRNO)
 				bad(in, "read error: %s", strerror(errno));
 			bad(in, "bad gzip data: %s", msg);
 		}
 		if (r == 0) {
 			int err;
-			const char *msg = gzerror(in->gz, &err);
+			const char *msg = zmessage(in->gz, &err);
 			if (err != Z_OK && err != Z_STREAM_END)
 				bad(in, "truncated gzip data: %s", msg);
 			break;
@@ -364,7 +372,7 @@ static void read_npy_header(input *in)
 	if (in->shape.ndim >= 0 && !shape_equal(&s, &in->shape))
 		bad(in, "sample shape changes from %s to %s", shape_str(&in->shape), shape_str(&s));
 	if (in->shape.ndim < 0) {
-		in->is_u8 = in->dtype == DT_U8 || in->dtype == DT_BOOL;
+		in->is_u8 = in->dtype == DT_U8;
 		in->maxval = 255;
 	}
 	in->shape = s;
@@ -592,6 +600,8 @@ input *input_open(const char *path)
 int input_read(input *in, float *out, enum role role)
 {
 	if (!in->ready)
+		prefetch(in);
+	if (!in->ready)
 		return 0;
 	if (in->format == FMT_PNM) {
 		float scale = role == ROLE_INTENSITY ? (float)(1.0 / in->maxval) : 1.0f;
@@ -602,7 +612,7 @@ int input_read(input *in, float *out, enum role role)
 		convert(in->raw, in->dtype, in->size, out, scale);
 	}
 	in->index++;
-	prefetch(in);
+	in->ready = 0;   /* the next sample is read when asked for */
 	return 1;
 }
 
@@ -610,17 +620,21 @@ int input_read(input *in, float *out, enum role role)
 static int input_read_u8(input *in, uint8_t *out)
 {
 	if (!in->ready)
+		prefetch(in);
+	if (!in->ready)
 		return 0;
 	if (in->format == FMT_PNM) {
+		if (in->maxval != 255)
+			bad(in, "maxval changes from 255 to %.0f within the stream", in->maxval);
 		for (int64_t i = 0; i < in->size; i++)
 			out[i] = (uint8_t)in->pnmbuf[i];
-	} else if (in->dtype == DT_U8 || in->dtype == DT_BOOL) {
+	} else if (in->dtype == DT_U8) {
 		memcpy(out, in->raw, (size_t)in->size);
 	} else {
 		bad(in, "dtype changes within a uint8 stream");
 	}
 	in->index++;
-	prefetch(in);
+	in->ready = 0;
 	return 1;
 }
 
@@ -802,7 +816,16 @@ void output_write(output *o, const float *x)
 	if (o->pgm) {
 		int w = o->pam.width, h = o->pam.height;
 		float scale = o->dt == DT_U8 ? 1.0f : 255.0f;
+		jmp_buf jb, *old;
 
+		/* libnetpbm's write errors come back here, to be ours */
+		pm_setusererrormsgfn(pnm_error_capture);
+		pm_setjmpbufsave(&jb, &old);
+		if (setjmp(jb)) {
+			pm_setjmpbuf(old);
+			output_check(o->f);
+			die("write error: %s", pnm_msg);
+		}
 		pnm_writepaminit(&o->pam);
 		for (int y = 0; y < h; y++) {
 			for (int xx = 0; xx < w; xx++)
@@ -810,6 +833,7 @@ void output_write(output *o, const float *x)
 					o->row[xx][c] = to_u8(x[((int64_t)c * h + y) * w + xx] * scale);
 			pnm_writepamrow(&o->pam, o->row);
 		}
+		pm_setjmpbuf(old);
 		if (ferror(o->f))
 			output_check(o->f);
 		return;
