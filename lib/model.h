@@ -1,0 +1,73 @@
+/* model.h: the model file, one self-describing file per trained model
+ * (format: man 5 segpipe-model).
+ *
+ *   segpipe-model 1\n                 magic and format version
+ *   key value\n ...                    text header, fixed key order on write
+ *   \n                                 end of header
+ *   float32 LE params[nparams]         in the network's documented order
+ *   float32 LE stats[nstats]           batch-norm running statistics
+ *   float32 LE adam_m[nparams], adam_v[nparams]   only when "adam 1"
+ *   uint32 LE crc32 of every byte before it (zlib's crc32)
+ */
+#ifndef SEGPIPE_MODEL_H
+#define SEGPIPE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn.h"
+#include "unet.h"
+
+#define MODEL_MAGIC "segpipe-model"
+#define MODEL_VERSION 1
+#define MODEL_LIST_MAX 256   /* longest "layers" / "activations" value */
+
+typedef struct {
+	char kind[8];           /* "unet" or "mlp" */
+	/* architecture */
+	int in_channels, out_channels;
+	int depth, filters;     /* unet */
+	act_kind act;           /* unet: the activation */
+	char layers[MODEL_LIST_MAX];      /* mlp: sizes, "784,256,2,256,784" */
+	char activations[MODEL_LIST_MAX]; /* mlp: one per layer, "relu,relu,..." */
+	int height, width;      /* image size trained on */
+	loss_kind loss;
+	int classes;            /* ce: number of classes (= out_channels); else 0 */
+	/* training settings and progress */
+	int epochs, batch, epoch;        /* epoch = epochs completed */
+	float lr, weight_decay;
+	uint64_t seed;
+	float train_loss;       /* last epoch's mean training loss */
+	/* tensors */
+	size_t nparams, nstats;
+	float *params, *stats;
+	int has_adam;           /* checkpoint: Adam state follows */
+	int64_t adam_step;
+	float *adam_m, *adam_v;
+} model;
+
+/* model_init: zeroed fields with kind set; the tensors are not allocated. */
+void model_init(model *m, const char *kind);
+void model_free(model *m);      /* frees the tensors */
+
+/* model_save: write atomically to path (temporary file + fsync + rename);
+ * "-" writes stdout. Dies on error. */
+void model_save(const model *m, const char *path);
+
+/* model_load: read and check a model file. Returns 0, or -1 with a one-line
+ * message "PATH: what is wrong" in err (errlen bytes). Refuses a bad magic,
+ * a newer or unknown version, a truncated file, a checksum mismatch, unknown
+ * or repeated keys and bad values; never allocates more than the file size. */
+int model_load(model *m, const char *path, char *err, size_t errlen);
+/* model_read: model_load, dying with the message on error. */
+void model_read(model *m, const char *path);
+
+/* From and to the U-Net. model_from_unet copies the parameters, statistics
+ * and (with_adam) the Adam state; the training fields are the caller's.
+ * unet_from_model builds a network for batches of max_batch images of
+ * H x W (0, 0: the size in the model) and loads the tensors; dies if the
+ * model is not a unet or its sizes do not match. */
+void model_from_unet(model *m, const unet *u, int with_adam);
+unet *unet_from_model(const model *m, int max_batch, int H, int W);
+
+#endif
