@@ -1,5 +1,6 @@
 /* model.c: write, read and check model files (man 5 segpipe-model). */
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@ void model_init(model *m, const char *kind)
 	snprintf(m->kind, sizeof m->kind, "%s", kind);
 	m->act = ACT_RELU;
 	m->loss = LOSS_BCE;
+	m->val_loss = NAN;
+	m->best_val = INFINITY;
 }
 
 void model_free(model *m)
@@ -25,7 +28,10 @@ void model_free(model *m)
 	free(m->stats);
 	free(m->adam_m);
 	free(m->adam_v);
+	free(m->resume_params);
+	free(m->resume_stats);
 	m->params = m->stats = m->adam_m = m->adam_v = NULL;
+	m->resume_params = m->resume_stats = NULL;
 }
 
 /* ---- writing ---- */
@@ -108,12 +114,23 @@ void model_save(const model *m, const char *path)
 	putf(&w, "nstats %zu\n", m->nstats);
 	putf(&w, "adam %d\n", m->has_adam ? 1 : 0);
 	putf(&w, "adam_step %" PRId64 "\n", m->has_adam ? m->adam_step : 0);
+	putf(&w, "val_loss %.9g\n", m->val_loss);
+	putf(&w, "best_val %.9g\n", m->best_val);
+	putf(&w, "best_epoch %d\n", m->best_epoch);
+	putf(&w, "since_best %d\n", m->since_best);
+	putf(&w, "since_cut %d\n", m->since_cut);
+	putf(&w, "stopped %d\n", m->stopped);
+	putf(&w, "resume %d\n", m->has_resume ? 1 : 0);
 	put(&w, "\n", 1);
 	put_floats(&w, m->params, m->nparams);
 	put_floats(&w, m->stats, m->nstats);
 	if (m->has_adam) {
 		put_floats(&w, m->adam_m, m->nparams);
 		put_floats(&w, m->adam_v, m->nparams);
+	}
+	if (m->has_resume) {
+		put_floats(&w, m->resume_params, m->nparams);
+		put_floats(&w, m->resume_stats, m->nstats);
 	}
 	unsigned char crc[4] = { w.crc & 0xff, (w.crc >> 8) & 0xff, (w.crc >> 16) & 0xff,
 				 (w.crc >> 24) & 0xff };
@@ -177,6 +194,8 @@ static const char *const known_keys[] = {
 	"kind", "in_channels", "out_channels", "depth", "filters", "activation", "layers",
 	"activations", "height", "width", "loss", "classes", "epochs", "batch", "epoch", "lr",
 	"weight_decay", "seed", "train_loss", "nparams", "nstats", "adam", "adam_step",
+	/* optional: the trainer's progress */
+	"val_loss", "best_val", "best_epoch", "since_best", "since_cut", "stopped", "resume",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -240,6 +259,13 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 			return fail(c, "bad value '%s' for %s", val, key);
 		*(!strcmp(key, "lr") ? &m->lr : !strcmp(key, "weight_decay") ? &m->weight_decay
 									 : &m->train_loss) = f;
+	} else if (!strcmp(key, "val_loss") || !strcmp(key, "best_val")) {
+		char *end;
+		errno = 0;
+		float f = strtof(val, &end);   /* nan and inf are meaningful here */
+		if (errno || end == val || *end)
+			return fail(c, "bad value '%s' for %s", val, key);
+		*(!strcmp(key, "val_loss") ? &m->val_loss : &m->best_val) = f;
 	} else if (!strcmp(key, "seed")) {
 		char *end;
 		errno = 0;
@@ -270,6 +296,11 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 			{ "batch", 0, 1 << 30, offsetof(model, batch) },
 			{ "epoch", 0, 1 << 30, offsetof(model, epoch) },
 			{ "adam", 0, 1, offsetof(model, has_adam) },
+			{ "best_epoch", 0, 1 << 30, offsetof(model, best_epoch) },
+			{ "since_best", 0, 1 << 30, offsetof(model, since_best) },
+			{ "since_cut", 0, 1 << 30, offsetof(model, since_cut) },
+			{ "stopped", 0, 1, offsetof(model, stopped) },
+			{ "resume", 0, 1, offsetof(model, has_resume) },
 		};
 		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
 			if (!strcmp(key, ints[i].key)) {
@@ -426,6 +457,8 @@ int model_load(model *m, const char *path, char *err, size_t errlen)
 			need = 4 * (m->nparams + m->nstats) + 4;
 			if (m->has_adam)
 				need += 8 * m->nparams;
+			if (m->has_resume)
+				need += 4 * (m->nparams + m->nstats);
 		}
 		if (avail < need) {
 			if (need == SIZE_MAX)
@@ -476,8 +509,14 @@ int model_load(model *m, const char *path, char *err, size_t errlen)
 		m->adam_m = get_floats(p, m->nparams);
 		p += 4 * m->nparams;
 		m->adam_v = get_floats(p, m->nparams);
+		p += 4 * m->nparams;
 	} else {
 		m->adam_step = 0;
+	}
+	if (m->has_resume) {
+		m->resume_params = get_floats(p, m->nparams);
+		p += 4 * m->nparams;
+		m->resume_stats = get_floats(p, m->nstats);
 	}
 	rc = 0;
 out:

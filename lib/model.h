@@ -7,6 +7,8 @@
  *   float32 LE params[nparams]         in the network's documented order
  *   float32 LE stats[nstats]           batch-norm running statistics
  *   float32 LE adam_m[nparams], adam_v[nparams]   only when "adam 1"
+ *   float32 LE params[nparams], stats[nstats]     only when "resume 1": the
+ *                                      last epoch's, when params hold the best
  *   uint32 LE crc32 of every byte before it (zlib's crc32)
  */
 #ifndef SEGPIPE_MODEL_H
@@ -44,6 +46,13 @@ typedef struct {
 	int has_adam;           /* checkpoint: Adam state follows */
 	int64_t adam_step;
 	float *adam_m, *adam_v;
+	/* the trainer's progress with validation data (--patience, --plateau):
+	 * params/stats then hold the best epoch's weights, and with has_resume
+	 * the last epoch's follow the Adam state, so --resume goes on exactly */
+	float val_loss, best_val;          /* nan / inf without validation */
+	int best_epoch, since_best, since_cut, stopped;
+	int has_resume;
+	float *resume_params, *resume_stats;
 } model;
 
 /* model_init: zeroed fields with kind set; the tensors are not allocated. */

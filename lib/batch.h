@@ -1,0 +1,23 @@
+/* batch.h: minibatches from datasets in memory, for the trainers. */
+#ifndef SEGPIPE_BATCH_H
+#define SEGPIPE_BATCH_H
+
+#include <stdint.h>
+
+#include "nn.h"
+#include "stream.h"
+
+/* batch_inputs: samples idx[0..B-1] of d as intensities, x (B, d->size). */
+void batch_inputs(float *x, const dataset *d, const int64_t *idx, int B);
+/* batch_targets: the same samples as targets of a loss: bce, nonzero uint8
+ * is 1 and floats are taken as they are, y float (B, size); mse,
+ * intensities, y float (B, size); ce, uint8 class indices, y uint8 (B, size),
+ * a value >= classes is an error naming the sample. */
+void batch_targets(void *y, const dataset *d, const int64_t *idx, int B,
+		   loss_kind loss, int classes);
+
+/* split_indices: a seeded permutation of 0..n-1; the last nval are for
+ * validation. */
+int64_t *split_indices(int64_t n, uint64_t seed);
+
+#endif
