@@ -11,7 +11,7 @@
 #define CANVAS_MAX ((int64_t)1 << 28) /* pixels in the picture, at most */
 
 static const char usage[] =
-"Usage: montage [--cols N] [--gap G] [--max N] [--scale S] [FILE]\n"
+"Usage: montage [--cols N] [--gap G] [--max N] [--scale S] [--stretch] [FILE]\n"
 "Lay the images of a stream out as one grid, in row-major order, and write\n"
 "it as one PGM image (maxval 255). Every channel of a (C,H,W) sample is a\n"
 "tile of its own, channel after channel. Tiles are G pixels apart; the gaps\n"
@@ -23,6 +23,8 @@ static const char usage[] =
 "  -g, --gap G    pixels between tiles (default 1)\n"
 "  -m, --max N    draw at most the first N samples (default 256)\n"
 "  -s, --scale S  enlarge every tile S times, nearest neighbour (default 1)\n"
+"  -S, --stretch  map each tile's own minimum..maximum to black..white (for\n"
+"                 0/1 masks, class maps and values outside [0,1])\n"
 "  -h, --help     show this help and exit\n"
 "      --version  show the version and exit\n"
 "\n"
@@ -33,8 +35,28 @@ struct options {
 	long gap;
 	long max;
 	long scale;
+	int stretch;
 	const char *file;
 };
+
+/* stretch: the tile's minimum..maximum to 0..1; a flat tile stays as it is
+ * when within [0,1], else becomes 0. */
+static void stretch(float *x, int64_t n)
+{
+	float lo = x[0], hi = x[0];
+
+	for (int64_t i = 1; i < n; i++) {
+		lo = x[i] < lo ? x[i] : lo;
+		hi = x[i] > hi ? x[i] : hi;
+	}
+	if (hi > lo) {
+		for (int64_t i = 0; i < n; i++)
+			x[i] = (x[i] - lo) / (hi - lo);
+	} else if (lo < 0 || lo > 1) {
+		for (int64_t i = 0; i < n; i++)
+			x[i] = 0;
+	}
+}
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
@@ -43,6 +65,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "gap", required_argument, NULL, 'g' },
 		{ "max", required_argument, NULL, 'm' },
 		{ "scale", required_argument, NULL, 's' },
+		{ "stretch", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -52,12 +75,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->gap = 1;
 	o->max = 256;
 	o->scale = 1;
-	while ((c = getopt_long(argc, argv, "c:g:m:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:g:m:s:Sh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->cols = cli_long("--cols", optarg, 1, 65535); break;
 		case 'g': o->gap = cli_long("--gap", optarg, 0, 1024); break;
 		case 'm': o->max = cli_long("--max", optarg, 1, 1 << 20); break;
 		case 's': o->scale = cli_long("--scale", optarg, 1, 64); break;
+		case 'S': o->stretch = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: usage_die("unknown option");
@@ -107,6 +131,9 @@ int main(int argc, char **argv)
 	if (n == 0)
 		die("no images in the stream (%s)", input_name(in));
 	tiles = n * c;
+	if (o.stretch)
+		for (int64_t t = 0; t < tiles; t++)
+			stretch(buf + t * h * w, h * w);
 	cols = o.cols ? o.cols : (int64_t)ceil(sqrt((double)tiles));
 	while (!o.cols && cols * cols < tiles)   /* sqrt's rounding */
 		cols++;
