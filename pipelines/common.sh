@@ -71,7 +71,7 @@ png() {
 
 # plot_history TSV PNG TITLE: training and validation loss per epoch
 plot_history() {
-	gnuplot <<GP
+	gnuplot 2>/dev/null <<GP
 set terminal png size 640,400
 set output '$2'
 set title '$3'
