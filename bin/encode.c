@@ -1,0 +1,133 @@
+/* encode: a dense model's hidden layer as a stream, one vector per sample. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tensor.h"
+#include "mlp.h"
+
+static const char usage[] =
+"Usage: encode [--layer K] [-j N] MODEL [FILE]\n"
+"Runs the dense network in MODEL (written by train-mlp) over the samples\n"
+"of FILE, each flattened to a vector, and writes the activations of layer K\n"
+"as a float32 tensor stream, one vector per sample: the codes of an\n"
+"autoencoder, for an embedding plot. Layers count from 0, the input; layer\n"
+"K is the output of the K-th dense layer, after its activation.\n"
+"\n"
+"  -k, --layer K     the layer to write (default: the smallest hidden layer,\n"
+"                    the first of equals)\n"
+"  -j, --threads N   threads (default: all cores)\n"
+"  -h, --help        show this help and exit\n"
+"      --version     show the version and exit\n"
+"\n"
+"With no FILE, or when FILE is -, read standard input.\n";
+
+enum { CHUNK = 256 };   /* samples per forward pass */
+
+struct options {
+	int layer;          /* -1: the smallest hidden layer */
+	int threads;
+	const char *files[2];
+};
+
+/* bad_option: the option getopt rejected, for the one-line message. */
+static const char *bad_option(char **argv)
+{
+	static char short_opt[3] = "-?";
+
+	if (!optopt)
+		return argv[optind - 1];
+	short_opt[1] = (char)optopt;
+	return short_opt;
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "layer", required_argument, NULL, 'k' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	opterr = 0;   /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":k:j:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->layer = (int)cli_long("--layer", optarg, 0, MLP_MAX_LAYERS - 1); break;
+		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
+		case 'h': cli_help(usage); break;
+		case 'V': cli_version(); break;
+		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
+		default: usage_die("unknown option '%s'", bad_option(argv));
+		}
+	}
+	cli_operands(argc, argv, optind, 1, 2, o->files);
+	if (!o->files[0] || !strcmp(o->files[0], "-"))
+		usage_die("MODEL must be a file name");
+}
+
+/* the smallest hidden layer, or -1 when there is none */
+static int code_layer(const mlp *m)
+{
+	int k = -1;
+
+	for (int l = 1; l < m->L; l++)
+		if (k < 0 || m->size[l] < m->size[k])
+			k = l;
+	return k;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .layer = -1 };
+	input *in;
+	output *out;
+	mlp *m;
+	float *x;
+	shape_t vec = { 1, { 0 } };
+	int64_t n;
+	int k, B = 0;
+
+	cli_init(argc, argv, "encode");
+	parse_args(argc, argv, &o);
+	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	m = mlp_load(o.files[0]);
+	k = o.layer >= 0 ? o.layer : code_layer(m);
+	if (k < 0)
+		die("%s has no hidden layer (layers %d): give --layer", o.files[0], m->L);
+	if (k > m->L)
+		die("--layer %d: %s has layers 0..%d", k, o.files[0], m->L);
+	in = input_open(o.files[1]);
+	n = input_size(in);
+	if (n != m->size[0])
+		die("the model takes %d values, the samples of %s have %" PRId64 " (%s)", m->size[0],
+		    input_name(in), n, shape_str(input_shape(in)));
+	vec.dim[0] = m->size[k];
+	x = xmalloc_array((size_t)CHUNK * n, sizeof *x);
+	out = output_open(stdout, 0, DT_F32, &vec);
+	for (;;) {
+		int more = input_read(in, x + (int64_t)B * n, ROLE_INTENSITY);
+
+		B += more;
+		if (B == CHUNK || (!more && B > 0)) {
+			const float *code;
+
+			mlp_forward(m, x, B, NULL);
+			code = mlp_layer(m, k);
+			for (int b = 0; b < B; b++)
+				output_write(out, code + (int64_t)b * m->size[k]);
+			B = 0;
+		}
+		if (!more)
+			break;
+	}
+	output_close(out);
+	input_close(in);
+	free(x);
+	mlp_free(m);
+	return 0;
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env bats
+load helper
+
+# py SCRIPT ARGS...: python with numpy, load(path) for tensor streams and IDX
+# files, and read_model(path): the header dict and the parameters of a model
+# file read as segpipe-model(5) describes it (the CRC-32 checked).
+py() {
+	local script=$1
+	shift
+	"$PY" - "$@" <<PYEOF
+import sys, io, gzip, zlib, numpy as np
+from numpy.lib import format as fm
+def load(path):
+    raw = open(path, 'rb').read()
+    if raw[:2] == b'\x1f\x8b':
+        raw = gzip.decompress(raw)
+    if raw[:6] == b'\x93NUMPY':
+        f = io.BytesIO(raw); parts = []
+        while f.tell() < len(raw):
+            parts.append(fm.read_array(f))
+        return np.concatenate(parts)
+    nd = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
+def read_model(path):
+    data = open(path, 'rb').read()
+    assert zlib.crc32(data[:-4]) == int.from_bytes(data[-4:], 'little')
+    head, _, body = data.partition(b'\n\n')
+    lines = head.decode().split('\n')
+    assert lines[0] == 'segpipe-model 1'
+    hdr = dict(l.split(' ', 1) for l in lines[1:])
+    p = np.frombuffer(body[:-4], '<f4').astype(np.float64)
+    assert len(p) == int(hdr['nparams'])
+    return hdr, p
+# layers(hdr, p): [(W (out,in), b (out), activation)] in the documented order
+def layers(hdr, p):
+    s = [int(v) for v in hdr['layers'].split(',')]
+    acts = hdr['activations'].split(','); out = []; o = 0
+    for i in range(len(s) - 1):
+        W = p[o:o + s[i + 1] * s[i]].reshape(s[i + 1], s[i]); o += W.size
+        b = p[o:o + s[i + 1]]; o += b.size
+        out.append((W, b, acts[i]))
+    assert o == len(p)
+    return out
+def act(z, a):
+    return {'relu': lambda: np.maximum(z, 0), 'sigmoid': lambda: 1 / (1 + np.exp(-z)),
+            'tanh': lambda: np.tanh(z), 'none': lambda: z}[a]()
+$script
+PYEOF
+}
+
+setup_file() {
+	local d="$BATS_FILE_TMPDIR"
+	"$PY" -c '
+import gzip, sys, numpy as np
+raw = gzip.decompress(open(sys.argv[1], "rb").read())
+x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+np.save(sys.argv[2], x[:100])
+np.save(sys.argv[3], np.zeros((4, 10, 10), np.float32))' "$IMAGES" "$d/img100.npy" "$d/small.npy"
+	train-mlp --layers 784,2,784 --activations sigmoid,linear --epochs 2 --batch 20 \
+		-o "$d/ae2.model" "$d/img100.npy" "$d/img100.npy" 2> /dev/null
+	train-mlp --layers 784,16,2,16,784 --activations relu,tanh,leaky_relu,sigmoid --epochs 2 \
+		--batch 20 -o "$d/deep.model" "$d/img100.npy" "$d/img100.npy" 2> /dev/null
+	train-mlp --layers 784,784 --activations sigmoid --epochs 1 --batch 50 \
+		-o "$d/flat.model" "$d/img100.npy" "$d/img100.npy" 2> /dev/null
+}
+
+setup() {
+	T="$BATS_TEST_TMPDIR"
+	D="$BATS_FILE_TMPDIR"
+	X="$D/img100.npy"
+}
+
+@test "encode: --help and --version" {
+	run encode --help
+	assert_success
+	assert_output --partial "Usage: encode"
+	run encode --version
+	assert_success
+	assert_output --regexp "^encode \(segpipe\) [0-9.]+$"
+}
+
+@test "encode: the codes of a 784-2-784 autoencoder: (N,2) float32, as numpy computes them" {
+	# tolerance: 1e-5 absolute (float32 sums of 784 products)
+	encode "$D/ae2.model" "$X" > "$T/c.npy"
+	run py '
+c = load(sys.argv[1]); x = load(sys.argv[2]).reshape(100, -1) / 255.0
+hdr, p = read_model(sys.argv[3])
+W, b, f = layers(hdr, p)[0]
+want = act(x @ W.T + b, f)
+print(c.shape, c.dtype, float(np.abs(c - want).max()) < 1e-5)' "$T/c.npy" "$X" "$D/ae2.model"
+	assert_success
+	assert_output "(100, 2) float32 True"
+}
+
+@test "encode: the default is the smallest hidden layer; --layer K is layer K" {
+	# relu, tanh, leaky_relu (slope 0.01), sigmoid; to 1e-5 absolute
+	encode "$D/deep.model" "$X" > "$T/default.npy"
+	for k in 0 1 2 3 4; do
+		encode --layer $k "$D/deep.model" "$X" > "$T/l$k.npy"
+	done
+	cmp "$T/default.npy" "$T/l2.npy"
+	run py '
+x = load(sys.argv[1]).reshape(100, -1) / 255.0
+hdr, p = read_model(sys.argv[2])
+a = [x]
+for W, b, f in layers(hdr, p):
+    z = a[-1] @ W.T + b
+    a.append(np.where(z > 0, z, 0.01 * z) if f == "leaky_relu" else act(z, f))
+for k in range(5):
+    c = load(sys.argv[3] + "/l%d.npy" % k)
+    print(k, c.shape, float(np.abs(c - a[k]).max()) < 1e-5)' "$X" "$D/deep.model" "$T"
+	assert_success
+	assert_output "0 (100, 784) True
+1 (100, 16) True
+2 (100, 2) True
+3 (100, 16) True
+4 (100, 784) True"
+}
+
+@test "encode: standard input, in batches: the same bytes as a file, sample by sample" {
+	# 600 samples: more than one forward batch of 256
+	"$PY" -c '
+import numpy as np, sys
+x = np.load(sys.argv[1]); np.save(sys.argv[2], np.concatenate([x] * 6))' "$X" "$T/x600.npy"
+	encode "$D/ae2.model" "$T/x600.npy" > "$T/a.npy"
+	encode "$D/ae2.model" < "$T/x600.npy" > "$T/b.npy"
+	encode "$D/ae2.model" - < "$T/x600.npy" > "$T/c.npy"
+	cmp "$T/a.npy" "$T/b.npy"
+	cmp "$T/a.npy" "$T/c.npy"
+	run py '
+c = load(sys.argv[1]); print(c.shape, np.array_equal(c[:100], c[500:]))' "$T/a.npy"
+	assert_output "(600, 2) True"
+}
+
+@test "encode: bad model files" {
+	printf 'hello\n' > "$T/junk.model"
+	run encode "$T/junk.model" "$X"
+	assert_failure 1
+	assert_output --regexp '^encode: .*junk.model: not a segpipe model file'
+	assert_equal "${#lines[@]}" 1
+	run encode "$T/missing.model" "$X"
+	assert_failure 1
+	assert_output --regexp '^encode: .*missing.model: cannot open'
+	assert_equal "${#lines[@]}" 1
+	head -c 2000 "$D/ae2.model" > "$T/short.model"
+	run encode "$T/short.model" "$X"
+	assert_failure 1
+	assert_output --regexp '^encode: .*short.model: truncated'
+	assert_equal "${#lines[@]}" 1
+	# one parameter byte changed: the checksum no longer matches
+	"$PY" -c '
+import sys
+d = bytearray(open(sys.argv[1], "rb").read()); d[len(d) - 100] ^= 1
+open(sys.argv[2], "wb").write(d)' "$D/ae2.model" "$T/flip.model"
+	run encode "$T/flip.model" "$X"
+	assert_failure 1
+	assert_output --regexp '^encode: .*flip.model: checksum mismatch'
+	assert_equal "${#lines[@]}" 1
+	# a newer format version
+	sed '1s/segpipe-model 1/segpipe-model 9/' "$D/ae2.model" > "$T/new.model"
+	run encode "$T/new.model" "$X"
+	assert_failure 1
+	assert_output --regexp '^encode: .*new.model: model format version 9 is newer'
+	assert_equal "${#lines[@]}" 1
+	# a valid file of another kind
+	"$PY" -c '
+import sys, zlib
+h = b"segpipe-model 1\nkind unet\nin_channels 1\nout_channels 1\ndepth 1\nfilters 1\n" \
+    b"activation relu\nloss bce\nnparams 0\nnstats 0\nadam 0\n\n"
+open(sys.argv[1], "wb").write(h + zlib.crc32(h).to_bytes(4, "little"))' "$T/unet.model"
+	run encode "$T/unet.model" "$X"
+	assert_failure 1
+	assert_output --regexp '^encode: .*unet.model: the model is a unet, not an mlp$'
+	assert_equal "${#lines[@]}" 1
+}
+
+@test "encode: samples of the wrong size, layers out of range, usage errors" {
+	run encode "$D/ae2.model" "$D/small.npy"
+	assert_failure 1
+	assert_output --regexp '^encode: the model takes 784 values, the samples of .*small.npy have 100 \(10x10\)$'
+	assert_equal "${#lines[@]}" 1
+	run encode --layer 3 "$D/ae2.model" "$X"
+	assert_failure 1
+	assert_output --regexp '^encode: --layer 3: .* has layers 0..2$'
+	assert_equal "${#lines[@]}" 1
+	run encode "$D/flat.model" "$X"
+	assert_failure 1
+	assert_output --regexp '^encode: .*flat.model has no hidden layer'
+	assert_equal "${#lines[@]}" 1
+	encode --layer 1 "$D/flat.model" "$X" > "$T/out.npy"
+	for args in "" "--layer x $D/ae2.model" "--bogus $D/ae2.model" "$D/ae2.model $X $X" "-"; do
+		run encode $args
+		assert_failure 2
+		assert_line --index 0 --regexp '^encode: '
+		assert_equal "${#lines[@]}" 2
+	done
+}

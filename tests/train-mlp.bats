@@ -1,0 +1,220 @@
+#!/usr/bin/env bats
+load helper
+bats_require_minimum_version 1.5.0
+
+# py SCRIPT ARGS...: python with numpy, load(path) for tensor streams and IDX
+# files, and read_model(path): the header dict and the parameters of a model
+# file read as segpipe-model(5) describes it (the CRC-32 checked).
+py() {
+	local script=$1
+	shift
+	"$PY" - "$@" <<PYEOF
+import sys, io, gzip, zlib, numpy as np
+from numpy.lib import format as fm
+def load(path):
+    raw = open(path, 'rb').read()
+    if raw[:2] == b'\x1f\x8b':
+        raw = gzip.decompress(raw)
+    if raw[:6] == b'\x93NUMPY':
+        f = io.BytesIO(raw); parts = []
+        while f.tell() < len(raw):
+            parts.append(fm.read_array(f))
+        return np.concatenate(parts)
+    nd = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
+def read_model(path):
+    data = open(path, 'rb').read()
+    assert zlib.crc32(data[:-4]) == int.from_bytes(data[-4:], 'little')
+    head, _, body = data.partition(b'\n\n')
+    lines = head.decode().split('\n')
+    assert lines[0] == 'segpipe-model 1'
+    hdr = dict(l.split(' ', 1) for l in lines[1:])
+    p = np.frombuffer(body[:-4], '<f4').astype(np.float64)
+    assert len(p) == int(hdr['nparams'])
+    return hdr, p
+# layers(hdr, p): [(W (out,in), b (out), activation)] in the documented order
+def layers(hdr, p):
+    s = [int(v) for v in hdr['layers'].split(',')]
+    acts = hdr['activations'].split(','); out = []; o = 0
+    for i in range(len(s) - 1):
+        W = p[o:o + s[i + 1] * s[i]].reshape(s[i + 1], s[i]); o += W.size
+        b = p[o:o + s[i + 1]]; o += b.size
+        out.append((W, b, acts[i]))
+    assert o == len(p)
+    return out
+def act(z, a):
+    return {'relu': lambda: np.maximum(z, 0), 'sigmoid': lambda: 1 / (1 + np.exp(-z)),
+            'tanh': lambda: np.tanh(z), 'none': lambda: z}[a]()
+$script
+PYEOF
+}
+
+setup_file() {
+	"$PY" -c '
+import gzip, sys, numpy as np
+raw = gzip.decompress(open(sys.argv[1], "rb").read())
+x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+np.save(sys.argv[2], x[:100])
+np.save(sys.argv[3], x[100:150])' "$IMAGES" "$BATS_FILE_TMPDIR/img100.npy" "$BATS_FILE_TMPDIR/img50.npy"
+}
+
+setup() {
+	T="$BATS_TEST_TMPDIR"
+	X="$BATS_FILE_TMPDIR/img100.npy"
+}
+
+@test "train-mlp: --help and --version" {
+	run train-mlp --help
+	assert_success
+	assert_output --partial "Usage: train-mlp"
+	run train-mlp --version
+	assert_success
+	assert_output --regexp "^train-mlp \(segpipe\) [0-9.]+$"
+}
+
+@test "train-mlp: a 784-2-784 autoencoder on 100 images lowers its loss; history, stderr and header agree" {
+	run --separate-stderr train-mlp --layers 784,2,784 --activations sigmoid,linear \
+		--epochs 6 --batch 20 --lr 0.01 -j 1 --history "$T/h.tsv" -o "$T/ae.model" "$X" "$X"
+	assert_success
+	assert_output ""
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^train-mlp: epoch [1-6]/6 train_loss ')" 6
+	run py '
+hdr, p = read_model(sys.argv[1])
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
+loss = [float(r[1]) for r in rows[1:]]
+print(rows[0][:3], len(loss), loss[-1] < loss[0])
+print(hdr["kind"], hdr["layers"], hdr["activations"], hdr["loss"], hdr["nparams"],
+      hdr["in_channels"], hdr["out_channels"], hdr["height"], hdr["width"],
+      hdr["epochs"], hdr["epoch"], hdr["batch"], hdr["seed"])
+print(abs(float(hdr["train_loss"]) - loss[-1]) <= 1e-6 * loss[-1])' "$T/ae.model" "$T/h.tsv"
+	assert_success
+	assert_line --index 0 "['epoch', 'train_loss', 'val_loss'] 6 True"
+	# 784*2 + 2 + 2*784 + 784 parameters
+	assert_line --index 1 "mlp 784,2,784 sigmoid,none mse 3922 784 784 28 28 6 6 20 1"
+	assert_line --index 2 "True"
+	# written atomically: no temporary file left beside the model
+	run ls -a "$T"
+	refute_output --partial "ae.model."
+}
+
+@test "train-mlp: the first epoch's loss is the MSE (of intensities /255) of the initial network" {
+	# With a negligible learning rate the saved weights are the initial ones
+	# (Adam moves each by at most about 1e-12 per step), so the reported
+	# mean loss equals numpy's loss of the saved network, to 1e-5 relative.
+	train-mlp --layers 784,16,784 --activations relu,sigmoid --lr 1e-12 --epochs 1 \
+		--batch 32 -o "$T/m.model" "$X" "$X" 2> /dev/null
+	train-mlp --layers 784,16,784 --activations relu,sigmoid --loss bce --lr 1e-12 \
+		--epochs 1 --batch 32 -o "$T/b.model" "$X" "$X" 2> /dev/null
+	run py '
+x = load(sys.argv[1]).reshape(100, -1) / 255.0
+for path, kind in ((sys.argv[2], "mse"), (sys.argv[3], "bce")):
+    hdr, p = read_model(path)
+    a = x
+    for W, b, f in layers(hdr, p):
+        z = a @ W.T + b; a = act(z, f)
+    if kind == "mse":
+        want = np.mean((a - x) ** 2)
+    else:
+        want = np.mean(np.maximum(z, 0) - z * x + np.log1p(np.exp(-np.abs(z))))
+    got = float(hdr["train_loss"])
+    print(hdr["loss"], abs(got - want) <= 1e-5 * want)' "$X" "$T/m.model" "$T/b.model"
+	assert_success
+	assert_output "mse True
+bce True"
+}
+
+@test "train-mlp: He normal for relu layers, Glorot uniform for sigmoid and linear, biases 0" {
+	# 784x256 relu weights: std sqrt(2/784) = 0.0505 (within 3%); 256x2
+	# sigmoid and 2x784 linear: uniform within +-sqrt(6/(in+out)), std
+	# limit/sqrt(3) (within 5%)
+	train-mlp --layers 784,256,2,784 --activations relu,sigmoid,linear --lr 1e-12 \
+		--epochs 1 --batch 100 -o "$T/m.model" "$X" "$X" 2> /dev/null
+	run py '
+hdr, p = read_model(sys.argv[1])
+(W0, b0, _), (W1, b1, _), (W2, b2, _) = layers(hdr, p)
+ok = [abs(W0.std() / np.sqrt(2 / 784) - 1) < 0.03]
+for W in (W1, W2):
+    lim = np.sqrt(6 / sum(W.shape))
+    ok.append(np.abs(W).max() <= lim and abs(W.std() / (lim / np.sqrt(3)) - 1) < 0.05)
+ok.append(max(np.abs(b).max() for b in (b0, b1, b2)) < 1e-9)
+print(ok)' "$T/m.model"
+	assert_success
+	assert_output "[True, True, True, True]"
+}
+
+@test "train-mlp: same seed, same model bytes; another seed, another model" {
+	for s in 1 1 2; do
+		train-mlp --layers 784,8,2,8,784 --activations relu,sigmoid,relu,sigmoid \
+			--epochs 2 --batch 16 -s $s -j 2 -o "$T/m$s-$RANDOM.model" "$X" "$X" 2> /dev/null
+	done
+	set -- "$T"/m1-*.model
+	cmp "$1" "$2"
+	run cmp -s "$1" "$T"/m2-*.model
+	assert_failure
+}
+
+@test "train-mlp --val-fraction: a validation loss per epoch, in the history and the model" {
+	train-mlp --layers 784,4,784 --activations tanh,sigmoid --epochs 3 --batch 20 \
+		--val-fraction 0.2 --history "$T/h.tsv" -o "$T/m.model" "$X" "$X" 2> /dev/null
+	run py '
+hdr, p = read_model(sys.argv[1])
+rows = [l.split("\t") for l in open(sys.argv[2])][1:]
+val = [float(r[2]) for r in rows]
+print(len(val), all(np.isfinite(val)), abs(float(hdr["val_loss"]) - val[-1]) <= 1e-6 * val[-1])' \
+		"$T/m.model" "$T/h.tsv"
+	assert_success
+	assert_output "3 True True"
+}
+
+@test "train-mlp: inputs and targets may differ (a restorer: 100 inputs -> other 100 targets)" {
+	"$PY" -c '
+import numpy as np, sys
+x = np.load(sys.argv[1]).astype(np.float32) / 255
+x[:, :, 10:14] = 0
+np.save(sys.argv[2], x)' "$X" "$T/occluded.npy"
+	run train-mlp --layers 784,32,784 --activations relu,sigmoid --epochs 2 \
+		-o "$T/r.model" "$T/occluded.npy" "$X"
+	assert_success
+	[ -s "$T/r.model" ]
+}
+
+@test "train-mlp: layer sizes that do not match the data" {
+	run train-mlp --layers 100,2,784 --activations sigmoid,linear --epochs 1 -o "$T/m.model" "$X" "$X"
+	assert_failure 1
+	assert_output --regexp '^train-mlp: the first layer has 100 units, .* 784 values \(28x28\)$'
+	assert_equal "${#lines[@]}" 1
+	run train-mlp --layers 784,2,10 --activations sigmoid,linear --epochs 1 -o "$T/m.model" "$X" "$X"
+	assert_failure 1
+	assert_output --regexp '^train-mlp: the last layer has 10 units'
+	assert_equal "${#lines[@]}" 1
+	run train-mlp --layers 784,2,784 --activations sigmoid,linear --epochs 1 -o "$T/m.model" \
+		"$X" "$BATS_FILE_TMPDIR/img50.npy"
+	assert_failure 1
+	assert_output --regexp '^train-mlp: 100 inputs but 50 targets'
+	assert_equal "${#lines[@]}" 1
+	[ ! -e "$T/m.model" ]
+}
+
+@test "train-mlp: usage errors" {
+	local bad=(
+		"--activations sigmoid,linear -o $T/m $X $X"
+		"--layers 784,2,784 -o $T/m $X $X"
+		"--layers 784,2,784 --activations sigmoid,linear $X $X"
+		"--layers 784,2,784 --activations sigmoid -o $T/m $X $X"
+		"--layers 784,,784 --activations sigmoid,linear -o $T/m $X $X"
+		"--layers 784,2,784 --activations sigmoid,softmax -o $T/m $X $X"
+		"--layers 784,2,784 --activations sigmoid,linear --loss bce -o $T/m $X $X"
+		"--layers 784,2,784 --activations sigmoid,linear --loss ce -o $T/m $X $X"
+		"--layers 784,2,784 --activations sigmoid,linear --batch 0 -o $T/m $X $X"
+		"--layers 784,2,784 --activations sigmoid,linear -o $T/m $X"
+		"--layers 784,2,784 --activations sigmoid,linear --bogus -o $T/m $X $X"
+	)
+	for args in "${bad[@]}"; do
+		run train-mlp $args
+		assert_failure 2
+		assert_line --index 0 --regexp '^train-mlp: '
+		assert_equal "${#lines[@]}" 2
+	done
+	[ ! -e "$T/m" ]
+}
