@@ -81,6 +81,12 @@ void init_fill(float *x, size_t n, float value);
 // out (Co,N,H,W), inp (Ci,N,H,W), w (Co,Ci,3,3), b (Co); zero padding 1
 void conv3x3_forward(float *out, const float *inp, const float *w, const float *b,
 		     int Ci, int Co, int N, int H, int W);
+/* conv3x3_act_forward: the same, then the activation act applied while
+ * each share of the output is still in cache (act < 0: none). With the
+ * batch norm folded into w and b, this is a whole inference block. */
+// out (Co,N,H,W), inp (Ci,N,H,W), w (Co,Ci,3,3), b (Co)
+void conv3x3_act_forward(float *out, const float *inp, const float *w, const float *b,
+			 int Ci, int Co, int N, int H, int W, int act);
 // dinp (Ci,N,H,W) written, dw (Co,Ci,3,3) +=, db (Co) +=, dout (Co,N,H,W),
 // inp (Ci,N,H,W), w (Co,Ci,3,3); dinp may be NULL (first layer)
 void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
@@ -129,6 +135,13 @@ void batchnorm_forward(float *out, float *mean, float *invstd, float *running_me
 		       const float *beta, int C, size_t P, int train);
 // dinp (C,N,H,W) written (may equal dout), dgamma (C) +=, dbeta (C) +=,
 // dout (C,N,H,W), inp (C,N,H,W) (the forward input), mean (C), invstd (C), gamma (C)
+/* batchnorm_fold: the inference batch norm as a per-channel affine map
+ * y = x * scale + shift, folded into the preceding convolution:
+ * wf = w * scale (per output channel), bf = b * scale + shift. */
+// wf (Co,K), bf (Co), w (Co,K), b (Co), gamma, beta, running_mean, running_var (Co)
+void batchnorm_fold(float *wf, float *bf, const float *w, const float *b, const float *gamma,
+		    const float *beta, const float *running_mean, const float *running_var,
+		    int Co, size_t K);
 void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
 			const float *inp, const float *mean, const float *invstd,
 			const float *gamma, int C, size_t P);
@@ -148,6 +161,11 @@ void act_forward(float *out, const float *inp, size_t n, act_kind a);
  * need not be kept (all four are monotonic). dinp may equal dout. */
 // dinp (n) written, dout (n), out (n) the forward output
 void act_backward(float *dinp, const float *dout, const float *out, size_t n, act_kind a);
+
+/* act_apply: act_forward on the calling thread only, for use inside other
+ * layers' parallel loops (y may equal x). */
+// y (n), x (n)
+void act_apply(float *y, const float *x, size_t n, act_kind a);
 
 /* Fused batchnorm + activation, as used in the U-Net: one pass each way.
  * Same semantics as batchnorm_forward then act_forward; backward needs the

@@ -37,7 +37,10 @@ static int group_size(size_t rows, size_t hw)
 	return g < 1 ? 1 : (int)g;
 }
 
-/* im2col of samples n0..n0+g-1: col (Ci*9, g*H*W), from inp (Ci,N,H,W). */
+/* im2col of samples n0..n0+g-1: col (Ci*9, g*H*W), from inp (Ci,N,H,W).
+ * Row (ci,ky,kx) of one image is its plane shifted by (ky-1, kx-1): one
+ * contiguous copy, then the rows and the column that fell off the edge are
+ * zeroed (the copy wraps them around). */
 static void im2col3x3(float *col, const float *inp, int Ci, int N, int H, int W, int n0, int g)
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW, cols = (size_t)g * HW;
@@ -46,63 +49,27 @@ static void im2col3x3(float *col, const float *inp, int Ci, int N, int H, int W,
 		for (int ky = 0; ky < 3; ky++)
 			for (int kx = 0; kx < 3; kx++) {
 				float *row = col + ((size_t)ci * 9 + ky * 3 + kx) * cols;
+				int sy = ky - 1, sx = kx - 1;
+				int ylo = sy < 0 ? 1 : 0, yhi = sy > 0 ? H - 1 : H;
+				long off = (long)sy * W + sx;
+				size_t lo = (size_t)ylo * W + (sx < 0), hi = (size_t)yhi * W - (sx > 0);
 				for (int j = 0; j < g; j++) {
 					const float *src = inp + ci * P + (size_t)(n0 + j) * HW;
-					for (int y = 0; y < H; y++) {
-						float *d = row + (size_t)j * HW + (size_t)y * W;
-						int sy = y + ky - 1;
-						if (sy < 0 || sy >= H) {
-							memset(d, 0, W * sizeof(float));
-							continue;
-						}
-						const float *s = src + (size_t)sy * W;
-						if (kx == 1) {
-							memcpy(d, s, W * sizeof(float));
-						} else if (kx == 0) {
-							d[0] = 0.0f;
-							memcpy(d + 1, s, (W - 1) * sizeof(float));
-						} else {
-							memcpy(d, s + 1, (W - 1) * sizeof(float));
-							d[W - 1] = 0.0f;
-						}
-					}
+					float *d = row + (size_t)j * HW;
+					if (hi > lo)
+						memcpy(d + lo, src + lo + off, (hi - lo) * sizeof(float));
+					if (ylo > 0)
+						memset(d, 0, (size_t)W * sizeof(float));
+					if (yhi < H)
+						memset(d + (size_t)yhi * W, 0, (size_t)W * sizeof(float));
+					if (sx < 0)
+						for (int y = 0; y < H; y++)
+							d[(size_t)y * W] = 0.0f;
+					else if (sx > 0)
+						for (int y = 0; y < H; y++)
+							d[(size_t)y * W + W - 1] = 0.0f;
 				}
 			}
-}
-
-/* col2im of samples n0..n0+g-1: dinp (Ci,N,H,W) = sum of the 9 shifted rows
- * of dcol (Ci*9, g*H*W). Overwrites dinp for those samples. */
-static void col2im3x3(float *dinp, const float *dcol, int Ci, int N, int H, int W, int n0, int g)
-{
-	size_t HW = (size_t)H * W, P = (size_t)N * HW, cols = (size_t)g * HW;
-
-	for (int ci = 0; ci < Ci; ci++)
-		for (int j = 0; j < g; j++) {
-			float *dst = dinp + ci * P + (size_t)(n0 + j) * HW;
-			memset(dst, 0, HW * sizeof(float));
-			for (int ky = 0; ky < 3; ky++)
-				for (int kx = 0; kx < 3; kx++) {
-					const float *row = dcol + ((size_t)ci * 9 + ky * 3 + kx) * cols
-						+ (size_t)j * HW;
-					for (int y = 0; y < H; y++) {
-						int sy = y + ky - 1;
-						if (sy < 0 || sy >= H)
-							continue;
-						const float *s = row + (size_t)y * W;
-						float *d = dst + (size_t)sy * W;
-						if (kx == 1) {
-							for (int x = 0; x < W; x++)
-								d[x] += s[x];
-						} else if (kx == 0) {
-							for (int x = 1; x < W; x++)
-								d[x - 1] += s[x];
-						} else {
-							for (int x = 0; x < W - 1; x++)
-								d[x + 1] += s[x];
-						}
-					}
-				}
-		}
 }
 
 /* bias_sum: db[c] += sum of dout channel c (P floats), in double, per channel. */
@@ -142,6 +109,12 @@ static void add_bias(float *out, const float *b, int C, size_t P, size_t off, si
 void conv3x3_forward(float *out, const float *inp, const float *w, const float *b,
 		     int Ci, int Co, int N, int H, int W)
 {
+	conv3x3_act_forward(out, inp, w, b, Ci, Co, N, H, W, -1);
+}
+
+void conv3x3_act_forward(float *out, const float *inp, const float *w, const float *b,
+			 int Ci, int Co, int N, int H, int W, int act)
+{
 	size_t HW = (size_t)H * W, P = (size_t)N * HW;
 	int K = Ci * 9, T = nn_threads(), G = group_size(K, HW);
 
@@ -156,24 +129,40 @@ void conv3x3_forward(float *out, const float *inp, const float *w, const float *
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, g * HW, K,
 				    1.0f, w, K, col, g * HW, 0.0f, out + n0 * HW, P);
 			add_bias(out, b, Co, P, n0 * HW, g * HW);
+			if (act >= 0)
+				for (int co = 0; co < Co; co++) {
+					float *o = out + co * P + n0 * HW;
+					act_apply(o, o, g * HW, (act_kind)act);
+				}
 		}
 	}
 }
 
+/* The input gradient is itself a 3x3 convolution: of dout with the weights
+ * flipped in space and transposed, wf (Ci, Co*9). So it is one more im2col
+ * (of dout) and an sgemm with K = Co*9, instead of a thin K = Co sgemm and
+ * a col2im scatter. */
 void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W)
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW;
-	int K = Ci * 9, T = nn_threads(), G = group_size(K, HW);
+	int K = Ci * 9, Kd = Co * 9, T = nn_threads();
+	int G = group_size(K > Kd ? K : Kd, HW);
 	size_t nw = (size_t)Co * K;
 	float *part = xcalloc((size_t)T * nw, sizeof(float));
+	float *wf = xmalloc_array(nw, sizeof(float));
 
+	// wf (Ci, Co, 3, 3) = w (Co, Ci, 3, 3) transposed and flipped
+	for (int co = 0; co < Co; co++)
+		for (int ci = 0; ci < Ci; ci++)
+			for (int k = 0; k < 9; k++)
+				wf[((size_t)ci * Co + co) * 9 + (8 - k)] = w[((size_t)co * Ci + ci) * 9 + k];
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
 		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
 		float *col = scratch(0, (size_t)K * G * HW);
-		float *dcol = scratch(1, (size_t)K * G * HW);
+		float *dcol = scratch(1, (size_t)Kd * G * HW);
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			im2col3x3(col, inp, Ci, N, H, W, n0, g);
@@ -181,15 +170,16 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, g * HW,
 				    1.0f, dout + n0 * HW, P, col, g * HW, 1.0f, part + t * nw, K);
 			if (dinp) {
-				// dcol (K, g*HW) = w^T (K, Co) x dout (Co, g*HW)
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g * HW, Co,
-					    1.0f, w, K, dout + n0 * HW, P, 0.0f, dcol, g * HW);
-				col2im3x3(dinp, dcol, Ci, N, H, W, n0, g);
+				// dinp (Ci, g*HW) = wf (Ci, Co*9) x im2col(dout) (Co*9, g*HW)
+				im2col3x3(dcol, dout, Co, N, H, W, n0, g);
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Ci, g * HW, Kd,
+					    1.0f, wf, Kd, dcol, g * HW, 0.0f, dinp + n0 * HW, P);
 			}
 		}
 	}
 	combine_partials(dw, part, T, nw);
 	free(part);
+	free(wf);
 	bias_backward(db, dout, Co, P);
 }
 

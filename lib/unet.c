@@ -159,6 +159,7 @@ unet *unet_create(const unet_config *cfg, int max_batch, int H, int W)
 	u->max_batch = max_batch;
 	build(u);
 	nn_params_alloc(&u->params, u->layout.total);
+	u->folded = fbuf(u->layout.total);
 	u->stats = fbuf(u->nstats);
 
 	size_t full = (size_t)max_batch * u->Hp * u->Wp;   /* pixels at level 0 */
@@ -223,6 +224,7 @@ void unet_free(unet *u)
 	free(u->x); free(u->logits); free(u->dlogits);
 	free(u->crop); free(u->dcrop); free(u->tgt);
 	free(u->stats);
+	free(u->folded);
 	nn_params_free(&u->params);
 	nn_layout_free(&u->layout);
 	free(u);
@@ -295,6 +297,17 @@ static void block_forward(unet *u, unet_block *b, int N, int train)
 	int h = u->Hp >> b->level, w = u->Wp >> b->level;
 	float *p = u->params.p;
 
+	if (!train) {
+		/* inference: the batch norm folded into the convolution, the
+		 * activation applied in the convolution's epilogue */
+		float *f = u->folded;
+		const float *st = u->stats;
+		batchnorm_fold(f + b->w, f + b->b, p + b->w, p + b->b, p + b->gamma, p + b->beta,
+			       st + b->rmean, st + b->rvar, b->co, (size_t)b->ci * 9);
+		PROF(u, PROF_CONV_FWD, conv3x3_act_forward(b->a, b->in, f + b->w, f + b->b, b->ci,
+							   b->co, N, h, w, u->cfg.act));
+		return;
+	}
 	PROF(u, PROF_CONV_FWD, conv3x3_forward(b->z, b->in, p + b->w, p + b->b, b->ci, b->co, N, h, w));
 	PROF(u, PROF_BN_ACT_FWD, bn_act_forward(b->a, b->mean, b->invstd, u->stats + b->rmean,
 						u->stats + b->rvar, b->z, p + b->gamma, p + b->beta,

@@ -78,6 +78,7 @@ typedef struct {
 	float **cat, **dcat;         /* per level: [upsampled, skip] and its gradient */
 	float **pool, **dpool;       /* per level: pooled skip and its gradient */
 	uint8_t **argmax;
+	float *folded;               /* inference: conv weights with batch norm folded in */
 	float *x, *logits, *dlogits; /* (Cin,N,Hp,Wp), (Cout,N,Hp,Wp) x2 */
 	float *crop, *dcrop, *tgt;   /* (Cout,N,H,W): cropped logits, grad, target */
 	int last_batch;

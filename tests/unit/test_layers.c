@@ -360,6 +360,34 @@ static void test_bce_extreme(void)
 	failures += !ok;
 }
 
+/* inference: conv3x3_act_forward with the batch norm folded in equals
+ * conv3x3 -> batchnorm (running statistics) -> act, to 1e-5 relative */
+static void test_folded_inference(void)
+{
+	int Ci = 3, Co = 5, N = 3, H = 6, W = 7;
+	size_t P = (size_t)N * H * W, K = (size_t)Ci * 9;
+	float *x = randv(Ci * P, 1.0f), *w = randv(Co * K, 0.5f), *b = randv(Co, 0.5f);
+	float *g = randv(Co, 1.0f), *be = randv(Co, 1.0f), *rm = randv(Co, 1.0f), *rv = randv(Co, 1.0f);
+	float *y1 = xmalloc(Co * P * sizeof(float)), *y2 = xmalloc(Co * P * sizeof(float));
+	float *wf = xmalloc(Co * K * sizeof(float)), bf[5];
+	for (int c = 0; c < Co; c++)
+		rv[c] = rv[c] * rv[c] + 0.1f;
+	for (int a = 0; a < 4; a++) {
+		conv3x3_forward(y1, x, w, b, Ci, Co, N, H, W);
+		batchnorm_forward(y1, NULL, NULL, rm, rv, y1, g, be, Co, P, 0);
+		act_forward(y1, y1, Co * P, (act_kind)a);
+		batchnorm_fold(wf, bf, w, b, g, be, rm, rv, Co, K);
+		conv3x3_act_forward(y2, x, wf, bf, Ci, Co, N, H, W, a);
+		double worst = 0.0;
+		for (size_t i = 0; i < Co * P; i++)
+			worst = fmax(worst, fabs(y1[i] - y2[i]) / fmax(1.0, fabs(y1[i])));
+		printf("%s folded conv+bn+%s inference (max error %.2g)\n", worst < 1e-5 ? "ok  " : "FAIL",
+		       act_name((act_kind)a), worst);
+		failures += worst >= 1e-5;
+	}
+	free(x); free(w); free(b); free(g); free(be); free(rm); free(rv); free(y1); free(y2); free(wf);
+}
+
 /* ---- Adam ---- */
 
 static void test_adam(void)
@@ -400,6 +428,7 @@ int main(void)
 	for (int a = 0; a < 4; a++)
 		test_batchnorm(1, a);
 	test_batchnorm_running();
+	test_folded_inference();
 	for (int a = 0; a < 4; a++)
 		test_act(a);
 	test_concat();
