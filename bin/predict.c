@@ -10,12 +10,15 @@
 #include "nn.h"
 #include "unet.h"
 #include "model.h"
+#include "mlp.h"
 
 static const char usage[] =
 "Usage: predict [options] MODEL [INPUTS]\n"
-"Runs MODEL (written by train-unet) over the INPUTS stream and writes its\n"
-"outputs: probabilities for a bce model (sigmoid), class probabilities for a\n"
-"ce model (softmax over the channels), values for an mse model; float32.\n"
+"Runs MODEL (written by train-unet or train-mlp) over the INPUTS stream and\n"
+"writes its outputs: probabilities for a bce model (sigmoid), class\n"
+"probabilities for a ce model (softmax over the channels), values for an\n"
+"mse model; float32. An MLP's output has the input's shape when it has as\n"
+"many values, else it is a vector per sample.\n"
 "\n"
 "  -t, --threshold T   write uint8 0/1 masks: probability > T\n"
 "  -a, --argmax        write uint8 class maps: the most probable class\n"
@@ -33,6 +36,17 @@ struct options {
 	const char *files[2];
 };
 
+/* bad_option: the option getopt rejected, for the one-line message. */
+static const char *bad_option(char **argv)
+{
+	static char short_opt[3] = "-?";
+
+	if (!optopt)
+		return argv[optind - 1];
+	short_opt[1] = (char)optopt;
+	return short_opt;
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -47,7 +61,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:ab:Pj:h", longopts, NULL)) != -1) {
+	opterr = 0;   /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":t:ab:Pj:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->threshold = cli_double("--threshold", optarg, -1e30, 1e30); break;
 		case 'a': o->argmax = 1; break;
@@ -56,7 +71,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
+		default: usage_die("unknown option '%s'", bad_option(argv));
 		}
 	}
 	if (o->argmax && !isnan(o->threshold))
@@ -90,7 +106,8 @@ int main(int argc, char **argv)
 {
 	struct options o = { .threshold = NAN, .batch = 64 };
 	model m;
-	unet *u;
+	unet *u = NULL;
+	mlp *nn = NULL;
 	input *in;
 	output *out;
 	float *x, *z, *row;
@@ -106,16 +123,34 @@ int main(int argc, char **argv)
 	H = (int)shape_h(input_shape(in));
 	W = (int)shape_w(input_shape(in));
 	model_read(&m, o.files[0]);
-	u = unet_from_model(&m, o.batch, H, W);
-	K = u->cfg.out_channels;
-	P = (int64_t)H * W;
-	if (shape_c(input_shape(in)) != u->cfg.in_channels || input_shape(in)->ndim < 2)
-		die("input samples %s do not match the model's %d input channels (%s)",
-		    shape_str(input_shape(in)), u->cfg.in_channels, input_name(in));
+	if (strcmp(m.kind, "mlp") == 0) {
+		nn = mlp_load(o.files[0]);
+		if (input_size(in) != nn->size[0])
+			die("input samples %s have %" PRId64 " values; the model takes %d (%s)",
+			    shape_str(input_shape(in)), input_size(in), nn->size[0], input_name(in));
+		/* the output keeps the input's image shape when it fits */
+		K = 1;
+		P = nn->size[nn->L];
+		if (P != input_size(in)) {
+			H = 1;
+			W = (int)P;
+		}
+	} else {
+		u = unet_from_model(&m, o.batch, H, W);
+		K = u->cfg.out_channels;
+		P = (int64_t)H * W;
+		if (shape_c(input_shape(in)) != u->cfg.in_channels || input_shape(in)->ndim < 2)
+			die("input samples %s do not match the model's %d input channels (%s)",
+			    shape_str(input_shape(in)), u->cfg.in_channels, input_name(in));
+	}
 	if (o.argmax && m.loss != LOSS_CE)
 		die("--argmax needs a ce model; %s was trained with %s", o.files[0], loss_name(m.loss));
 
 	oshape = shape_chw(o.argmax ? 1 : K, H, W);
+	if (nn && H == 1) {
+		oshape.ndim = 1;
+		oshape.dim[0] = W;
+	}
 	if (o.argmax || !isnan(o.threshold))
 		dt = DT_U8;
 	out = output_open(stdout, o.pgm, dt, &oshape);
@@ -129,8 +164,12 @@ int main(int argc, char **argv)
 			B++;
 		if (B == 0)
 			break;
-		unet_forward(u, x, B, 0, z);
-		finish(z, B, K, P, m.loss);
+		if (nn) {
+			mlp_forward(nn, x, B, z);   /* final activations already */
+		} else {
+			unet_forward(u, x, B, 0, z);
+			finish(z, B, K, P, m.loss);
+		}
 		for (int b = 0; b < B; b++) {
 			float *s = z + (int64_t)b * K * P;
 
@@ -154,7 +193,10 @@ int main(int argc, char **argv)
 	}
 	output_close(out);
 	input_close(in);
-	unet_free(u);
+	if (u)
+		unet_free(u);
+	if (nn)
+		mlp_free(nn);
 	model_free(&m);
 	free(x);
 	free(z);

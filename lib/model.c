@@ -285,8 +285,8 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 	} else {
 		/* the small integers */
 		static const struct { const char *key; long lo, hi; size_t off; } ints[] = {
-			{ "in_channels", 1, 4096, offsetof(model, in_channels) },
-			{ "out_channels", 1, 4096, offsetof(model, out_channels) },
+			{ "in_channels", 1, 1 << 24, offsetof(model, in_channels) },
+			{ "out_channels", 1, 1 << 24, offsetof(model, out_channels) },
 			{ "depth", 0, 8, offsetof(model, depth) },
 			{ "filters", 1, 65536, offsetof(model, filters) },
 			{ "height", 0, 1 << 16, offsetof(model, height) },
