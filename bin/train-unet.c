@@ -63,6 +63,17 @@ struct options {
 	int epochs_given;
 };
 
+/* bad_option: the option getopt rejected, for the one-line message. */
+static const char *bad_option(char **argv)
+{
+	static char short_opt[3] = "-?";
+
+	if (!optopt)
+		return argv[optind - 1];
+	short_opt[1] = (char)optopt;
+	return short_opt;
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_LOSS = 256, O_CLASSES, O_DEPTH, O_FILTERS, O_ACT, O_LR, O_WD,
@@ -92,7 +103,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c, loss;
 
-	while ((c = getopt_long(argc, argv, "o:e:b:s:j:h", longopts, NULL)) != -1) {
+	opterr = 0;   /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":o:e:b:s:j:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
 		case O_LOSS:
@@ -131,7 +143,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
+		default: usage_die("unknown option '%s'", bad_option(argv));
 		}
 	}
 	cli_operands(argc, argv, optind, 2, 2, o->files);
@@ -292,7 +305,8 @@ int main(int argc, char **argv)
 		hist = fopen(o.history, o.resume ? "a" : "w");
 		if (!hist)
 			die("cannot open %s:", o.history);
-		if (!o.resume)
+		/* a new file gets the header, also when a resumed run starts one */
+		if (fseek(hist, 0, SEEK_END) != 0 || ftell(hist) == 0)
 			fprintf(hist, "epoch\ttrain_loss\tval_loss\tlr\tseconds\timages_per_s\n");
 	}
 
@@ -357,7 +371,9 @@ int main(int argc, char **argv)
 			if (fflush(hist) != 0)
 				die("cannot write %s:", o.history);
 		}
-		save(&m, u, best, nval > 0, o.output);
+		/* a file takes every epoch's model; standard output only the last */
+		if (strcmp(o.output, "-") != 0 || m.epoch >= o.ts.epochs || m.stopped)
+			save(&m, u, best, nval > 0, o.output);
 	}
 	if (hist && fclose(hist) != 0)
 		die("cannot write %s:", o.history);
