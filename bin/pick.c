@@ -31,7 +31,7 @@ static const char usage[] =
 "                         (uint8 tensor stream, same order)\n"
 "  -S, --shuffle          shuffle (reads the whole stream into memory)\n"
 "  -s, --seed SEED        random seed for --shuffle (default 1)\n"
-"  -d, --shard I/N        keep the samples at positions p with p %% N == I\n"
+"  -d, --shard I/N        keep the samples at positions p with p % N == I\n"
 "  -P, --pgm              write a PGM/PAM stream instead of a tensor stream\n"
 "  -h, --help             show this help and exit\n"
 "      --version          show the version and exit\n"

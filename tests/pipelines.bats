@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# Smoke runs of every experiment pipeline on tiny sizes (SMOKE=1: the MNIST
+# fixture and a slice of Debian's Fashion-MNIST), so a broken pipeline fails CI.
+load helper
+
+setup() {
+	export SMOKE=1 RESULTS="$BATS_TEST_TMPDIR/results" JOBS=2
+}
+
+# has_metrics EXP METRIC...: each metric is in summary.tsv with a number
+has_metrics() {
+	local exp=$1; shift
+	for m in "$@"; do
+		run awk -F '\t' -v m="$m" '$2 == m && $3 ~ /^-?[0-9.e+-]+$/ { ok = 1 } END { exit !ok }' \
+			"$RESULTS/$exp/summary.tsv"
+		[ "$status" -eq 0 ] || { echo "no numeric $m in $exp"; cat "$RESULTS/$exp/summary.tsv"; return 1; }
+	done
+}
+
+# valid_png FILE: netpbm reads it back
+valid_png() {
+	pngtopnm "$1" | pamfile >/dev/null
+}
+
+@test "pipelines/foreground: report, metrics, pictures" {
+	run sh "$ROOT/pipelines/foreground"
+	assert_success
+	has_metrics foreground iou iou_mean dice precision recall
+	for p in samples worst history; do valid_png "$RESULTS/foreground/$p.png"; done
+	grep -q '| iou (pooled) |' "$RESULTS/foreground/REPORT.md"
+	grep -q '^train-unet --loss bce' "$RESULTS/foreground/REPORT.md"
+}
+
+@test "pipelines/digits: report, per-class metrics" {
+	run sh "$ROOT/pipelines/digits"
+	assert_success
+	has_metrics digits mean_iou mean_dice iou_1 iou_10 big_mean_iou
+	valid_png "$RESULTS/digits/samples.png"
+}
+
+@test "pipelines/separate: report, mean and std over runs" {
+	run sh "$ROOT/pipelines/separate"
+	assert_success
+	has_metrics separate mse mse_std mse_mnist mse_fashion train_seconds
+	[ "$(wc -l < "$RESULTS/separate/runs.tsv")" -eq 2 ]
+	valid_png "$RESULTS/separate/samples.png"
+}
+
+@test "pipelines/tune: every trial ranked" {
+	run sh "$ROOT/pipelines/tune"
+	assert_success
+	has_metrics tune best_val_loss
+	[ "$(wc -l < "$RESULTS/tune/ranking.tsv")" -eq 2 ]
+	# ranked by validation loss, ascending
+	sort -t "$(printf '\t')" -k 5,5g -c "$RESULTS/tune/ranking.tsv"
+}
+
+@test "pipelines/summarise: one summary and one table of all studies" {
+	mkdir -p "$RESULTS/foreground"
+	printf 'foreground\tiou\t0.5\n' > "$RESULTS/foreground/summary.tsv"
+	run sh "$ROOT/pipelines/summarise" "$RESULTS"
+	assert_success
+	run cat "$RESULTS/summary.tsv"
+	assert_line --index 0 "$(printf 'experiment\tmetric\tvalue')"
+	assert_line --index 1 "$(printf 'foreground\tiou\t0.5')"
+	grep -q '| foreground | IoU | 0.5 |' "$RESULTS/README.md"
+}
+
+@test "pipelines/restore: both models on every row of the seed's tables" {
+	run sh "$ROOT/pipelines/restore"
+	assert_success
+	for k in vstripe_3 vstripe_21 hstripe_3 hstripe_21 patch_5 patch_21; do
+		has_metrics restore "unet_$k" "mlp_$k"
+	done
+	[ "$(wc -l < "$RESULTS/restore/table.tsv")" -eq 22 ]
+	# masked %: a 7-pixel stripe hides 7/28 of the image exactly (to 0.01 %)
+	awk -F '\t' '$1 == "vstripe" && $2 == 7 { exit !($3 == "25.00") }' "$RESULTS/restore/table.tsv"
+	for p in samples mse-vs-masked; do valid_png "$RESULTS/restore/$p.png"; done
+}
+
+@test "pipelines/embed: 2-D codes with their digits, MSE" {
+	run sh "$ROOT/pipelines/embed"
+	assert_success
+	has_metrics embed mse
+	# every code row: two numbers in [0,1] (sigmoid) and the digit 5 or 7
+	awk -F '\t' 'NF != 3 || $1 < 0 || $1 > 1 || $2 < 0 || $2 > 1 || ($3 != 5 && $3 != 7) { bad = 1 }
+		END { exit bad || NR == 0 }' "$RESULTS/embed/codes.tsv"
+	valid_png "$RESULTS/embed/codes.png"
+}
