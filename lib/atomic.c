@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "atomic.h"
 #include "util.h"
@@ -43,6 +44,13 @@ FILE *atomic_open(const char *path)
 	if (fd < 0) {
 		tmp_path[0] = '\0';
 		die("cannot create %s:", path);
+	}
+	/* mkstemp makes the file 0600; a model is as readable as any new file */
+	{
+		mode_t um = umask(0);
+		umask(um);
+		if (fchmod(fd, 0666 & ~um) != 0)
+			die("cannot set the mode of %s:", path);
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
