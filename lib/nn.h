@@ -83,10 +83,23 @@ void conv3x3_forward(float *out, const float *inp, const float *w, const float *
 		     int Ci, int Co, int N, int H, int W);
 /* conv3x3_act_forward: the same, then the activation act applied while
  * each share of the output is still in cache (act < 0: none). With the
- * batch norm folded into w and b, this is a whole inference block. */
+ * batch norm folded into w and b, this is a whole inference block.
+ * Images of 8x8 and more go by Winograd F(2x2,3x3), smaller by im2col. */
 // out (Co,N,H,W), inp (Ci,N,H,W), w (Co,Ci,3,3), b (Co)
 void conv3x3_act_forward(float *out, const float *inp, const float *w, const float *b,
 			 int Ci, int Co, int N, int H, int W, int act);
+/* conv3x3_im2col_forward: conv3x3_act_forward as im2col + sgemm. */
+// out (Co,N,H,W), inp (Ci,N,H,W), w (Co,Ci,3,3), b (Co)
+void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const float *b,
+			    int Ci, int Co, int N, int H, int W, int act);
+/* conv3x3_winograd_forward: conv3x3_act_forward by Winograd F(2x2,3x3)
+ * (nn_winograd.c), 2.25x fewer multiplies; agrees with the im2col version
+ * to float rounding (~1e-6 relative). conv3x3_winograd_ok: whether the
+ * sizes are supported. */
+// out (Co,N,H,W), inp (Ci,N,H,W), w (Co,Ci,3,3), b (Co)
+void conv3x3_winograd_forward(float *out, const float *inp, const float *w, const float *b,
+			      int Ci, int Co, int N, int H, int W, int act);
+int conv3x3_winograd_ok(int Ci, int Co, int H, int W);
 // dinp (Ci,N,H,W) written, dw (Co,Ci,3,3) +=, db (Co) +=, dout (Co,N,H,W),
 // inp (Ci,N,H,W), w (Co,Ci,3,3); dinp may be NULL (first layer)
 void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,

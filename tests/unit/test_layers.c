@@ -95,9 +95,9 @@ static double conv_loss(void *p)
 	return dot(c->out, c->R, c->nout);
 }
 
-static void test_conv(int kind, const char *name)
+static void test_conv(int kind, const char *name, int H, int W)
 {
-	conv_ctx c = { kind, 3, 4, 3, 5, 6, NULL, NULL, NULL, NULL, NULL, 0 };
+	conv_ctx c = { kind, 3, 4, 3, H, W, NULL, NULL, NULL, NULL, NULL, 0 };
 	size_t nin = (size_t)c.Ci * c.N * c.H * c.W;
 	size_t nw = (size_t)c.Ci * c.Co * (kind == 0 ? 9 : kind == 1 ? 1 : 4);
 	c.nout = (size_t)c.Co * c.N * c.H * c.W * (kind == 2 ? 4 : 1);
@@ -388,6 +388,28 @@ static void test_folded_inference(void)
 	free(x); free(w); free(b); free(g); free(be); free(rm); free(rv); free(y1); free(y2); free(wf);
 }
 
+/* Winograd and im2col agree, odd sizes included, to 1e-5 relative */
+static void test_winograd(void)
+{
+	int shapes[][4] = { { 1, 4, 8, 8 }, { 3, 5, 9, 11 }, { 16, 8, 28, 28 }, { 7, 3, 2, 40 },
+			    { 4, 4, 33, 3 } };
+	for (int s = 0; s < 5; s++) {
+		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 3;
+		size_t P = (size_t)N * H * W;
+		float *x = randv(Ci * P, 1.0f), *w = randv((size_t)Co * Ci * 9, 0.5f), *b = randv(Co, 0.5f);
+		float *y1 = xmalloc(Co * P * sizeof(float)), *y2 = xmalloc(Co * P * sizeof(float));
+		conv3x3_im2col_forward(y1, x, w, b, Ci, Co, N, H, W, ACT_LEAKY_RELU);
+		conv3x3_winograd_forward(y2, x, w, b, Ci, Co, N, H, W, ACT_LEAKY_RELU);
+		double worst = 0.0;
+		for (size_t i = 0; i < Co * P; i++)
+			worst = fmax(worst, fabs(y1[i] - y2[i]) / fmax(1.0, fabs(y1[i])));
+		printf("%s winograd = im2col, %d->%d channels, %dx%d (max error %.2g)\n",
+		       worst < 1e-5 ? "ok  " : "FAIL", Ci, Co, H, W, worst);
+		failures += worst >= 1e-5;
+		free(x); free(w); free(b); free(y1); free(y2);
+	}
+}
+
 /* ---- Adam ---- */
 
 static void test_adam(void)
@@ -420,15 +442,17 @@ int main(void)
 {
 	rng_seed(&rng, 42);
 	nn_set_threads(2);
-	test_conv(0, "conv3x3");
-	test_conv(1, "conv1x1");
-	test_conv(2, "convt2x2");
+	test_conv(0, "conv3x3 5x6 (im2col)", 5, 6);
+	test_conv(0, "conv3x3 9x8 (winograd)", 9, 8);
+	test_conv(1, "conv1x1", 5, 6);
+	test_conv(2, "convt2x2", 5, 6);
 	test_maxpool();
 	test_batchnorm(0, 0);
 	for (int a = 0; a < 4; a++)
 		test_batchnorm(1, a);
 	test_batchnorm_running();
 	test_folded_inference();
+	test_winograd();
 	for (int a = 0; a < 4; a++)
 		test_act(a);
 	test_concat();

@@ -1,0 +1,190 @@
+/* nn_winograd.c: 3x3 convolution (padding 1) by Winograd's minimal filtering
+ * F(2x2,3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2016): each 2x2 output tile takes 16 multiplies per channel
+ * pair instead of 36, done as 16 sgemms M[k] (Co, tiles) = U[k] (Co, Ci) x
+ * V[k] (Ci, tiles) between the transformed weights U = G g G^T and the
+ * transformed input tiles V = B^T d B; the output is A^T M A.
+ *
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ *
+ * Both transforms are separable and done a row of tiles at a time with
+ * contiguous loops. Threads split the batch as in nn_conv.c; nothing is
+ * summed across threads, so the result does not depend on their number. */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+
+#define WINO_TARGET_FLOATS (160 * 1024)   /* V and M of one group, ~640 KB */
+#define MAXT 512                          /* widest row of tiles handled */
+
+/* U (16, Co, Ci) from w (Co, Ci, 3, 3) */
+static void wino_weights(float *U, const float *w, int Ci, int Co)
+{
+	for (int co = 0; co < Co; co++)
+		for (int ci = 0; ci < Ci; ci++) {
+			const float *g = w + ((size_t)co * Ci + ci) * 9;
+			float t[4][3];
+			for (int c = 0; c < 3; c++) {
+				t[0][c] = g[c];
+				t[1][c] = 0.5f * (g[c] + g[3 + c] + g[6 + c]);
+				t[2][c] = 0.5f * (g[c] - g[3 + c] + g[6 + c]);
+				t[3][c] = g[6 + c];
+			}
+			for (int r = 0; r < 4; r++) {
+				float u[4] = { t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]),
+					       0.5f * (t[r][0] - t[r][1] + t[r][2]), t[r][2] };
+				for (int k = 0; k < 4; k++)
+					U[((size_t)(r * 4 + k) * Co + co) * Ci + ci] = u[k];
+			}
+		}
+}
+
+/* 16 floats, one AVX-512 register with -march=native (GCC vector
+ * extensions, unaligned, aliasing-safe); tiles are done 16 at a time. */
+typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int v16i __attribute__((vector_size(64)));
+static const v16i EVEN = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 };
+static const v16i ODD = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 };
+static const v16i LO = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 };
+static const v16i HI = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
+#define LD(p) (*(const v16 *)(p))
+#define ST(p, v) (*(v16 *)(p) = (v))
+#define ROWPAD (2 * MAXT + 64)   /* a row of tiles, rounded up, plus slack */
+
+/* V[k][.][col0 + ty*Tw + tx] (k stride vs) from one plane src (H, W).
+ * Stores run 16 tiles wide, past the end of a row of tiles into the next
+ * one (rewritten later in order) or into the slack after each V[k]. */
+static void wino_input(float *V, size_t vs, size_t col0, const float *src, int H, int W,
+		       int Th, int Tw)
+{
+	int Wpad = 2 * Tw + 2, chunks = (Tw + 15) / 16, need = 32 * chunks + 34;
+	float d[4][ROWPAD], t[ROWPAD];
+
+	/* the vector loops read up to need floats of a row: zero what no row
+	 * copy overwrites */
+	for (int r = 0; r < 4; r++) {
+		d[r][0] = 0.0f;
+		memset(&d[r][W + 1], 0, (need - W - 1) * sizeof(float));
+	}
+	memset(t, 0, need * sizeof(float));
+	for (int ty = 0; ty < Th; ty++) {
+		/* the 4 input rows 2ty-1 .. 2ty+2, zero padded: column x at x+1 */
+		for (int r = 0; r < 4; r++) {
+			int y = 2 * ty - 1 + r;
+			if (y >= 0 && y < H)
+				memcpy(&d[r][1], src + (size_t)y * W, W * sizeof(float));
+			else
+				memset(d[r], 0, (W + 1) * sizeof(float));
+		}
+		size_t base = col0 + (size_t)ty * Tw;
+		for (int k = 0; k < 4; k++) {
+			/* B^T down the columns, a whole row at a time */
+			for (int x = 0; x < Wpad; x += 16) {
+				v16 a0 = LD(&d[0][x]), a1 = LD(&d[1][x]), a2 = LD(&d[2][x]), a3 = LD(&d[3][x]);
+				ST(&t[x], k == 0 ? a0 - a2 : k == 1 ? a1 + a2 : k == 2 ? a2 - a1 : a1 - a3);
+			}
+			/* B along the rows: tile tx spans columns 2tx .. 2tx+3 */
+			float *v0 = V + (size_t)(4 * k) * vs + base, *v1 = v0 + vs;
+			float *v2 = v1 + vs, *v3 = v2 + vs;
+			for (int c = 0; c < chunks; c++) {
+				const float *tc = t + 32 * c;
+				v16 lo = LD(tc), hi = LD(tc + 16), lo2 = LD(tc + 2), hi2 = LD(tc + 18);
+				v16 e = __builtin_shuffle(lo, hi, EVEN), o = __builtin_shuffle(lo, hi, ODD);
+				v16 e1 = __builtin_shuffle(lo2, hi2, EVEN), o1 = __builtin_shuffle(lo2, hi2, ODD);
+				ST(v0 + 16 * c, e - e1);
+				ST(v1 + 16 * c, o + e1);
+				ST(v2 + 16 * c, e1 - o);
+				ST(v3 + 16 * c, o - o1);
+			}
+		}
+	}
+}
+
+/* one output plane dst (H, W) = A^T M A + bias, from M[k][.][col0 + tile]
+ * (k stride ms; loads may run up to 16 floats past a row of tiles) */
+static void wino_output(float *dst, const float *M, size_t ms, size_t col0, float bias,
+			int H, int W, int Th, int Tw)
+{
+	int chunks = (Tw + 15) / 16;
+	float row[2][ROWPAD];
+
+	for (int ty = 0; ty < Th; ty++) {
+		const float *m = M + col0 + (size_t)ty * Tw;
+		for (int c = 0; c < chunks; c++) {
+			v16 s0[4], s1[4];
+			for (int r = 0; r < 4; r++) {
+				const float *mr = m + (size_t)(4 * r) * ms + 16 * c;
+				v16 m0 = LD(mr), m1 = LD(mr + ms), m2 = LD(mr + 2 * ms), m3 = LD(mr + 3 * ms);
+				s0[r] = m0 + m1 + m2;
+				s1[r] = m1 - m2 - m3;
+			}
+			v16 y00 = s0[0] + s0[1] + s0[2] + bias, y01 = s1[0] + s1[1] + s1[2] + bias;
+			v16 y10 = s0[1] - s0[2] - s0[3] + bias, y11 = s1[1] - s1[2] - s1[3] + bias;
+			ST(&row[0][32 * c], __builtin_shuffle(y00, y01, LO));
+			ST(&row[0][32 * c + 16], __builtin_shuffle(y00, y01, HI));
+			ST(&row[1][32 * c], __builtin_shuffle(y10, y11, LO));
+			ST(&row[1][32 * c + 16], __builtin_shuffle(y10, y11, HI));
+		}
+		for (int i = 0; i < 2 && 2 * ty + i < H; i++)
+			memcpy(dst + (size_t)(2 * ty + i) * W, row[i], W * sizeof(float));
+	}
+}
+
+int conv3x3_winograd_ok(int Ci, int Co, int H, int W)
+{
+	(void)Ci;
+	(void)Co;
+	return H >= 2 && W >= 2 && (W + 1) / 2 <= MAXT;
+}
+
+void conv3x3_winograd_forward(float *out, const float *inp, const float *w, const float *b,
+			      int Ci, int Co, int N, int H, int W, int act)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int Th = (H + 1) / 2, Tw = (W + 1) / 2, T = nn_threads();
+	size_t tiles = (size_t)Th * Tw;
+	size_t per = 16 * (size_t)(Ci + Co) * tiles;
+	int G = per >= WINO_TARGET_FLOATS ? 1 : (int)(WINO_TARGET_FLOATS / per);
+	float *U = xmalloc_array((size_t)16 * Ci * Co, sizeof(float));
+
+	if (!conv3x3_winograd_ok(Ci, Co, H, W))
+		die("conv3x3_winograd_forward: %d x %d images not supported", H, W);
+	wino_weights(U, w, Ci, Co);
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		size_t cap = (size_t)G * tiles;
+		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
+		float *V = xmalloc_array(16 * vs, sizeof(float));
+		float *M = xmalloc_array(16 * ms, sizeof(float));
+		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
+			int g = n_hi - n0 < G ? n_hi - n0 : G;
+			size_t cols = (size_t)g * tiles;
+			for (int ci = 0; ci < Ci; ci++)
+				for (int j = 0; j < g; j++)
+					wino_input(V + (size_t)ci * cols, vs, (size_t)j * tiles,
+						   inp + ci * P + (size_t)(n0 + j) * HW, H, W, Th, Tw);
+			for (int k = 0; k < 16; k++)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, cols, Ci,
+					    1.0f, U + (size_t)k * Co * Ci, Ci, V + (size_t)k * vs,
+					    cols, 0.0f, M + (size_t)k * ms, cols);
+			for (int co = 0; co < Co; co++)
+				for (int j = 0; j < g; j++) {
+					float *o = out + co * P + (size_t)(n0 + j) * HW;
+					wino_output(o, M + (size_t)co * cols, ms,
+						    (size_t)j * tiles, b[co], H, W, Th, Tw);
+					if (act >= 0)
+						act_apply(o, o, HW, (act_kind)act);
+				}
+		}
+		free(V);
+		free(M);
+	}
+	free(U);
+}
