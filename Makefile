@@ -11,7 +11,7 @@ CPPFLAGS += -Ilib -DSEGPIPE_VERSION='"$(VERSION)"'
 LDLIBS  = -lnetpbm -lopenblas -lz -lm -lpthread
 
 DEBS = gcc make libnetpbm-dev netpbm libopenblas-dev zlib1g-dev bats bats-assert \
-       bats-support mandoc gnuplot-nox python3-numpy npm dataset-fashion-mnist
+       bats-support mandoc gnuplot-nox python3-numpy dataset-fashion-mnist
 
 TOOLS   = $(patsubst %.c,%,$(wildcard bin/*.c))
 LIBSRC  = $(wildcard lib/*.c)
@@ -42,7 +42,8 @@ tests/unit/%: tests/unit/%.c lib/libtensor.a lib/*.h
 bench/%: bench/%.c lib/libtensor.a lib/*.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
 
-test: all unit bats manlint
+test: all
+	sh tests/run $(UNITS)
 
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "unit: $$t"; ./$$t; done
@@ -55,7 +56,8 @@ manlint:
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q 'ok installed' || echo $$p; done); \
+	    grep -q 'ok installed' || echo $$p; done; \
+	    command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        echo "deps: installing" $$missing; \

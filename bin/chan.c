@@ -41,7 +41,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->nchan = cli_list("--channels", optarg, o->chan, CHAN_MAX, 0, 65535);
@@ -49,7 +49,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	if (o->nchan == 0)

@@ -52,7 +52,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:m:s:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:m:s:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->count = cli_long("--count", optarg, 0, 100000000); break;
 		case 'm': o->classes = optarg; break;
@@ -69,7 +69,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	if (!o->classes)

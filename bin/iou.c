@@ -64,7 +64,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:c:i:ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:c:i:ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->threshold = cli_double("--threshold", optarg, -1e30, 1e30);
@@ -78,7 +78,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'p': o->per_sample = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 2, 2, o->file);

@@ -35,17 +35,6 @@ static int is_stdin(const char *path)
 	return strcmp(path, "-") == 0;
 }
 
-/* bad_option: the option getopt rejected, for the one-line message. */
-static const char *bad_option(char **argv)
-{
-	static char short_opt[3] = "-?";
-
-	if (!optopt)
-		return argv[optind - 1];
-	short_opt[1] = (char)optopt;
-	return short_opt;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SHUFFLE = 256, OPT_VERSION };
@@ -60,7 +49,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	opterr = 0;   /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":w:s:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'w': o->w = (float)cli_double("--weight", optarg, -1e6, 1e6); break;
@@ -69,8 +57,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
-		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
-		default: usage_die("unknown option '%s'", bad_option(argv));
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 2, 2, o->files);

@@ -52,17 +52,6 @@ static enum kind parse_kind(const char *s)
 	usage_die("--kind: '%s' is not vstripe, hstripe, patch or pixels", s);
 }
 
-/* bad_option: the option getopt rejected, for the one-line message. */
-static const char *bad_option(char **argv)
-{
-	static char short_opt[3] = "-?";
-
-	if (!optopt)
-		return argv[optind - 1];
-	short_opt[1] = (char)optopt;
-	return short_opt;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SIZE = 256, OPT_VERSION };
@@ -82,7 +71,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 	long limit;
 	int c;
 
-	opterr = 0;   /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":k:w:f:n:s:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kind = parse_kind(optarg); break;
@@ -94,8 +82,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
-		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
-		default: usage_die("unknown option '%s'", bad_option(argv));
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 0, NULL);

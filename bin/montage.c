@@ -75,7 +75,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->gap = 1;
 	o->max = 256;
 	o->scale = 1;
-	while ((c = getopt_long(argc, argv, "c:g:m:s:Sh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:g:m:s:Sh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->cols = cli_long("--cols", optarg, 1, 65535); break;
 		case 'g': o->gap = cli_long("--gap", optarg, 0, 1024); break;
@@ -84,7 +84,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'S': o->stretch = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 1, &o->file);

@@ -45,13 +45,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "pch", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":pch", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->per_sample = 1; break;
 		case 'c': o->per_channel = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 2, 2, o->file);

@@ -39,17 +39,6 @@ static int is_stdin(const char *path)
 	return !path || strcmp(path, "-") == 0;
 }
 
-/* bad_option: the option getopt rejected, for the one-line message. */
-static const char *bad_option(char **argv)
-{
-	static char short_opt[3] = "-?";
-
-	if (!optopt)
-		return argv[optind - 1];
-	short_opt[1] = (char)optopt;
-	return short_opt;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_NOISE = 256, OPT_VERSION };
@@ -64,7 +53,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	opterr = 0;   /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":f:s:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -76,8 +64,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
-		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
-		default: usage_die("unknown option '%s'", bad_option(argv));
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 1, 2, o->files);

@@ -26,17 +26,6 @@ struct options {
 	const char *file;
 };
 
-/* bad_option: the option getopt rejected, for the one-line message. */
-static const char *bad_option(char **argv)
-{
-	static char short_opt[3] = "-?";
-
-	if (!optopt)
-		return argv[optind - 1];
-	short_opt[1] = (char)optopt;
-	return short_opt;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -48,15 +37,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	opterr = 0;   /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":tPh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->thresholds = 1; break;
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
-		default: usage_die("unknown option '%s'", bad_option(argv));
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 1, &o->file);

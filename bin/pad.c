@@ -47,7 +47,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	o->w = o->h = 32;
-	while ((c = getopt_long(argc, argv, "S:cf:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":S:cf:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S': cli_size("--size", optarg, &o->w, &o->h); break;
 		case 'c': o->crop = 1; break;
@@ -58,7 +58,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 1, &o->file);

@@ -121,7 +121,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->to = INT64_MAX;
 	o->seed = 1;
 	o->shard_n = 1;
-	while ((c = getopt_long(argc, argv, "n:r:l:k:L:Ss:d:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:r:l:k:L:Ss:d:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 		case 'r':
@@ -145,7 +145,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 1, &o->file);

@@ -36,17 +36,6 @@ struct options {
 	const char *files[2];
 };
 
-/* bad_option: the option getopt rejected, for the one-line message. */
-static const char *bad_option(char **argv)
-{
-	static char short_opt[3] = "-?";
-
-	if (!optopt)
-		return argv[optind - 1];
-	short_opt[1] = (char)optopt;
-	return short_opt;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -61,7 +50,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	opterr = 0;   /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":t:ab:Pj:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->threshold = cli_double("--threshold", optarg, -1e30, 1e30); break;
@@ -71,8 +59,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
-		default: usage_die("unknown option '%s'", bad_option(argv));
+		default: cli_bad_option(c, argv);
 		}
 	}
 	if (o->argmax && !isnan(o->threshold))

@@ -39,12 +39,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c, stdin_uses = 0;
 
-	while ((c = getopt_long(argc, argv, "Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	o->n = argc - optind;

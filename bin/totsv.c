@@ -42,14 +42,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	o->precision = 6;
-	while ((c = getopt_long(argc, argv, "Hip:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":Hip:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H': o->header = 1; break;
 		case 'i': o->index = 1; break;
 		case 'p': o->precision = (int)cli_long("--precision", optarg, 1, 17); break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		default: usage_die("unknown option");
+		default: cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 1, &o->file);

@@ -54,17 +54,6 @@ struct options {
 	int threads;
 };
 
-/* bad_option: the option getopt rejected, for the one-line message. */
-static const char *bad_option(char **argv)
-{
-	static char short_opt[3] = "-?";
-
-	if (!optopt)
-		return argv[optind - 1];
-	short_opt[1] = (char)optopt;
-	return short_opt;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_LAYERS = 256, O_ACTS, O_LOSS, O_LR, O_VALF, O_HIST };
@@ -86,7 +75,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c, na;
 
-	opterr = 0;   /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":o:e:b:s:j:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = optarg; break;
@@ -109,8 +97,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
-		case ':': usage_die("option '%s' needs a value", argv[optind - 1]);
-		default: usage_die("unknown option '%s'", bad_option(argv));
+		default: cli_bad_option(c, argv);
 		}
 	}
 	if (!o->output)

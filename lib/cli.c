@@ -1,6 +1,7 @@
 /* cli.c: option values, operands, version, progress bar. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +20,19 @@ void cli_init(int argc, char **argv, const char *name)
 	(void)argv;
 	progname = name;
 	signal(SIGPIPE, SIG_DFL);
+	opterr = 0;   /* our own one-line messages: cli_bad_option */
 	pm_init(name, 0);
+}
+
+void cli_bad_option(int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		usage_die("option '%s' needs a value", arg);
+	if (optopt && strncmp(arg, "--", 2) != 0)
+		usage_die("unknown option '-%c'", optopt);
+	usage_die("unknown option '%s'", arg);
 }
 
 void cli_version(void)

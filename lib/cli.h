@@ -4,9 +4,14 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdnoreturn.h>
 
 /* cli_init: set progname, make a broken pipe end the tool quietly, init libnetpbm. */
 void cli_init(int argc, char **argv, const char *name);
+/* cli_bad_option: the usage error for what getopt_long rejected (cli_init
+ * sets opterr = 0; option strings start with ':'): a missing value when c is
+ * ':', else an unknown option. */
+noreturn void cli_bad_option(int c, char **argv);
 /* cli_version: "NAME (segpipe) VERSION" on stdout, exit 0. */
 void cli_version(void);
 /* cli_usage: print usage text to stdout and exit 0. */
