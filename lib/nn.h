@@ -84,7 +84,7 @@ void conv3x3_forward(float *out, const float *inp, const float *w, const float *
 /* conv3x3_act_forward: the same, then the activation act applied while
  * each share of the output is still in cache (act < 0: none). With the
  * batch norm folded into w and b, this is a whole inference block.
- * Images of 8x8 and more go by Winograd F(2x2,3x3), smaller by im2col. */
+ * Images of 4x4 and more go by Winograd F(2x2,3x3), smaller by im2col. */
 // out (Co,N,H,W), inp (Ci,N,H,W), w (Co,Ci,3,3), b (Co)
 void conv3x3_act_forward(float *out, const float *inp, const float *w, const float *b,
 			 int Ci, int Co, int N, int H, int W, int act);

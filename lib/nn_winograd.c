@@ -54,52 +54,55 @@ static const v16i LO = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 
 static const v16i HI = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
 #define LD(p) (*(const v16 *)(p))
 #define ST(p, v) (*(v16 *)(p) = (v))
-#define ROWPAD (2 * MAXT + 64)   /* a row of tiles, rounded up, plus slack */
+#define ROWPAD (2 * MAXT + 64)   /* an output row of tiles, rounded up, plus slack */
+
+/* the padded copy of a plane used by wino_input: rows -1 .. 2*Th of the
+ * image at pad rows 0 .. 2*Th+1, column x at x+1, zeros around */
+static size_t pad_stride(int Tw)
+{
+	return (size_t)(32 * ((Tw + 15) / 16) + 48) / 16 * 16;
+}
 
 /* V[k][.][col0 + ty*Tw + tx] (k stride vs) from one plane src (H, W).
- * Stores run 16 tiles wide, past the end of a row of tiles into the next
- * one (rewritten later in order) or into the slack after each V[k]. */
+ * pad: a zeroed buffer of (2*Th+2) x pad_stride(Tw) floats; only the image
+ * area is written, so its border stays zero. Stores run 16 tiles wide, past
+ * the end of a row of tiles into the next one (rewritten later, in order)
+ * or into the slack after each V[k]. */
 static void wino_input(float *V, size_t vs, size_t col0, const float *src, int H, int W,
-		       int Th, int Tw)
+		       int Th, int Tw, float *pad)
 {
-	int Wpad = 2 * Tw + 2, chunks = (Tw + 15) / 16, need = 32 * chunks + 34;
-	float d[4][ROWPAD], t[ROWPAD];
+	size_t ps = pad_stride(Tw);
+	int chunks = (Tw + 15) / 16;
 
-	/* the vector loops read up to need floats of a row: zero what no row
-	 * copy overwrites */
-	for (int r = 0; r < 4; r++) {
-		d[r][0] = 0.0f;
-		memset(&d[r][W + 1], 0, (need - W - 1) * sizeof(float));
-	}
-	memset(t, 0, need * sizeof(float));
+	for (int y = 0; y < H; y++)
+		memcpy(pad + (size_t)(y + 1) * ps + 1, src + (size_t)y * W, W * sizeof(float));
 	for (int ty = 0; ty < Th; ty++) {
-		/* the 4 input rows 2ty-1 .. 2ty+2, zero padded: column x at x+1 */
-		for (int r = 0; r < 4; r++) {
-			int y = 2 * ty - 1 + r;
-			if (y >= 0 && y < H)
-				memcpy(&d[r][1], src + (size_t)y * W, W * sizeof(float));
-			else
-				memset(d[r], 0, (W + 1) * sizeof(float));
-		}
+		const float *d0 = pad + (size_t)(2 * ty) * ps, *d1 = d0 + ps, *d2 = d1 + ps, *d3 = d2 + ps;
 		size_t base = col0 + (size_t)ty * Tw;
-		for (int k = 0; k < 4; k++) {
-			/* B^T down the columns, a whole row at a time */
-			for (int x = 0; x < Wpad; x += 16) {
-				v16 a0 = LD(&d[0][x]), a1 = LD(&d[1][x]), a2 = LD(&d[2][x]), a3 = LD(&d[3][x]);
-				ST(&t[x], k == 0 ? a0 - a2 : k == 1 ? a1 + a2 : k == 2 ? a2 - a1 : a1 - a3);
-			}
-			/* B along the rows: tile tx spans columns 2tx .. 2tx+3 */
-			float *v0 = V + (size_t)(4 * k) * vs + base, *v1 = v0 + vs;
-			float *v2 = v1 + vs, *v3 = v2 + vs;
-			for (int c = 0; c < chunks; c++) {
-				const float *tc = t + 32 * c;
-				v16 lo = LD(tc), hi = LD(tc + 16), lo2 = LD(tc + 2), hi2 = LD(tc + 18);
-				v16 e = __builtin_shuffle(lo, hi, EVEN), o = __builtin_shuffle(lo, hi, ODD);
-				v16 e1 = __builtin_shuffle(lo2, hi2, EVEN), o1 = __builtin_shuffle(lo2, hi2, ODD);
-				ST(v0 + 16 * c, e - e1);
-				ST(v1 + 16 * c, o + e1);
-				ST(v2 + 16 * c, e1 - o);
-				ST(v3 + 16 * c, o - o1);
+		for (int c = 0; c < chunks; c++) {
+			/* columns 32c.. (lo), 32c+16.. (hi), and both shifted by 2 */
+			size_t x = 32 * (size_t)c;
+			v16 lo[4] = { LD(d0 + x), LD(d1 + x), LD(d2 + x), LD(d3 + x) };
+			v16 hi[4] = { LD(d0 + x + 16), LD(d1 + x + 16), LD(d2 + x + 16), LD(d3 + x + 16) };
+			v16 lo2[4] = { LD(d0 + x + 2), LD(d1 + x + 2), LD(d2 + x + 2), LD(d3 + x + 2) };
+			v16 hi2[4] = { LD(d0 + x + 18), LD(d1 + x + 18), LD(d2 + x + 18), LD(d3 + x + 18) };
+			for (int k = 0; k < 4; k++) {
+				/* B^T down the columns ... */
+				v16 a, b, a2, b2;
+				switch (k) {
+				case 0: a = lo[0] - lo[2]; b = hi[0] - hi[2]; a2 = lo2[0] - lo2[2]; b2 = hi2[0] - hi2[2]; break;
+				case 1: a = lo[1] + lo[2]; b = hi[1] + hi[2]; a2 = lo2[1] + lo2[2]; b2 = hi2[1] + hi2[2]; break;
+				case 2: a = lo[2] - lo[1]; b = hi[2] - hi[1]; a2 = lo2[2] - lo2[1]; b2 = hi2[2] - hi2[1]; break;
+				default: a = lo[1] - lo[3]; b = hi[1] - hi[3]; a2 = lo2[1] - lo2[3]; b2 = hi2[1] - hi2[3]; break;
+				}
+				/* ... and B along the rows: tile tx spans columns 2tx .. 2tx+3 */
+				v16 e = __builtin_shuffle(a, b, EVEN), o = __builtin_shuffle(a, b, ODD);
+				v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+				float *v0 = V + (size_t)(4 * k) * vs + base + 16 * c;
+				ST(v0, e - e1);
+				ST(v0 + vs, o + e1);
+				ST(v0 + 2 * vs, e1 - o);
+				ST(v0 + 3 * vs, o - o1);
 			}
 		}
 	}
@@ -163,13 +166,14 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
 		float *V = xmalloc_array(16 * vs, sizeof(float));
 		float *M = xmalloc_array(16 * ms, sizeof(float));
+		float *pad = xcalloc((size_t)(2 * Th + 2) * pad_stride(Tw), sizeof(float));
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;
 			for (int ci = 0; ci < Ci; ci++)
 				for (int j = 0; j < g; j++)
 					wino_input(V + (size_t)ci * cols, vs, (size_t)j * tiles,
-						   inp + ci * P + (size_t)(n0 + j) * HW, H, W, Th, Tw);
+						   inp + ci * P + (size_t)(n0 + j) * HW, H, W, Th, Tw, pad);
 			for (int k = 0; k < 16; k++)
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, cols, Ci,
 					    1.0f, U + (size_t)k * Co * Ci, Ci, V + (size_t)k * vs,
@@ -185,6 +189,7 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 		}
 		free(V);
 		free(M);
+		free(pad);
 	}
 	free(U);
 }

@@ -442,7 +442,8 @@ int main(void)
 {
 	rng_seed(&rng, 42);
 	nn_set_threads(2);
-	test_conv(0, "conv3x3 5x6 (im2col)", 5, 6);
+	test_conv(0, "conv3x3 3x6 (im2col)", 3, 6);
+	test_conv(0, "conv3x3 5x6 (winograd)", 5, 6);
 	test_conv(0, "conv3x3 9x8 (winograd)", 9, 8);
 	test_conv(1, "conv1x1", 5, 6);
 	test_conv(2, "convt2x2", 5, 6);
