@@ -8,9 +8,9 @@ blocks at 64; each decoder level a ConvTranspose2d(2x2, stride 2) halving the
 channels, torch.cat([up, skip], dim=1) and two blocks; a 1x1 Conv2d head to
 the output channels (logits). 117,393 parameters at 1 in / 1 out.
 
-Modules are registered in forward order, so model.parameters() and the
-BatchNorm running statistics come in segpipe's documented parameter order
-(bench/compare_torch.py relies on it).
+ordered_parameters() and ordered_stats() list the parameters and the
+BatchNorm running statistics in segpipe's documented order (lib/unet.h,
+segpipe-model(5)); bench/compare_torch.py relies on them.
 
 Usage:
   unet_torch.py --flops            forward FLOPs per 28x28 image (no torch needed)
@@ -124,20 +124,33 @@ def build_unet(in_ch=1, out_ch=1, depth=2, filters=16, act="relu"):
                 x = dec(torch.cat([up(x), skip], dim=1))
             return self.head(x)
 
+        def forward_order(self):
+            """The layers in segpipe's order (lib/unet.h): encoder levels,
+            bottleneck, then per decoder level its up-convolution and its
+            blocks, then the head. (Not self.modules(): that would list all
+            up-convolutions before all decoder blocks.)"""
+            mods = list(self.down) + [self.bottleneck]
+            for up, dec in zip(self.up, self.dec):
+                mods += [up, dec]
+            mods.append(self.head)
+            out = []
+            for m in mods:
+                out += [x for x in m.modules()
+                        if isinstance(x, (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d))]
+            return out
+
         def ordered_parameters(self):
-            """Parameters in segpipe's order (see lib/unet.h)."""
+            """Parameters in segpipe's order: weight then bias of each
+            convolution, gamma then beta of each batch norm."""
             ps = []
-            for m in self.modules():
-                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                    ps += [m.weight, m.bias]
-                elif isinstance(m, nn.BatchNorm2d):
-                    ps += [m.weight, m.bias]
+            for m in self.forward_order():
+                ps += [m.weight, m.bias]
             return ps
 
         def ordered_stats(self):
             """BatchNorm running (mean, var) buffers in segpipe's order."""
             st = []
-            for m in self.modules():
+            for m in self.forward_order():
                 if isinstance(m, nn.BatchNorm2d):
                     st += [m.running_mean, m.running_var]
             return st
