@@ -100,6 +100,12 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 void conv3x3_winograd_forward(float *out, const float *inp, const float *w, const float *b,
 			      int Ci, int Co, int N, int H, int W, int act);
 int conv3x3_winograd_ok(int Ci, int Co, int H, int W);
+/* conv3x3_winograd_weight_grad: the weight gradient of the same, computed
+ * in the Winograd domain (dU = sum over tiles of (A dY A^T) (B^T d B),
+ * dw += G^T dU G). */
+// dw (Co,Ci,3,3) +=, dout (Co,N,H,W), inp (Ci,N,H,W)
+void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp,
+				  int Ci, int Co, int N, int H, int W);
 // dinp (Ci,N,H,W) written, dw (Co,Ci,3,3) +=, db (Co) +=, dout (Co,N,H,W),
 // inp (Ci,N,H,W), w (Co,Ci,3,3); dinp may be NULL (first layer)
 void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,

@@ -160,23 +160,27 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 	int K = Ci * 9, T = nn_threads();
 	int G = group_size(K, HW);
 	size_t nw = (size_t)Co * K;
-	float *part = xcalloc((size_t)T * nw, sizeof(float));
 
-	#pragma omp parallel num_threads(T)
-	{
-		int t = omp_get_thread_num();
-		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
-		float *col = scratch(0, (size_t)K * G * HW);
-		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
-			int g = n_hi - n0 < G ? n_hi - n0 : G;
-			im2col3x3(col, inp, Ci, N, H, W, n0, g);
-			// dw (Co, K) += dout (Co, g*HW) x col^T (g*HW, K)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, g * HW,
-				    1.0f, dout + n0 * HW, P, col, g * HW, 1.0f, part + t * nw, K);
+	if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W)) {
+		conv3x3_winograd_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
+	} else {
+		float *part = xcalloc((size_t)T * nw, sizeof(float));
+		#pragma omp parallel num_threads(T)
+		{
+			int t = omp_get_thread_num();
+			int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+			float *col = scratch(0, (size_t)K * G * HW);
+			for (int n0 = n_lo; n0 < n_hi; n0 += G) {
+				int g = n_hi - n0 < G ? n_hi - n0 : G;
+				im2col3x3(col, inp, Ci, N, H, W, n0, g);
+				// dw (Co, K) += dout (Co, g*HW) x col^T (g*HW, K)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, g * HW,
+					    1.0f, dout + n0 * HW, P, col, g * HW, 1.0f, part + t * nw, K);
+			}
 		}
+		combine_partials(dw, part, T, nw);
+		free(part);
 	}
-	combine_partials(dw, part, T, nw);
-	free(part);
 	bias_backward(db, dout, Co, P);
 	if (dinp) {
 		// wf (Ci, Co, 3, 3) = w (Co, Ci, 3, 3) transposed and flipped

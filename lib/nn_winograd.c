@@ -193,3 +193,114 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 	}
 	free(U);
 }
+
+/* dM[k][.][col0 + tile] (k stride ms) = A dY A^T of each 2x2 tile of one
+ * output-gradient plane dy (H, W); pad: a zeroed (2, pad_stride(Tw))
+ * buffer for the two rows of a tile row (zero beyond W). */
+static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H, int W,
+		      int Th, int Tw, float *pad)
+{
+	size_t ps = pad_stride(Tw);
+	int chunks = (Tw + 15) / 16;
+
+	for (int ty = 0; ty < Th; ty++) {
+		memcpy(pad, dy + (size_t)(2 * ty) * W, W * sizeof(float));
+		if (2 * ty + 1 < H)
+			memcpy(pad + ps, dy + (size_t)(2 * ty + 1) * W, W * sizeof(float));
+		else
+			memset(pad + ps, 0, W * sizeof(float));
+		size_t base = col0 + (size_t)ty * Tw;
+		for (int c = 0; c < chunks; c++) {
+			size_t x = 32 * (size_t)c;
+			v16 a0 = LD(pad + x), b0 = LD(pad + x + 16);
+			v16 a1 = LD(pad + ps + x), b1 = LD(pad + ps + x + 16);
+			/* columns 2tx (even) and 2tx+1 (odd) of the two rows */
+			v16 e0 = __builtin_shuffle(a0, b0, EVEN), o0 = __builtin_shuffle(a0, b0, ODD);
+			v16 e1 = __builtin_shuffle(a1, b1, EVEN), o1 = __builtin_shuffle(a1, b1, ODD);
+			/* A = [1 0; 1 1; 1 -1; 0 -1]: rows, then columns */
+			v16 re[4] = { e0, e0 + e1, e0 - e1, -e1 }, ro[4] = { o0, o0 + o1, o0 - o1, -o1 };
+			for (int r = 0; r < 4; r++) {
+				float *m = dM + (size_t)(4 * r) * ms + base + 16 * c;
+				ST(m, re[r]);
+				ST(m + ms, re[r] + ro[r]);
+				ST(m + 2 * ms, re[r] - ro[r]);
+				ST(m + 3 * ms, -ro[r]);
+			}
+		}
+	}
+}
+
+/* dw (Co,Ci,3,3) += G^T dU G, dU (16, Co, Ci) */
+static void wino_weights_grad(float *dw, const float *dU, int Ci, int Co)
+{
+	for (int co = 0; co < Co; co++)
+		for (int ci = 0; ci < Ci; ci++) {
+			float u[4][4], t[3][4];
+			for (int k = 0; k < 16; k++)
+				u[k / 4][k % 4] = dU[((size_t)k * Co + co) * Ci + ci];
+			/* G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] */
+			for (int c = 0; c < 4; c++) {
+				t[0][c] = u[0][c] + 0.5f * (u[1][c] + u[2][c]);
+				t[1][c] = 0.5f * (u[1][c] - u[2][c]);
+				t[2][c] = 0.5f * (u[1][c] + u[2][c]) + u[3][c];
+			}
+			float *g = dw + ((size_t)co * Ci + ci) * 9;
+			for (int i = 0; i < 3; i++) {
+				g[i * 3 + 0] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+				g[i * 3 + 1] += 0.5f * (t[i][1] - t[i][2]);
+				g[i * 3 + 2] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+			}
+		}
+}
+
+void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp,
+				  int Ci, int Co, int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int Th = (H + 1) / 2, Tw = (W + 1) / 2, T = nn_threads();
+	size_t tiles = (size_t)Th * Tw, nu = (size_t)16 * Co * Ci;
+	size_t per = 16 * (size_t)(Ci + Co) * tiles;
+	int G = per >= WINO_TARGET_FLOATS ? 1 : (int)(WINO_TARGET_FLOATS / per);
+	float *part = xcalloc((size_t)T * nu, sizeof(float));
+
+	if (!conv3x3_winograd_ok(Ci, Co, H, W))
+		die("conv3x3_winograd_weight_grad: %d x %d images not supported", H, W);
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		size_t cap = (size_t)G * tiles;
+		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
+		float *V = xmalloc_array(16 * vs, sizeof(float));
+		float *dM = xmalloc_array(16 * ms, sizeof(float));
+		float *pad = xcalloc((size_t)(2 * Th + 2) * pad_stride(Tw), sizeof(float));
+		float *dpad = xcalloc((size_t)2 * pad_stride(Tw), sizeof(float));
+		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
+			int g = n_hi - n0 < G ? n_hi - n0 : G;
+			size_t cols = (size_t)g * tiles;
+			for (int ci = 0; ci < Ci; ci++)
+				for (int j = 0; j < g; j++)
+					wino_input(V + (size_t)ci * cols, vs, (size_t)j * tiles,
+						   inp + ci * P + (size_t)(n0 + j) * HW, H, W, Th, Tw, pad);
+			for (int co = 0; co < Co; co++)
+				for (int j = 0; j < g; j++)
+					wino_dout(dM + (size_t)co * cols, ms, (size_t)j * tiles,
+						  dout + co * P + (size_t)(n0 + j) * HW, H, W, Th, Tw, dpad);
+			// dU[k] (Co, Ci) += dM[k] (Co, cols) x V[k]^T (cols, Ci)
+			for (int k = 0; k < 16; k++)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, Ci, cols,
+					    1.0f, dM + (size_t)k * ms, cols, V + (size_t)k * vs, cols,
+					    1.0f, part + t * nu + (size_t)k * Co * Ci, Ci);
+		}
+		free(V);
+		free(dM);
+		free(pad);
+		free(dpad);
+	}
+	/* the threads' sums in thread order, then back to the 3x3 weights */
+	for (int t = 1; t < T; t++)
+		for (size_t i = 0; i < nu; i++)
+			part[i] += part[(size_t)t * nu + i];
+	wino_weights_grad(dw, part, Ci, Co);
+	free(part);
+}
