@@ -6,10 +6,12 @@
  *
  * Defaults: 2 threads, batch 64, 28x28, the default U-Net (117,393
  * parameters), Adam. Each figure is the best of -r repeats (the machine is
- * shared, so the best run is the least disturbed one). GFLOP/s counts the
- * multiply-adds of the convolutions (2 per MAC); a training step counts
- * three times the forward convolutions (forward, input and weight
- * gradients). */
+ * shared, so the best run is the least disturbed one); "CPU" is the
+ * process's CPU time per batch, the steadier figure with -j 1 on a busy
+ * machine. GFLOP/s is effective: the FLOPs of direct convolutions (2 per
+ * multiply-add), a training step counting three times the forward ones
+ * (forward, input and weight gradients). The 3x3 convolutions actually run
+ * as Winograd F(2x2,3x3), which needs 2.25x fewer multiplies. */
 #include <getopt.h>
 #include <omp.h>
 #include <stdio.h>

@@ -17,6 +17,12 @@
  *   - Results depend only on the inputs and nn_threads(): every reduction is
  *     done per fixed chunk and combined in a fixed order, so the same data,
  *     seed and thread count give the same bytes.
+ *   - A dense layer is conv1x1 with H = W = 1 on (features, batch).
+ *
+ * Files: nn_params.c (threads, parameter table, Adam, init), nn_conv.c
+ * (convolutions by im2col + sgemm), nn_winograd.c (3x3 convolution by
+ * Winograd F(2x2,3x3)), nn_layers.c (pooling, batch norm, activations,
+ * concatenation), nn_loss.c (losses).
  */
 #ifndef SEGPIPE_NN_H
 #define SEGPIPE_NN_H
