@@ -6,6 +6,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +42,18 @@ struct input {
 	unsigned row_depth;
 	unsigned char *raw;    /* the prefetched sample's bytes */
 	size_t rawcap;
-	float *pnmbuf;         /* the prefetched netpbm sample's values */
+	float *pnmbuf;         /* the prefetched netpbm sample's values, (H,W,C) */
+	int64_t pnmcap;        /* floats in pnmbuf */
 	char *hdr;             /* the current npy header's text */
 	int ready;             /* a sample is prefetched */
 	int done;
 };
 
 /* ---------- errors ---------- */
+
+/* What input_open and dataset_load are building, for input_abandon. */
+static input *opening;
+static dataset *loading;
 
 static noreturn void bad(const input *in, const char *fmt, ...)
 {
@@ -423,6 +429,14 @@ static void read_idx_header(input *in)
 
 /* ---------- netpbm ---------- */
 
+/* PAM_LEN without its member access through a null
+ * pointer (undefined behaviour that UBSan reports) */
+#define PAM_LEN (offsetof(struct pam, tuple_type) + sizeof(((struct pam *)0)->tuple_type))
+
+/* Values in one netpbm row, at most: libnetpbm's row buffer (16 bytes a
+ * value) is allocated from the header alone, before any data arrives. */
+#define PNM_ROW_MAX ((int64_t)1 << 20)
+
 static char pnm_msg[256];
 
 static void pnm_error_capture(const char *msg)
@@ -436,12 +450,15 @@ static void pnm_quiet(const char *msg)
 	(void)msg;
 }
 
-/* read_pnm_image: one image into in->pnmbuf (raw values); 0 at the end. */
+/* read_pnm_image: one image into in->pnmbuf (raw values, rows of pixels
+ * as libnetpbm gives them); 0 at the end. The buffer grows as rows arrive,
+ * so a header alone never makes us allocate the image. */
 static int read_pnm_image(input *in)
 {
 	jmp_buf jb, *old;
 	shape_t s;
 	int eof = 0;
+	int64_t rowlen;
 
 	pm_setusererrormsgfn(pnm_error_capture);
 	pm_setusermessagefn(pnm_quiet);
@@ -457,11 +474,16 @@ static int read_pnm_image(input *in)
 			return 0;
 		}
 	}
-	pnm_readpaminit(in->pnm_fp, &in->pam, PAM_STRUCT_SIZE(tuple_type));
+	pnm_readpaminit(in->pnm_fp, &in->pam, PAM_LEN);
+	pm_setjmpbuf(old);   /* our own errors from here on leave libnetpbm's alone */
 	if (in->pam.width <= 0 || in->pam.height <= 0 || in->pam.depth <= 0 ||
 	    (int64_t)in->pam.width * in->pam.height > SAMPLE_MAX / in->pam.depth)
 		bad(in, "netpbm image of %dx%dx%d is empty or too large",
 		    in->pam.width, in->pam.height, in->pam.depth);
+	rowlen = (int64_t)in->pam.width * in->pam.depth;
+	if (rowlen > PNM_ROW_MAX)
+		bad(in, "netpbm image rows of %" PRId64 " values are too long (at most %" PRId64 ")",
+		    rowlen, PNM_ROW_MAX);
 	if (in->pam.maxval == 0)
 		bad(in, "netpbm image with maxval 0");
 	s = shape_chw(in->pam.depth, in->pam.height, in->pam.width);
@@ -471,8 +493,8 @@ static int read_pnm_image(input *in)
 		in->shape = s;
 		in->size = shape_size(&s);
 		in->is_u8 = in->pam.maxval == 255;
-		in->pnmbuf = xmalloc_array((size_t)in->size, sizeof(float));
 	}
+	pm_setjmpbuf(&jb);
 	if (!in->row || in->row_width != in->pam.width || in->row_depth != in->pam.depth) {
 		if (in->row)
 			pnm_freepamrow(in->row);
@@ -483,11 +505,18 @@ static int read_pnm_image(input *in)
 	in->maxval = (double)in->pam.maxval;
 	in->dtype = in->pam.maxval <= 255 ? DT_U8 : DT_U16;
 	for (int y = 0; y < in->pam.height; y++) {
+		float *p;
+
+		if ((y + 1) * rowlen > in->pnmcap) {
+			int64_t cap = 2 * in->pnmcap > in->size ? in->size : 2 * in->pnmcap;
+			in->pnmcap = cap > (y + 1) * rowlen ? cap : (y + 1) * rowlen;
+			in->pnmbuf = xrealloc(in->pnmbuf, (size_t)in->pnmcap * sizeof(float));
+		}
 		pnm_readpamrow(&in->pam, in->row);
+		p = in->pnmbuf + y * rowlen;
 		for (int x = 0; x < in->pam.width; x++)
 			for (unsigned c = 0; c < in->pam.depth; c++)
-				in->pnmbuf[((int64_t)c * in->pam.height + y) * in->pam.width + x] =
-					(float)in->row[x][c];
+				*p++ = (float)in->row[x][c];
 	}
 	pm_setjmpbuf(old);
 	return 1;
@@ -559,6 +588,7 @@ input *input_open(const char *path)
 	input *in = xcalloc(1, sizeof *in);
 	int fd;
 
+	opening = in;
 	if (!path || strcmp(path, "-") == 0) {
 		in->name = strdup("stdin");
 		fd = dup(0);
@@ -569,8 +599,10 @@ input *input_open(const char *path)
 	if (fd < 0)
 		die("cannot open %s:", in->name);
 	in->gz = gzdopen(fd, "rb");
-	if (!in->gz)
+	if (!in->gz) {
+		close(fd);
 		die("cannot open %s: out of memory", in->name);
+	}
 	gzbuffer(in->gz, 1 << 17);
 	in->shape.ndim = -1;
 
@@ -594,6 +626,7 @@ input *input_open(const char *path)
 	prefetch(in);
 	if (in->shape.ndim < 0)
 		bad(in, "no array in the stream");
+	opening = NULL;
 	return in;
 }
 
@@ -605,8 +638,10 @@ int input_read(input *in, float *out, enum role role)
 		return 0;
 	if (in->format == FMT_PNM) {
 		float scale = role == ROLE_INTENSITY ? (float)(1.0 / in->maxval) : 1.0f;
-		for (int64_t i = 0; i < in->size; i++)
-			out[i] = in->pnmbuf[i] * scale;
+		int64_t C = shape_c(&in->shape), P = in->size / C;
+		for (int64_t c = 0; c < C; c++)   /* (H,W,C) to (C,H,W) */
+			for (int64_t i = 0; i < P; i++)
+				out[c * P + i] = in->pnmbuf[i * C + c] * scale;
 	} else {
 		float scale = role == ROLE_INTENSITY && in->dtype == DT_U8 ? 1.0f / 255 : 1.0f;
 		convert(in->raw, in->dtype, in->size, out, scale);
@@ -624,10 +659,12 @@ static int input_read_u8(input *in, uint8_t *out)
 	if (!in->ready)
 		return 0;
 	if (in->format == FMT_PNM) {
+		int64_t C = shape_c(&in->shape), P = in->size / C;
 		if (in->maxval != 255)
 			bad(in, "maxval changes from 255 to %.0f within the stream", in->maxval);
-		for (int64_t i = 0; i < in->size; i++)
-			out[i] = (uint8_t)in->pnmbuf[i];
+		for (int64_t c = 0; c < C; c++)
+			for (int64_t i = 0; i < P; i++)
+				out[c * P + i] = (uint8_t)in->pnmbuf[i * C + c];
 	} else if (in->dtype == DT_U8) {
 		memcpy(out, in->raw, (size_t)in->size);
 	} else {
@@ -660,6 +697,14 @@ void input_close(input *in)
 	free(in);
 }
 
+void input_abandon(void)
+{
+	input_close(opening);
+	dataset_free(loading);
+	opening = NULL;
+	loading = NULL;
+}
+
 /* ---------- datasets ---------- */
 
 dataset *dataset_load(const char *path)
@@ -668,6 +713,9 @@ dataset *dataset_load(const char *path)
 	dataset *d = xcalloc(1, sizeof *d);
 	int64_t cap = 0;
 	size_t esz;
+
+	opening = in;
+	loading = d;
 
 	d->shape = in->shape;
 	d->size = in->size;
@@ -688,6 +736,8 @@ dataset *dataset_load(const char *path)
 		d->n++;
 	}
 	input_close(in);
+	opening = NULL;
+	loading = NULL;
 	return d;
 }
 
@@ -757,7 +807,7 @@ output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
 	if (pgm) {
 		memset(&o->pam, 0, sizeof o->pam);
 		o->pam.size = sizeof o->pam;
-		o->pam.len = PAM_STRUCT_SIZE(tuple_type);
+		o->pam.len = PAM_LEN;
 		o->pam.file = f;
 		o->pam.width = (int)shape_w(shape);
 		o->pam.height = (int)shape_h(shape);

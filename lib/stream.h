@@ -53,6 +53,10 @@ int64_t input_index(const input *in);         /* samples returned so far */
  * netpbm maxval 255); pass-through tools keep them uint8. */
 int input_is_u8(const input *in);
 void input_close(input *in);
+/* input_abandon: free what an input_open or dataset_load that died left
+ * half built (a fuzzing harness whose die_hook longjmps out calls it;
+ * tools never need it, since die() exits). */
+void input_abandon(void);
 
 /* Output: a tensor stream in records of many samples, or with pgm set a
  * PGM (C == 1) / PAM (C > 1) stream. Values are in the dtype's own units:
