@@ -22,7 +22,7 @@ MAN1    = $(wildcard man/man1/*.1)
 MAN5    = $(wildcard man/man5/*.5)
 MAN7    = $(wildcard man/man7/*.7)
 
-.PHONY: all test unit bats manlint deps data experiments bench install clean
+.PHONY: all test unit bats manlint deps data experiments bench install clean fuzz sanitize
 .SECONDARY: $(LIBOBJ)
 
 all: deps lib/libtensor.a $(TOOLS) $(UNITS)
@@ -86,3 +86,55 @@ install: all
 
 clean:
 	rm -f lib/*.o lib/libtensor.a $(TOOLS) $(UNITS) $(BENCHES)
+
+# ---- hardening (fuzz/README.md); neither is part of `make test` ----
+
+# make fuzz: libFuzzer targets (fuzz/fuzz_*.c) built with clang against the
+# readers compiled again into fuzz/build/ (the rest of the library, whose
+# vector code is gcc's, comes from lib/libtensor.a), each run FUZZ_SECONDS; a crashing
+# input lands in fuzz/crashes/NAME/. FUZZ_ARGS adds libFuzzer options
+# (-jobs=N -workers=N for long runs).
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 30
+FUZZ_ARGS    ?=
+FUZZ_CFLAGS  = -g -O1 -std=gnu11 -fopenmp -fno-omit-frame-pointer \
+	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC     = lib/stream.c lib/model.c lib/util.c lib/atomic.c
+FUZZ_OBJ     = $(patsubst lib/%.c,fuzz/build/%.o,$(FUZZ_SRC))
+.SECONDARY: $(FUZZ_OBJ)
+FUZZ_NAMES   = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_MAXLEN_stream = 16384
+FUZZ_MAXLEN_model  = 12288
+
+fuzz/build/%.o: lib/%.c lib/*.h
+	@mkdir -p fuzz/build
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/harness.h $(FUZZ_OBJ) lib/libtensor.a
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) \
+	    lib/libtensor.a $(LDLIBS)
+
+fuzz: $(FUZZ_NAMES:%=fuzz/build/fuzz_%)
+	@mkdir -p $(FUZZ_NAMES:%=fuzz/build/corpus-%) $(FUZZ_NAMES:%=fuzz/crashes/%)
+	$(foreach t,$(FUZZ_NAMES),ASAN_OPTIONS=detect_leaks=1 \
+	    LSAN_OPTIONS=suppressions=fuzz/lsan.supp:print_suppressions=0 ./fuzz/build/fuzz_$(t) \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -malloc_limit_mb=512 \
+	    -timeout=5 -max_len=$(FUZZ_MAXLEN_$(t)) -artifact_prefix=fuzz/crashes/$(t)/ \
+	    -print_final_stats=1 $(FUZZ_ARGS) fuzz/build/corpus-$(t) fuzz/corpus/$(t) &&) true
+
+# make sanitize: the whole project built with AddressSanitizer and UBSan in a
+# copy of the tree (fuzz/build/sanitize; bin/ and lib/ are left alone), then
+# the suite of `make test` run there.
+SANITIZE_DIR    = fuzz/build/sanitize
+SANITIZE_CFLAGS = -O1 -g -std=gnu11 -Wall -Wextra -pthread -fopenmp \
+		  -fsanitize=address,undefined -fno-omit-frame-pointer
+
+sanitize:
+	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
+	tar cf - --exclude=./.git --exclude=./fuzz --exclude=./data --exclude=./results \
+	    --exclude=./bench . | tar xf - -C $(SANITIZE_DIR)
+	$(MAKE) -C $(SANITIZE_DIR) clean
+	$(MAKE) -C $(SANITIZE_DIR) CC=gcc CFLAGS='$(SANITIZE_CFLAGS)' all
+	cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/sanitize.supp:print_suppressions=0 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 sh tests/run $(UNITS)
