@@ -80,6 +80,7 @@ int main(int argc, char **argv)
 	int k, B = 0;
 
 	cli_init(argc, argv, "encode");
+	cli_passive_wait(argv);
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 	m = mlp_load(o.files[0]);

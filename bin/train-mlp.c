@@ -172,6 +172,7 @@ int main(int argc, char **argv)
 	char err[256];
 
 	cli_init(argc, argv, "train-mlp");
+	cli_passive_wait(argv);
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 

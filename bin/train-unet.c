@@ -213,6 +213,7 @@ int main(int argc, char **argv)
 	int H, W;
 
 	cli_init(argc, argv, "train-unet");
+	cli_passive_wait(argv);
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 

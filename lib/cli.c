@@ -35,6 +35,15 @@ void cli_bad_option(int c, char **argv)
 	usage_die("unknown option '%s'", arg);
 }
 
+void cli_passive_wait(char **argv)
+{
+	if (getenv("OMP_WAIT_POLICY"))
+		return;
+	setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+	execv("/proc/self/exe", argv);
+	/* no /proc: go on spinning */
+}
+
 void cli_version(void)
 {
 	printf("%s (segpipe) %s\n", progname, SEGPIPE_VERSION);

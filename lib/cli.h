@@ -12,6 +12,12 @@ void cli_init(int argc, char **argv, const char *name);
  * sets opterr = 0; option strings start with ':'): a missing value when c is
  * ':', else an unknown option. */
 noreturn void cli_bad_option(int c, char **argv);
+/* cli_passive_wait: for the tools that compute on several threads: unless
+ * the user chose OMP_WAIT_POLICY, re-execute the program with it PASSIVE, so
+ * a thread waiting at a barrier sleeps instead of spinning. libgomp reads the
+ * variable only at start-up; spinning threads slow a run that shares the
+ * cores with anything else several times over. Call before any input is read. */
+void cli_passive_wait(char **argv);
 /* cli_version: "NAME (segpipe) VERSION" on stdout, exit 0. */
 void cli_version(void);
 /* cli_usage: print usage text to stdout and exit 0. */
