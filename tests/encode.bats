@@ -1,54 +1,6 @@
 #!/usr/bin/env bats
 load helper
 
-# py SCRIPT ARGS...: python with numpy, load(path) for tensor streams and IDX
-# files, and read_model(path): the header dict and the parameters of a model
-# file read as segpipe-model(5) describes it (the CRC-32 checked).
-py() {
-	local script=$1
-	shift
-	"$PY" - "$@" <<PYEOF
-import sys, io, gzip, zlib, numpy as np
-from numpy.lib import format as fm
-def load(path):
-    raw = open(path, 'rb').read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    if raw[:6] == b'\x93NUMPY':
-        f = io.BytesIO(raw); parts = []
-        while f.tell() < len(raw):
-            parts.append(fm.read_array(f))
-        return np.concatenate(parts)
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
-def read_model(path):
-    data = open(path, 'rb').read()
-    assert zlib.crc32(data[:-4]) == int.from_bytes(data[-4:], 'little')
-    head, _, body = data.partition(b'\n\n')
-    lines = head.decode().split('\n')
-    assert lines[0] == 'segpipe-model 1'
-    hdr = dict(l.split(' ', 1) for l in lines[1:])
-    p = np.frombuffer(body[:-4], '<f4').astype(np.float64)
-    assert len(p) == int(hdr['nparams'])
-    return hdr, p
-# layers(hdr, p): [(W (out,in), b (out), activation)] in the documented order
-def layers(hdr, p):
-    s = [int(v) for v in hdr['layers'].split(',')]
-    acts = hdr['activations'].split(','); out = []; o = 0
-    for i in range(len(s) - 1):
-        W = p[o:o + s[i + 1] * s[i]].reshape(s[i + 1], s[i]); o += W.size
-        b = p[o:o + s[i + 1]]; o += b.size
-        out.append((W, b, acts[i]))
-    assert o == len(p)
-    return out
-def act(z, a):
-    return {'relu': lambda: np.maximum(z, 0), 'sigmoid': lambda: 1 / (1 + np.exp(-z)),
-            'tanh': lambda: np.tanh(z), 'none': lambda: z}[a]()
-$script
-PYEOF
-}
-
 setup_file() {
 	local d="$BATS_FILE_TMPDIR"
 	"$PY" -c '
@@ -85,7 +37,7 @@ setup() {
 	encode "$D/ae2.model" "$X" > "$T/c.npy"
 	run py '
 c = load(sys.argv[1]); x = load(sys.argv[2]).reshape(100, -1) / 255.0
-hdr, p = read_model(sys.argv[3])
+hdr, p = read_mlp(sys.argv[3])
 W, b, f = layers(hdr, p)[0]
 want = act(x @ W.T + b, f)
 print(c.shape, c.dtype, float(np.abs(c - want).max()) < 1e-5)' "$T/c.npy" "$X" "$D/ae2.model"
@@ -102,7 +54,7 @@ print(c.shape, c.dtype, float(np.abs(c - want).max()) < 1e-5)' "$T/c.npy" "$X" "
 	cmp "$T/default.npy" "$T/l2.npy"
 	run py '
 x = load(sys.argv[1]).reshape(100, -1) / 255.0
-hdr, p = read_model(sys.argv[2])
+hdr, p = read_mlp(sys.argv[2])
 a = [x]
 for W, b, f in layers(hdr, p):
     z = a[-1] @ W.T + b

@@ -10,18 +10,21 @@ LABELS="$FIX/mnist-test-500-labels.idx.gz"
 # numpy lives in Debian's python3 (package python3-numpy)
 PY=/usr/bin/python3
 
+# py SCRIPT ARGS...: run the python SCRIPT (-: read from stdin) with ARGS as
+# sys.argv[1:], after `from segpipe_np import *` (tests/segpipe_np.py: numpy
+# as np, load(path) for streams, read_model(path) for model files, ...) and
+# after $PY_DEFS, the python definitions a .bats file may add of its own.
+py() {
+	local script=$1
+	shift
+	[ "$script" != - ] || script=$(cat)
+	PYTHONPATH="$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
+		"$PY" -c "from segpipe_np import *
+${PY_DEFS-}
+$script" "$@"
+}
+
 # npy_eval FILE EXPR: print EXPR over the stream in FILE loaded as array `a`.
 npy_eval() {
-	"$PY" - "$1" "$2" <<'PYEOF'
-import sys, io, gzip, numpy as np
-from numpy.lib import format as fm
-raw = open(sys.argv[1], 'rb').read()
-if raw[:2] == b'\x1f\x8b':
-    raw = gzip.decompress(raw)
-f = io.BytesIO(raw); parts = []
-while f.tell() < len(raw):
-    parts.append(fm.read_array(f))
-a = np.concatenate(parts)
-print(eval(sys.argv[2]))
-PYEOF
+	py 'a = load(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }

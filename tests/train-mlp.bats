@@ -2,54 +2,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# py SCRIPT ARGS...: python with numpy, load(path) for tensor streams and IDX
-# files, and read_model(path): the header dict and the parameters of a model
-# file read as segpipe-model(5) describes it (the CRC-32 checked).
-py() {
-	local script=$1
-	shift
-	"$PY" - "$@" <<PYEOF
-import sys, io, gzip, zlib, numpy as np
-from numpy.lib import format as fm
-def load(path):
-    raw = open(path, 'rb').read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    if raw[:6] == b'\x93NUMPY':
-        f = io.BytesIO(raw); parts = []
-        while f.tell() < len(raw):
-            parts.append(fm.read_array(f))
-        return np.concatenate(parts)
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
-def read_model(path):
-    data = open(path, 'rb').read()
-    assert zlib.crc32(data[:-4]) == int.from_bytes(data[-4:], 'little')
-    head, _, body = data.partition(b'\n\n')
-    lines = head.decode().split('\n')
-    assert lines[0] == 'segpipe-model 1'
-    hdr = dict(l.split(' ', 1) for l in lines[1:])
-    p = np.frombuffer(body[:-4], '<f4').astype(np.float64)
-    assert len(p) == int(hdr['nparams'])
-    return hdr, p
-# layers(hdr, p): [(W (out,in), b (out), activation)] in the documented order
-def layers(hdr, p):
-    s = [int(v) for v in hdr['layers'].split(',')]
-    acts = hdr['activations'].split(','); out = []; o = 0
-    for i in range(len(s) - 1):
-        W = p[o:o + s[i + 1] * s[i]].reshape(s[i + 1], s[i]); o += W.size
-        b = p[o:o + s[i + 1]]; o += b.size
-        out.append((W, b, acts[i]))
-    assert o == len(p)
-    return out
-def act(z, a):
-    return {'relu': lambda: np.maximum(z, 0), 'sigmoid': lambda: 1 / (1 + np.exp(-z)),
-            'tanh': lambda: np.tanh(z), 'none': lambda: z}[a]()
-$script
-PYEOF
-}
-
 setup_file() {
 	"$PY" -c '
 import gzip, sys, numpy as np
@@ -80,7 +32,7 @@ setup() {
 	assert_output ""
 	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^train-mlp: epoch [1-6]/6 train_loss ')" 6
 	run py '
-hdr, p = read_model(sys.argv[1])
+hdr, p = read_mlp(sys.argv[1])
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
 loss = [float(r[1]) for r in rows[1:]]
 print(rows[0][:3], len(loss), loss[-1] < loss[0])
@@ -109,7 +61,7 @@ print(abs(float(hdr["train_loss"]) - loss[-1]) <= 1e-6 * loss[-1])' "$T/ae.model
 	run py '
 x = load(sys.argv[1]).reshape(100, -1) / 255.0
 for path, kind in ((sys.argv[2], "mse"), (sys.argv[3], "bce")):
-    hdr, p = read_model(path)
+    hdr, p = read_mlp(path)
     a = x
     for W, b, f in layers(hdr, p):
         z = a @ W.T + b; a = act(z, f)
@@ -131,7 +83,7 @@ bce True"
 	train-mlp --layers 784,256,2,784 --activations relu,sigmoid,linear --lr 1e-12 \
 		--epochs 1 --batch 100 -o "$T/m.model" "$X" "$X" 2> /dev/null
 	run py '
-hdr, p = read_model(sys.argv[1])
+hdr, p = read_mlp(sys.argv[1])
 (W0, b0, _), (W1, b1, _), (W2, b2, _) = layers(hdr, p)
 ok = [abs(W0.std() / np.sqrt(2 / 784) - 1) < 0.03]
 for W in (W1, W2):
@@ -158,7 +110,7 @@ print(ok)' "$T/m.model"
 	train-mlp --layers 784,4,784 --activations tanh,sigmoid --epochs 3 --batch 20 \
 		--val-fraction 0.2 --history "$T/h.tsv" -o "$T/m.model" "$X" "$X" 2> /dev/null
 	run py '
-hdr, p = read_model(sys.argv[1])
+hdr, p = read_mlp(sys.argv[1])
 rows = [l.split("\t") for l in open(sys.argv[2])][1:]
 val = [float(r[2]) for r in rows]
 print(len(val), all(np.isfinite(val)), abs(float(hdr["val_loss"]) - val[-1]) <= 1e-6 * val[-1])' \
