@@ -1,28 +1,11 @@
 #!/usr/bin/env bats
 load helper
 
-# py SCRIPT ARGS...: python with numpy, load(path) for tensor streams and IDX
-# files (plain or gzip), and place(n, seed, N): the digit placements of
-# compose, replayed with an independent Python copy of segpipe's random
-# numbers (splitmix64-seeded xoshiro256**, rejection sampling in rng_below).
-py() {
-	local script=$1
-	shift
-	"$PY" - "$@" <<PYEOF
-import sys, io, gzip, numpy as np
-from numpy.lib import format as fm
-def load(path):
-    raw = open(path, 'rb').read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    if raw[:6] == b'\x93NUMPY':
-        f = io.BytesIO(raw); parts = []
-        while f.tell() < len(raw):
-            parts.append(fm.read_array(f))
-        return np.concatenate(parts)
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
+# PY_DEFS: this file's own python, run before each py SCRIPT (helper.bash):
+# place(n, seed, N), the digit placements of compose, replayed with an
+# independent Python copy of segpipe's random numbers (splitmix64-seeded
+# xoshiro256**, rejection sampling in rng_below).
+PY_DEFS=$(cat <<'PYEOF'
 M = (1 << 64) - 1
 class Rng:
     def __init__(self, seed):
@@ -61,9 +44,8 @@ def place(n, seed, N):
                 ds.append((k, x0, y0))
         out.append(ds)
     return out
-$script
 PYEOF
-}
+)
 
 setup() {
 	T="$BATS_TEST_TMPDIR"

@@ -1,38 +1,8 @@
 #!/usr/bin/env bats
 load helper
 
-# py SCRIPT ARGS...: run python with numpy and a loader for every stream
-# kind the tests write: load(path) reads a tensor stream, an IDX file or a
-# PGM stream (plain or gzip) into one array.
-py() {
-	local script=$1
-	shift
-	"$PY" - "$@" <<PYEOF
-import sys, io, gzip, re, numpy as np
-from numpy.lib import format as fm
-def load(path):
-    raw = open(path, 'rb').read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    if raw[:6] == b'\x93NUMPY':
-        f = io.BytesIO(raw); parts = []
-        while f.tell() < len(raw):
-            parts.append(fm.read_array(f))
-        return np.concatenate(parts)
-    if raw[:2] == b'P5':
-        imgs = []; pos = 0
-        hdr = re.compile(rb'P5\s+(\d+)\s+(\d+)\s+(\d+)\s')
-        while pos < len(raw):
-            m = hdr.match(raw, pos)
-            w, h, mx = map(int, m.groups())
-            assert mx == 255
-            pos = m.end()
-            imgs.append(np.frombuffer(raw, np.uint8, w * h, pos).reshape(h, w))
-            pos += w * h
-        return np.array(imgs)
-    nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
+# PY_DEFS: this file's own python, run before each py SCRIPT (helper.bash)
+PY_DEFS=$(cat <<'PYEOF'
 # otsu: the 8-bit threshold maximising w0*w1*(m0-m1)^2, class 0 = values <= t,
 # the first maximum winning; 255 (all background) when no split exists.
 def otsu(q):
@@ -48,9 +18,8 @@ def otsu(q):
         d = s0 / w0 - ((i * h).sum() - s0) / w1
         between = w0 * w1 * d * d
     return int(np.argmax(np.where(ok, between, -1)))
-$script
 PYEOF
-}
+)
 
 @test "otsu: --help and --version" {
 	run otsu --help

@@ -21,27 +21,9 @@ setup_file() {
 	train-unet $t -e 2 --loss ce --classes 11 -o ce.model canvases.npy maps.npy 2> /dev/null
 }
 
-# py SCRIPT ARGS...: python with numpy, load(path) for tensor streams, and
+# PY_DEFS: this file's own python, run before each py SCRIPT (helper.bash):
 # an independent float64 U-Net forward written from segpipe-model(5).
-py() {
-	local script=$1
-	shift
-	"$PY" - "$@" <<PYEOF
-import sys, io, zlib, numpy as np
-from numpy.lib import format as fm
-def load(path):
-    raw = open(path, 'rb').read(); f = io.BytesIO(raw); parts = []
-    while f.tell() < len(raw):
-        parts.append(fm.read_array(f))
-    return np.concatenate(parts)
-def read_model(path):
-    data = open(path, "rb").read()
-    assert zlib.crc32(data[:-4]) == int.from_bytes(data[-4:], "little")
-    head, _, body = data.partition(b"\n\n")
-    hdr = dict(line.split(" ", 1) for line in head.decode().split("\n")[1:])
-    n, s = int(hdr["nparams"]), int(hdr["nstats"])
-    f = np.frombuffer(body[:-4], dtype="<f4").astype(np.float64)
-    return hdr, f[:n], f[n:n + s]
+PY_DEFS=$(cat <<'PYEOF'
 def unet_forward(hdr, p, s, x):
     pi = [0]; si = [0]
     def take(buf, idx, *shape):
@@ -81,9 +63,8 @@ def reference(model, inputs):
     if hdr["loss"] == "ce":
         e = np.exp(z - z.max(1, keepdims=True)); return e / e.sum(1, keepdims=True)
     return z
-$script
 PYEOF
-}
+)
 
 @test "predict: --help and --version" {
 	run predict --help
