@@ -6,25 +6,7 @@ bats_require_minimum_version 1.5.0
 # pyck EXPR [FILE...]: print EXPR with `img` (500,28,28) u8 and `lab` (500,)
 # u8 read from the fixtures by numpy, and a, b, c... the given streams.
 pyck() {
-	"$PY" - "$IMAGES" "$LABELS" "$@" <<'PYEOF'
-import sys, io, gzip, numpy as np
-from numpy.lib import format as fm
-def idx(p):
-    raw = gzip.open(p).read(); nd = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * nd).reshape(dims)
-def stream(p):
-    raw = open(p, 'rb').read(); f = io.BytesIO(raw); parts = []
-    while f.tell() < len(raw):
-        parts.append(fm.read_array(f))
-    return np.concatenate(parts) if parts else np.zeros(0)
-img, lab = idx(sys.argv[1]), idx(sys.argv[2])
-names = 'abcdefgh'
-env = dict(np=np, img=img, lab=lab)
-for i, p in enumerate(sys.argv[4:]):
-    env[names[i]] = stream(p)
-print(eval(sys.argv[3], env))
-PYEOF
+	py 'eval_streams(*sys.argv[1:])' "$IMAGES" "$LABELS" "$@"
 }
 
 setup() {
