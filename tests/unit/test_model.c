@@ -207,8 +207,10 @@ int main(void)
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0) {
+		model r2;   /* its own: r's tensors stay the parent's */
+
 		freopen("/dev/null", "w", stderr);
-		model_read(&r, "/nonexistent/x.model");
+		model_read(&r2, "/nonexistent/x.model");
 		_exit(0);
 	}
 	int status;
