@@ -5,36 +5,20 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# py: run python code (stdin) with numpy, `load(path)` for any npy stream
-# or gzip IDX file, and `D` the per-file scratch directory.
-py() {
-	"$PY" - "$@" <<PYEOF
-import sys, io, gzip, numpy as np
-from numpy.lib import format as fm
-D = "$BATS_FILE_TMPDIR"
-def load(p):
-    raw = open(p, 'rb').read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    if raw[:2] == b'\0\0':
-        nd = raw[3]
-        dims = np.frombuffer(raw[4:4 + 4 * nd], '>u4')
-        return np.frombuffer(raw[4 + 4 * nd:], np.uint8).reshape(dims)
-    f = io.BytesIO(raw); parts = []
-    while f.tell() < len(raw):
-        parts.append(fm.read_array(f))
-    return np.concatenate(parts)
+# PY_DEFS, for the python each py - ARGS <<EOF reads from stdin: `D` the
+# per-file scratch directory, tsv(path) the name->value lines of a file.
+PY_DEFS=$(cat <<'PYEOF'
+D = os.environ['BATS_FILE_TMPDIR']
 def tsv(p):
     return dict((l.split('\t')[0], float(l.split('\t')[1])) for l in open(p))
-$(cat)
 PYEOF
-}
+)
 
 setup_file() {
 	# truth: a fixed-threshold mask; pred: the images shifted one pixel
 	# right, as float "probabilities"; predu8: the truth with 3% of pixels
 	# flipped, as a uint8 0/1 mask; class maps: (mask) * (label + 1).
-	py "$IMAGES" "$LABELS" <<'EOF'
+	py - "$IMAGES" "$LABELS" <<'EOF'
 img = load(sys.argv[1]); lab = load(sys.argv[2])
 truth = (img > 100).astype(np.uint8)
 np.save(D + '/truth.npy', truth)
@@ -53,7 +37,7 @@ EOF
 
 # binary_check PRED TRUTH T OUT: the pooled figures in OUT against numpy.
 binary_check() {
-	py "$@" <<'EOF'
+	py - "$@" <<'EOF'
 p = load(sys.argv[1]).reshape(500, -1) > float(sys.argv[3])
 t = load(sys.argv[2]).reshape(500, -1) != 0
 got = tsv(sys.argv[4])
@@ -106,7 +90,7 @@ EOF
 }
 
 @test "iou: hand-made 2x2 case with known answers" {
-	py <<'EOF'
+	py - <<'EOF'
 np.save(D + '/p.npy', np.array([[[.9, .2], [.6, .1]], [[.1, .1], [.1, .1]]], np.float32))
 np.save(D + '/t.npy', np.array([[[1, 0], [0, 0]], [[0, 0], [0, 0]]], np.uint8))
 EOF
@@ -120,7 +104,7 @@ EOF
 }
 
 @test "iou: degenerate cases (empty prediction and/or truth)" {
-	py <<'EOF'
+	py - <<'EOF'
 np.save(D + '/zero.npy', np.zeros((2, 3, 3), np.uint8))
 np.save(D + '/one.npy', np.ones((2, 3, 3), np.uint8))
 EOF
@@ -137,7 +121,7 @@ EOF
 
 @test "iou: --per-sample rows match numpy per image (fixture)" {
 	iou -p "$BATS_FILE_TMPDIR/pred.npy" "$BATS_FILE_TMPDIR/truth.npy" > "$BATS_TEST_TMPDIR/out"
-	run -0 py "$BATS_FILE_TMPDIR/pred.npy" "$BATS_FILE_TMPDIR/truth.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
+	run -0 py - "$BATS_FILE_TMPDIR/pred.npy" "$BATS_FILE_TMPDIR/truth.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
 p = load(sys.argv[1]).reshape(500, -1) > 0.5
 t = load(sys.argv[2]).reshape(500, -1) != 0
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[3])]
@@ -157,7 +141,7 @@ EOF
 
 # class_check PRED TRUTH OUT IGNORED...: the class figures against numpy.
 class_check() {
-	py "$@" <<'EOF'
+	py - "$@" <<'EOF'
 t = load(sys.argv[2]).reshape(500, -1)
 pr = load(sys.argv[1])
 p = pr.argmax(1).reshape(500, -1) if pr.ndim == 4 else pr.reshape(500, -1)
@@ -201,7 +185,7 @@ EOF
 }
 
 @test "iou: --classes hand-made: an absent class is nan and left out of the mean" {
-	py <<'EOF'
+	py - <<'EOF'
 np.save(D + '/cp.npy', np.array([[[0, 1], [2, 2]]], np.uint8))
 np.save(D + '/ct.npy', np.array([[[0, 1], [1, 2]]], np.uint8))
 EOF
@@ -219,7 +203,7 @@ EOF
 @test "iou: --classes --per-sample rows match numpy per image (fixture)" {
 	local d="$BATS_FILE_TMPDIR"
 	iou -c 11 -i 0 -p "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
-	run -0 py "$d/cls_pred.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
+	run -0 py - "$d/cls_pred.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
 p = load(sys.argv[1]).reshape(500, -1); t = load(sys.argv[2]).reshape(500, -1)
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[3])]
 assert rows[0][:3] == ['index', 'mean_iou', 'mean_dice'] and rows[0][-1] == 'dice_10'
@@ -241,7 +225,7 @@ EOF
 }
 
 @test "iou: a class index >= N is an error naming the sample" {
-	py <<'EOF'
+	py - <<'EOF'
 np.save(D + '/bad.npy', np.array([[[0, 1]], [[1, 11]]], np.uint8))
 np.save(D + '/ok.npy', np.array([[[0, 1]], [[1, 1]]], np.uint8))
 np.save(D + '/frac.npy', np.array([[[0, 1]], [[1, 0.5]]], np.float32))
@@ -258,7 +242,7 @@ EOF
 }
 
 @test "iou: streams of different lengths or shapes are errors naming which" {
-	py <<'EOF'
+	py - <<'EOF'
 np.save(D + '/three.npy', np.zeros((3, 4, 4), np.uint8))
 np.save(D + '/two.npy', np.zeros((2, 4, 4), np.uint8))
 np.save(D + '/wide.npy', np.zeros((3, 4, 5), np.uint8))

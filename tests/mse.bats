@@ -5,26 +5,14 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# py: run python code (stdin) with numpy, `load(path)` for any npy stream
-# or gzip IDX file (uint8 mapped to [0,1]), and `D` the scratch directory.
-py() {
-	"$PY" - "$@" <<PYEOF
-import sys, io, gzip, numpy as np
-from numpy.lib import format as fm
-D = "$BATS_FILE_TMPDIR"
+# PY_DEFS, for the python each py - ARGS <<EOF reads from stdin: `D` the
+# scratch directory, load(path) with uint8 mapped to [0,1] (else float64),
+# close(name, got, want) within the tolerances above.
+PY_DEFS=$(cat <<'PYEOF'
+D = os.environ['BATS_FILE_TMPDIR']
+load_stream = load
 def load(p):
-    raw = open(p, 'rb').read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    if raw[:2] == b'\0\0':
-        nd = raw[3]
-        dims = np.frombuffer(raw[4:4 + 4 * nd], '>u4')
-        a = np.frombuffer(raw[4 + 4 * nd:], np.uint8).reshape(dims)
-    else:
-        f = io.BytesIO(raw); parts = []
-        while f.tell() < len(raw):
-            parts.append(fm.read_array(f))
-        a = np.concatenate(parts)
+    a = load_stream(p)
     return a / 255.0 if a.dtype == np.uint8 else a.astype(np.float64)
 def close(name, got, want):
     if np.isinf(want):
@@ -32,14 +20,13 @@ def close(name, got, want):
     else:
         tol = 1e-5 if name.startswith('psnr') else max(1e-9, 1e-6 * abs(want))
         assert abs(got - want) <= tol, (name, got, want)
-$(cat)
 PYEOF
-}
+)
 
 setup_file() {
 	# noisy: the images plus Gaussian noise (float32); two: 2-channel
 	# samples (image, its transpose) against (image shifted, image).
-	py "$IMAGES" <<'EOF'
+	py - "$IMAGES" <<'EOF'
 img = load(sys.argv[1]).astype(np.float32)
 r = np.random.default_rng(2)
 np.save(D + '/noisy.npy', (img + r.normal(0, 0.1, img.shape)).astype(np.float32))
@@ -57,7 +44,7 @@ EOF
 
 @test "mse: overall mse and psnr match numpy (uint8 IDX vs float32 noise)" {
 	mse "$IMAGES" "$BATS_FILE_TMPDIR/noisy.npy" > "$BATS_TEST_TMPDIR/out"
-	run -0 py "$IMAGES" "$BATS_FILE_TMPDIR/noisy.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
+	run -0 py - "$IMAGES" "$BATS_FILE_TMPDIR/noisy.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
 a = load(sys.argv[1]); b = load(sys.argv[2])
 got = [l.rstrip('\n').split('\t') for l in open(sys.argv[3])]
 assert [g[0] for g in got] == ['mse', 'psnr'], got
@@ -72,7 +59,7 @@ EOF
 @test "mse: --per-channel matches numpy on 2-channel samples" {
 	local d="$BATS_FILE_TMPDIR"
 	mse --per-channel "$d/two_a.npy" "$d/two_b.npy" > "$BATS_TEST_TMPDIR/out"
-	run -0 py "$d/two_a.npy" "$d/two_b.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
+	run -0 py - "$d/two_a.npy" "$d/two_b.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
 a = load(sys.argv[1]); b = load(sys.argv[2])
 got = [l.rstrip('\n').split('\t') for l in open(sys.argv[3])]
 assert [g[0] for g in got] == ['mse', 'psnr', 'mse_0', 'mse_1'], got
@@ -90,7 +77,7 @@ EOF
 	local d="$BATS_FILE_TMPDIR"
 	mse -p "$IMAGES" "$d/noisy.npy" > "$BATS_TEST_TMPDIR/one"
 	mse -p -c "$d/two_a.npy" "$d/two_b.npy" > "$BATS_TEST_TMPDIR/two"
-	run -0 py "$IMAGES" "$d/noisy.npy" "$d/two_a.npy" "$d/two_b.npy" "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two" <<'EOF'
+	run -0 py - "$IMAGES" "$d/noisy.npy" "$d/two_a.npy" "$d/two_b.npy" "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two" <<'EOF'
 def rows(p):
     r = [l.rstrip('\n').split('\t') for l in open(p)]
     return r[0], np.array(r[1:], float)
@@ -114,7 +101,7 @@ EOF
 }
 
 @test "mse: hand-made case with known answers; identical streams give inf" {
-	py <<'EOF'
+	py - <<'EOF'
 np.save(D + '/a.npy', np.array([[0, 0, 0, 0], [1, 1, 1, 1]], np.float32))
 np.save(D + '/b.npy', np.array([[0.5, 0, 0, 0], [1, 1, 1, 0.75]], np.float32))
 np.save(D + '/u.npy', np.array([[0, 255], [51, 0]], np.uint8))
@@ -138,7 +125,7 @@ EOF
 }
 
 @test "mse: streams of different lengths or shapes are errors naming which" {
-	py <<'EOF'
+	py - <<'EOF'
 np.save(D + '/three.npy', np.zeros((3, 4, 4), np.float32))
 np.save(D + '/two.npy', np.zeros((2, 4, 4), np.float32))
 np.save(D + '/wide.npy', np.zeros((3, 4, 5), np.float32))
