@@ -7,15 +7,10 @@ bats_require_minimum_version 1.5.0
 # builds from the first N samples of NPY (default: the MNIST fixture),
 # channels as tiles, gaps 128; float intensities as round(255 x) (exact).
 grid_ok() {
-	"$PY" - "$IMAGES" "$@" <<'PYEOF'
-import sys, gzip, io, numpy as np
-from numpy.lib import format as fm
+	py - "$IMAGES" "$@" <<'PYEOF'
 pgm, cols, gap, s, n = sys.argv[2], *map(int, sys.argv[3:7])
-if len(sys.argv) > 7:
-    f = open(sys.argv[7], 'rb'); x = fm.read_array(f)
-    x = np.clip(np.rint(x * 255), 0, 255) if x.dtype != np.uint8 else x
-else:
-    raw = gzip.open(sys.argv[1]).read(); x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+x = load(sys.argv[7] if len(sys.argv) > 7 else sys.argv[1])
+x = np.clip(np.rint(x * 255), 0, 255) if x.dtype != np.uint8 else x
 x = x[:n].reshape(-1, x.shape[-2], x.shape[-1])     # every channel a tile
 h, w = x.shape[1] * s, x.shape[2] * s
 rows = -(-len(x) // cols)

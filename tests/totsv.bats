@@ -11,16 +11,12 @@ r = np.random.default_rng(5)
 np.save('$T/f.npy', r.normal(size=(7, 2, 3, 4)).astype(np.float32))"
 }
 
-# py EXPR: print EXPR with the fixture images as `img`, labels as `lab`,
-# and the float test stream as `f`.
-py() {
-	"$PY" - "$IMAGES" "$LABELS" "$T/f.npy" "$1" <<'PYEOF'
-import sys, gzip, numpy as np
-img = np.frombuffer(gzip.open(sys.argv[1]).read(), np.uint8, offset=16).reshape(-1, 784)
-lab = np.frombuffer(gzip.open(sys.argv[2]).read(), np.uint8, offset=8)
-f = np.load(sys.argv[3]).reshape(7, -1)
-print(eval(sys.argv[4]))
-PYEOF
+# fixture_eval EXPR: print EXPR with the fixture images as `img` (N,784),
+# labels as `lab`, and the float test stream as `f` (7, 24).
+fixture_eval() {
+	py 'img = load(sys.argv[1]).reshape(-1, 784); lab = load(sys.argv[2])
+f = load(sys.argv[3]).reshape(7, -1)
+print(eval(sys.argv[4]))' "$IMAGES" "$LABELS" "$T/f.npy" "$1"
 }
 
 @test "totsv: --help and --version" {
@@ -37,20 +33,20 @@ PYEOF
 	run awk -F '\t' 'NF != 784 { bad = 1 } /[^0-9\t]/ { bad = 1 }
 		{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%d ", s }
 		END { if (bad) print "BAD"; print NR }' "$T/t.tsv"
-	assert_output "$(py "' '.join(str(int(s)) for s in img.sum(1).astype(int)) + ' 500'")"
+	assert_output "$(fixture_eval "' '.join(str(int(s)) for s in img.sum(1).astype(int)) + ' 500'")"
 	# and field by field: element (sample 3, row 10, column 14) is column 10*28+14+1
 	run awk -F '\t' 'NR == 4 { print $(10 * 28 + 14 + 1) }' "$T/t.tsv"
-	assert_output "$(py "img[3, 10 * 28 + 14]")"
+	assert_output "$(fixture_eval "img[3, 10 * 28 + 14]")"
 }
 
 @test "totsv: scalars one per line, --index and --header" {
 	run sh -c "totsv '$LABELS' | head -5 | tr '\n' ' '"
-	assert_output "$(py "' '.join(map(str, lab[:5])) + ' '")"
+	assert_output "$(fixture_eval "' '.join(map(str, lab[:5])) + ' '")"
 	totsv -H -i "$LABELS" > "$T/t.tsv"
 	run head -3 "$T/t.tsv"
 	assert_line --index 0 "$(printf 'index\tvalue')"
-	assert_line --index 1 "$(printf '0\t%s' "$(py 'lab[0]')")"
-	assert_line --index 2 "$(printf '1\t%s' "$(py 'lab[1]')")"
+	assert_line --index 1 "$(printf '0\t%s' "$(fixture_eval 'lab[0]')")"
+	assert_line --index 2 "$(printf '1\t%s' "$(fixture_eval 'lab[1]')")"
 	run awk -F '\t' 'NR > 1 && $1 != NR - 2 { print "BAD" } END { print NR }' "$T/t.tsv"
 	assert_output 501
 	run sh -c "totsv --header --index '$T/f.npy' | head -1"
@@ -66,7 +62,7 @@ f = np.load('$T/f.npy').reshape(7, -1)
 print(t.shape == (7, 24) and np.allclose(t, f, rtol=1e-5, atol=0))"
 	assert_output True
 	run awk -F '\t' '{ print $5 }' "$T/t.tsv"
-	assert_line --index 2 "$(py "'%.6g' % f[2, 4]")"
+	assert_line --index 2 "$(fixture_eval "'%.6g' % f[2, 4]")"
 	totsv -p 9 "$T/f.npy" > "$T/t.tsv"
 	run "$PY" -c "
 import numpy as np
