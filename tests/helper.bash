@@ -28,3 +28,9 @@ $script" "$@"
 npy_eval() {
 	py 'a = load(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }
+
+# pyck EXPR [FILE...]: print EXPR with `img` (500,28,28) u8 and `lab` (500,)
+# u8 read from the fixtures by numpy, and a, b, c... the given streams.
+pyck() {
+	py 'eval_streams(*sys.argv[1:])' "$IMAGES" "$LABELS" "$@"
+}

@@ -3,12 +3,6 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# pyck EXPR [FILE...]: print EXPR with `img` (500,28,28) u8 and `lab` (500,)
-# u8 read from the fixtures by numpy, and a, b, c... the given streams.
-pyck() {
-	py 'eval_streams(*sys.argv[1:])' "$IMAGES" "$LABELS" "$@"
-}
-
 setup() {
 	T="$BATS_TEST_TMPDIR"
 	"$PY" -c "import numpy as np; np.save('$T/f.npy', np.random.default_rng(1).random((4, 3, 5, 6), dtype=np.float32))"
