@@ -197,34 +197,18 @@ int main(int argc, char **argv)
 	mlp_init_params(m, o.seed);
 
 	/* the order of the training samples; the held-out tail validates */
-	order = split_indices(in->n, o.seed);
-	ntrain = in->n;
-	if (o.val_fraction > 0) {
-		nval = (int64_t)floor(o.val_fraction * in->n);
-		if (nval < 1 || nval >= in->n)
-			die("--val-fraction %g leaves no training or validation data", o.val_fraction);
-		ntrain = in->n - nval;
-	}
+	order = holdout_split(in->n, o.val_fraction, o.seed, &ntrain, &nval);
 	x = xmalloc_array((size_t)o.batch * in->size, sizeof *x);
 	y = xmalloc_array((size_t)o.batch * tg->size, sizeof *y);
-	if (o.history) {
-		hist = fopen(o.history, "w");
-		if (!hist)
-			die("cannot open %s:", o.history);
-		fprintf(hist, "epoch\ttrain_loss\tval_loss\tlr\tseconds\timages_per_s\n");
-	}
+	if (o.history)
+		hist = history_open(o.history, 0);
 
 	for (int epoch = 0; epoch < o.epochs; epoch++) {
 		adam_config opt = adam_defaults(o.lr);
-		int64_t *perm = xmalloc_array((size_t)ntrain, sizeof *perm);
+		int64_t *perm = epoch_order(order, ntrain, o.seed, epoch);
 		double t0 = now_seconds(), sum = 0, secs, val = NAN, train_loss;
-		rng_t r;
 		char label[32];
 
-		/* each epoch's order depends only on the seed and the epoch */
-		memcpy(perm, order, (size_t)ntrain * sizeof *perm);
-		rng_seed(&r, o.seed * 1000003ULL + (uint64_t)epoch);
-		rng_shuffle(&r, perm, ntrain);
 		snprintf(label, sizeof label, "epoch %d/%ld", epoch + 1, o.epochs);
 		progress_start(&bar, label, ntrain);
 		for (int64_t s = 0; s < ntrain; s += o.batch) {
@@ -246,15 +230,13 @@ int main(int argc, char **argv)
 			val = evaluate(m, in, tg, order + ntrain, nval, (int)o.batch, x, y);
 		fprintf(stderr, "train-mlp: epoch %d/%ld train_loss %.6f val_loss %.6f lr %g %.1fs %.0f img/s\n",
 			epoch + 1, o.epochs, train_loss, val, opt.lr, secs, ntrain / secs);
-		if (hist) {
-			fprintf(hist, "%d\t%.8g\t%.8g\t%g\t%.3f\t%.1f\n", epoch + 1, train_loss, val,
-				opt.lr, secs, ntrain / secs);
-			fflush(hist);
-		}
+		if (hist)
+			history_line(hist, o.history, epoch + 1, train_loss, val, opt.lr, secs,
+				     ntrain / secs);
 		save(&o, m, in, epoch + 1, (float)train_loss, (float)val);
 	}
-	if (hist && fclose(hist) != 0)
-		die("cannot write %s:", o.history);
+	if (hist)
+		history_close(hist, o.history);
 	free(order);
 	free(x);
 	free(y);

@@ -243,13 +243,8 @@ int main(int argc, char **argv)
 	}
 
 	/* the order of the training samples; the held-out tail validates */
-	order = split_indices(in->n, o.ts.seed);
-	ntrain = in->n;
-	if (o.ts.val_fraction > 0) {
-		nval = (int64_t)floor(o.ts.val_fraction * in->n);
-		if (nval < 1 || nval >= in->n)
-			die("--val-fraction %g leaves no training or validation data", o.ts.val_fraction);
-		ntrain = in->n - nval;
+	order = holdout_split(in->n, o.ts.val_fraction, o.ts.seed, &ntrain, &nval);
+	if (nval) {
 		val_idx = order + ntrain;
 		vin = in;
 		vtg = tg;
@@ -289,29 +284,18 @@ int main(int argc, char **argv)
 
 	x = xmalloc_array((size_t)o.ts.batch * in->size, sizeof *x);
 	y = xmalloc_array((size_t)o.ts.batch * tg->size, o.ts.loss == LOSS_CE ? 1 : sizeof(float));
-	if (o.history) {
-		hist = fopen(o.history, o.resume ? "a" : "w");
-		if (!hist)
-			die("cannot open %s:", o.history);
-		/* a new file gets the header, also when a resumed run starts one */
-		if (fseek(hist, 0, SEEK_END) != 0 || ftell(hist) == 0)
-			fprintf(hist, "epoch\ttrain_loss\tval_loss\tlr\tseconds\timages_per_s\n");
-	}
+	if (o.history)   /* a resumed run goes on with its history */
+		hist = history_open(o.history, o.resume != NULL);
 
 	if (m.epoch >= o.ts.epochs || m.stopped)   /* nothing left to do */
 		model_save(&m, o.output);
 	while (m.epoch < o.ts.epochs && !m.stopped) {
 		adam_config opt = adam_defaults(m.lr);
-		int64_t *perm = xmalloc_array((size_t)ntrain, sizeof *perm);
+		int64_t *perm = epoch_order(order, ntrain, o.ts.seed, m.epoch);
 		double t0 = now_seconds(), sum = 0, secs;
-		rng_t r;
 		char label[32];
 
 		opt.weight_decay = o.ts.weight_decay;
-		/* each epoch's order depends only on the seed and the epoch: resumable */
-		memcpy(perm, order, (size_t)ntrain * sizeof *perm);
-		rng_seed(&r, o.ts.seed * 1000003ULL + (uint64_t)m.epoch);
-		rng_shuffle(&r, perm, ntrain);
 		snprintf(label, sizeof label, "epoch %d/%d", m.epoch + 1, o.ts.epochs);
 		progress_start(&bar, label, ntrain);
 		for (int64_t s = 0; s < ntrain; s += o.ts.batch) {
@@ -353,18 +337,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "train-unet: epoch %d/%d train_loss %.6f val_loss %.6f lr %g %.1fs %.0f img/s%s\n",
 			m.epoch, o.ts.epochs, m.train_loss, m.val_loss, opt.lr, secs, ntrain / secs,
 			m.stopped ? " (early stop)" : "");
-		if (hist) {
-			fprintf(hist, "%d\t%.8g\t%.8g\t%g\t%.3f\t%.1f\n", m.epoch, m.train_loss,
-				m.val_loss, opt.lr, secs, ntrain / secs);
-			if (fflush(hist) != 0)
-				die("cannot write %s:", o.history);
-		}
+		if (hist)
+			history_line(hist, o.history, m.epoch, m.train_loss, m.val_loss, opt.lr,
+				     secs, ntrain / secs);
 		/* a file takes every epoch's model; standard output only the last */
 		if (strcmp(o.output, "-") != 0 || m.epoch >= o.ts.epochs || m.stopped)
 			save(&m, u, best, nval > 0, o.output);
 	}
-	if (hist && fclose(hist) != 0)
-		die("cannot write %s:", o.history);
+	if (hist)
+		history_close(hist, o.history);
 	model_free(&m);
 	free(x);
 	free(y);

@@ -7,5 +7,6 @@
 #include "stream.h"
 #include "cli.h"
 #include "otsu.h"
+#include "epochs.h"
 
 #endif
