@@ -46,11 +46,6 @@ struct options {
 	const char *file[2];   /* PRED, TRUTH */
 };
 
-static int is_stdin(const char *name)
-{
-	return !name || strcmp(name, "-") == 0;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -82,7 +77,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 2, 2, o->file);
-	if (is_stdin(o->file[0]) && is_stdin(o->file[1]))
+	if (cli_is_stdin(o->file[0]) && cli_is_stdin(o->file[1]))
 		usage_die("PRED and TRUTH cannot both be standard input");
 	if (o->nignore && !o->classes)
 		usage_die("--ignore needs --classes");

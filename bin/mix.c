@@ -30,11 +30,6 @@ struct options {
 	const char *files[2];   /* A, B */
 };
 
-static int is_stdin(const char *path)
-{
-	return strcmp(path, "-") == 0;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SHUFFLE = 256, OPT_VERSION };
@@ -61,7 +56,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 2, 2, o->files);
-	if (is_stdin(o->files[0]) && is_stdin(o->files[1]))
+	if (cli_is_stdin(o->files[0]) && cli_is_stdin(o->files[1]))
 		usage_die("A and B cannot both be standard input");
 }
 

@@ -29,11 +29,6 @@ struct options {
 	const char *file[2];
 };
 
-static int is_stdin(const char *name)
-{
-	return !name || strcmp(name, "-") == 0;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -55,7 +50,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 2, 2, o->file);
-	if (is_stdin(o->file[0]) && is_stdin(o->file[1]))
+	if (cli_is_stdin(o->file[0]) && cli_is_stdin(o->file[1]))
 		usage_die("A and B cannot both be standard input");
 }
 

@@ -34,11 +34,6 @@ struct options {
 	const char *files[2];   /* MASKS, IMAGES */
 };
 
-static int is_stdin(const char *path)
-{
-	return !path || strcmp(path, "-") == 0;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_NOISE = 256, OPT_VERSION };
@@ -70,7 +65,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	cli_operands(argc, argv, optind, 1, 2, o->files);
 	if (o->fill_given && o->noise)
 		usage_die("--fill and --noise exclude each other");
-	if (is_stdin(o->files[0]) && is_stdin(o->files[1]))
+	if (cli_is_stdin(o->files[0]) && cli_is_stdin(o->files[1]))
 		usage_die("MASKS and IMAGES cannot both be standard input");
 }
 

@@ -149,6 +149,11 @@ int cli_list(const char *opt, const char *s, long *v, int max, long lo, long hi)
 	}
 }
 
+int cli_is_stdin(const char *path)
+{
+	return !path || strcmp(path, "-") == 0;
+}
+
 void cli_operands(int argc, char **argv, int optind, int min, int max, const char **names)
 {
 	int n = argc - optind;

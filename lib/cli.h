@@ -34,6 +34,9 @@ void cli_range(const char *opt, const char *s, long *a, long *b, long lo, long h
 /* cli_list: comma-separated integers; returns the count, fills v (at most max). */
 int cli_list(const char *opt, const char *s, long *v, int max, long lo, long hi);
 
+/* cli_is_stdin: the operand means standard input (absent or "-"). */
+int cli_is_stdin(const char *path);
+
 /* Operands: at most n file names after the options; fills names (NULL = stdin). */
 void cli_operands(int argc, char **argv, int optind, int min, int max, const char **names);
 
