@@ -197,7 +197,7 @@ def main():
                     help="training images timed (after the warm-up)")
     ap.add_argument("--warmup", type=int, default=5, help="warm-up batches")
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--predict-batch", type=int, default=256)
+    ap.add_argument("--predict-batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
