@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include "nn.h"
+#include "gradcheck.h"
 
 #define TOL 1e-2
 
-static int failures;
 static rng_t rng;
 
 static float *randv(size_t n, float scale)
@@ -39,39 +39,6 @@ static double dot(const float *a, const float *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		s += (double)a[i] * b[i];
 	return s;
-}
-
-typedef double (*loss_fn)(void *ctx);
-
-/* compare grad (minus base, for accumulated parameter gradients) with finite
- * differences of f over x */
-static void check(const char *name, loss_fn f, void *ctx, float *x, const float *grad,
-		  float base, size_t n, float eps)
-{
-	double worst = 0.0;
-	size_t worst_i = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		float save = x[i];
-		x[i] = save + eps;
-		double lp = f(ctx);
-		x[i] = save - eps;
-		double lm = f(ctx);
-		x[i] = save;
-		double num = (lp - lm) / (2.0 * eps), ana = grad[i] - base;
-		double scale = fmax(1.0, fmax(fabs(num), fabs(ana)));
-		double err = fabs(num - ana) / scale;
-		if (err > worst) {
-			worst = err;
-			worst_i = i;
-		}
-	}
-	if (worst > TOL) {
-		printf("FAIL %s: entry %zu: error %.3g > %.0e\n", name, worst_i, worst, TOL);
-		failures++;
-	} else {
-		printf("ok   %s (max error %.2g over %zu entries)\n", name, worst, n);
-	}
 }
 
 /* ---- convolutions ---- */
@@ -118,11 +85,11 @@ static void test_conv(int kind, const char *name, int H, int W)
 
 	char label[64];
 	snprintf(label, sizeof label, "%s dinp", name);
-	check(label, conv_loss, &c, c.inp, dinp, 0.0f, nin, 1e-2f);
+	gradcheck(label, conv_loss, &c, c.inp, dinp, 0.0f, nin, 1e-2f, 1.0, TOL);
 	snprintf(label, sizeof label, "%s dw", name);
-	check(label, conv_loss, &c, c.w, dw, 1.0f, nw, 1e-2f);
+	gradcheck(label, conv_loss, &c, c.w, dw, 1.0f, nw, 1e-2f, 1.0, TOL);
 	snprintf(label, sizeof label, "%s db", name);
-	check(label, conv_loss, &c, c.b, db, 1.0f, c.Co, 1e-2f);
+	gradcheck(label, conv_loss, &c, c.b, db, 1.0f, c.Co, 1e-2f, 1.0, TOL);
 	free(c.inp); free(c.w); free(c.b); free(c.out); free(c.R);
 	free(dinp); free(dw); free(db);
 }
@@ -160,7 +127,7 @@ static void test_maxpool(void)
 	float *dinp = filled(nin, 1.0f);
 	pool_loss(&c);
 	maxpool_backward(dinp, c.R, c.am, c.C, c.N, c.H, c.W);
-	check("maxpool dinp (accumulates)", pool_loss, &c, c.inp, dinp, 1.0f, nin, 1e-3f);
+	gradcheck("maxpool dinp (accumulates)", pool_loss, &c, c.inp, dinp, 1.0f, nin, 1e-3f, 1.0, TOL);
 	free(perm); free(c.inp); free(c.out); free(c.am); free(c.R); free(dinp);
 }
 
@@ -213,11 +180,11 @@ static void test_batchnorm(int fused, int act)
 	char label[80];
 	const char *an = fused ? act_name((act_kind)act) : "none";
 	snprintf(label, sizeof label, "batchnorm%s%s dinp", fused ? "+" : "", fused ? an : "");
-	check(label, bn_loss, &c, c.inp, dinp, 0.0f, n, eps);
+	gradcheck(label, bn_loss, &c, c.inp, dinp, 0.0f, n, eps, 1.0, TOL);
 	snprintf(label, sizeof label, "batchnorm%s%s dgamma", fused ? "+" : "", fused ? an : "");
-	check(label, bn_loss, &c, c.gamma, dg, 1.0f, c.C, eps);
+	gradcheck(label, bn_loss, &c, c.gamma, dg, 1.0f, c.C, eps, 1.0, TOL);
 	snprintf(label, sizeof label, "batchnorm%s%s dbeta", fused ? "+" : "", fused ? an : "");
-	check(label, bn_loss, &c, c.beta, dbt, 1.0f, c.C, eps);
+	gradcheck(label, bn_loss, &c, c.beta, dbt, 1.0f, c.C, eps, 1.0, TOL);
 	free(c.inp); free(c.out); free(c.R); free(c.gamma); free(c.beta); free(c.mean);
 	free(c.invstd); free(c.rm); free(c.rv); free(dinp); free(dg); free(dbt);
 }
@@ -265,7 +232,7 @@ static void test_act(int act)
 	act_backward(dinp, c.R, c.out, c.n, (act_kind)act);
 	char label[64];
 	snprintf(label, sizeof label, "%s dinp", act_name((act_kind)act));
-	check(label, act_loss, &c, c.inp, dinp, 0.0f, c.n, 1e-2f);
+	gradcheck(label, act_loss, &c, c.inp, dinp, 0.0f, c.n, 1e-2f, 1.0, TOL);
 	free(c.inp); free(c.out); free(c.R); free(dinp);
 }
 
@@ -287,8 +254,8 @@ static void test_concat(void)
 	cat_ctx c = { randv(20, 1), randv(30, 1), xmalloc(50 * sizeof(float)), randv(50, 1) };
 	float da[20], db[30];
 	concat_backward(da, db, c.R, 2, 3, 10);
-	check("concat da", cat_loss, &c, c.a, da, 0.0f, 20, 1e-2f);
-	check("concat db", cat_loss, &c, c.b, db, 0.0f, 30, 1e-2f);
+	gradcheck("concat da", cat_loss, &c, c.a, da, 0.0f, 20, 1e-2f, 1.0, TOL);
+	gradcheck("concat db", cat_loss, &c, c.b, db, 0.0f, 30, 1e-2f, 1.0, TOL);
 	free(c.a); free(c.b); free(c.out); free(c.R);
 }
 

@@ -16,12 +16,12 @@
 #include <string.h>
 
 #include "mlp.h"
+#include "gradcheck.h"
 
 #define TOL 1e-2
 #define FLOOR 1e-3
 #define EPS 1e-2f
 
-static int failures;
 static rng_t rng;
 
 static float *randv(size_t n, float scale)
@@ -30,37 +30,6 @@ static float *randv(size_t n, float scale)
 	for (size_t i = 0; i < n; i++)
 		x[i] = scale * rng_normal(&rng);
 	return x;
-}
-
-typedef double (*loss_fn)(void *ctx);
-
-static void check(const char *name, loss_fn f, void *ctx, float *x, const float *grad,
-		  float base, size_t n)
-{
-	double worst = 0.0;
-	size_t worst_i = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		float save = x[i];
-		x[i] = save + EPS;
-		double lp = f(ctx);
-		x[i] = save - EPS;
-		double lm = f(ctx);
-		x[i] = save;
-		double num = (lp - lm) / (2.0 * (double)EPS), ana = grad[i] - base;
-		double scale = fmax(FLOOR, fmax(fabs(num), fabs(ana)));
-		double err = fabs(num - ana) / scale;
-		if (err > worst) {
-			worst = err;
-			worst_i = i;
-		}
-	}
-	if (worst > TOL) {
-		printf("FAIL %s: entry %zu: error %.3g > %.0e\n", name, worst_i, worst, TOL);
-		failures++;
-	} else {
-		printf("ok   %s (max error %.2g over %zu entries)\n", name, worst, n);
-	}
 }
 
 /* ---- the dense layer: L = sum(out * R) ---- */
@@ -94,11 +63,11 @@ static void test_linear(int B, int In, int Out)
 	init_fill(db, (size_t)Out, 1.0f);
 	linear_backward(dinp, dw, db, c.R, c.inp, c.w, B, In, Out);
 	snprintf(name, sizeof name, "linear %dx%d->%d dinp", B, In, Out);
-	check(name, lin_loss, &c, c.inp, dinp, 0.0f, (size_t)B * In);
+	gradcheck(name, lin_loss, &c, c.inp, dinp, 0.0f, (size_t)B * In, EPS, FLOOR, TOL);
 	snprintf(name, sizeof name, "linear %dx%d->%d dw", B, In, Out);
-	check(name, lin_loss, &c, c.w, dw, 1.0f, (size_t)Out * In);
+	gradcheck(name, lin_loss, &c, c.w, dw, 1.0f, (size_t)Out * In, EPS, FLOOR, TOL);
 	snprintf(name, sizeof name, "linear %dx%d->%d db", B, In, Out);
-	check(name, lin_loss, &c, c.b, db, 1.0f, (size_t)Out);
+	gradcheck(name, lin_loss, &c, c.b, db, 1.0f, (size_t)Out, EPS, FLOOR, TOL);
 
 	/* the forward against a plain loop, to 1e-5 relative */
 	double worst = 0.0;
@@ -173,7 +142,7 @@ static void test_net(const char *layers, const char *acts, loss_kind loss, int B
 	memcpy(g, m->params.g, m->params.n * sizeof(float));
 	snprintf(name, sizeof name, "mlp %s %s %s: all %zu parameters", layers, acts,
 		 loss_name(loss), m->params.n);
-	check(name, net_loss, &c, m->params.p, g, 0.0f, m->params.n);
+	gradcheck(name, net_loss, &c, m->params.p, g, 0.0f, m->params.n, EPS, FLOOR, TOL);
 	free(g);
 	free(c.x);
 	free(c.y);
