@@ -66,15 +66,12 @@ int main(int argc, char **argv)
 	shape_t os;
 	int64_t c, plane;
 	float *x, *y;
-	int is_u8;
 
 	cli_init(argc, argv, "chan");
 	parse_args(argc, argv, &o);
 	in = input_open(o.file);
 	s = input_shape(in);
-	is_u8 = input_is_u8(in);
-	if (s->ndim < 2)
-		die("samples of shape %s are not images (%s)", shape_str(s), input_name(in));
+	input_require_images(in);
 	c = shape_c(s);
 	plane = shape_h(s) * shape_w(s);
 	for (int i = 0; i < o.nchan; i++)
@@ -87,8 +84,8 @@ int main(int argc, char **argv)
 	os = shape_chw(o.nchan, shape_h(s), shape_w(s));
 	x = xmalloc_array((size_t)input_size(in), sizeof *x);
 	y = xmalloc_array((size_t)shape_size(&os), sizeof *y);
-	out = output_open(stdout, o.pgm, is_u8 ? DT_U8 : DT_F32, &os);
-	while (input_read(in, x, is_u8 ? ROLE_RAW : ROLE_INTENSITY)) {
+	out = output_open(stdout, o.pgm, input_keep_dtype(in), &os);
+	while (input_read(in, x, input_keep_role(in))) {
 		for (int i = 0; i < o.nchan; i++)
 			memcpy(y + i * plane, x + o.chan[i] * plane, (size_t)plane * sizeof *y);
 		output_write(out, y);

@@ -116,8 +116,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	in = input_open(o.file);
 	s = input_shape(in);
-	if (s->ndim < 2)
-		die("samples of shape %s are not images (%s)", shape_str(s), input_name(in));
+	input_require_images(in);
 	size = input_size(in);
 	c = shape_c(s);
 	h = shape_h(s);

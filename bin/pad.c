@@ -109,8 +109,7 @@ int main(int argc, char **argv)
 	in = input_open(o.file);
 	s = input_shape(in);
 	is_u8 = input_is_u8(in);
-	if (s->ndim < 2)
-		die("samples of shape %s are not images (%s)", shape_str(s), input_name(in));
+	input_require_images(in);
 	c = shape_c(s);
 	h = shape_h(s);
 	w = shape_w(s);
@@ -131,8 +130,8 @@ int main(int argc, char **argv)
 	os = s->ndim == 3 ? (shape_t){ 3, { c, o.h, o.w } } : (shape_t){ 2, { o.h, o.w, 0 } };
 	x = xmalloc_array((size_t)input_size(in), sizeof *x);
 	y = xmalloc_array((size_t)shape_size(&os), sizeof *y);
-	out = output_open(stdout, o.pgm, is_u8 ? DT_U8 : DT_F32, &os);
-	while (input_read(in, x, is_u8 ? ROLE_RAW : ROLE_INTENSITY)) {
+	out = output_open(stdout, o.pgm, input_keep_dtype(in), &os);
+	while (input_read(in, x, input_keep_role(in))) {
 		if (o.crop)
 			crop_image(y, x, c, h, w, o.h, o.w, top, left);
 		else

@@ -236,7 +236,7 @@ static void pick_stream(const struct options *o)
 {
 	input *in = input_open(o->file), *lab = NULL;
 	int is_u8 = input_is_u8(in);
-	enum role role = is_u8 ? ROLE_RAW : ROLE_INTENSITY;
+	enum role role = input_keep_role(in);
 	float *x = xmalloc_array((size_t)input_size(in), sizeof *x), label = 0;
 	int64_t pos = 0;   /* position after the label filter */
 	int ended = 1;

@@ -72,9 +72,7 @@ int main(int argc, char **argv)
 
 		in[i] = input_open(o.files[i]);
 		s = input_shape(in[i]);
-		if (s->ndim < 2)
-			die("samples of shape %s are not images (%s)", shape_str(s),
-			    input_name(in[i]));
+		input_require_images(in[i]);
 		if (i > 0 && (shape_h(s) != shape_h(input_shape(in[0])) ||
 			      shape_w(s) != shape_w(input_shape(in[0]))))
 			die("image sizes differ: %s is %" PRId64 "x%" PRId64 ", %s is %"

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 	line = xmalloc_array((size_t)size + 2, 32);
 	if (o.header)
 		print_header(&o, size, input_shape(in)->ndim == 0);
-	while (input_read(in, x, is_u8 ? ROLE_RAW : ROLE_INTENSITY)) {
+	while (input_read(in, x, input_keep_role(in))) {
 		char *p = line;
 
 		if (o.index)

@@ -681,6 +681,22 @@ const char *input_name(const input *in) { return in->name; }
 int64_t input_index(const input *in) { return in->index; }
 int input_is_u8(const input *in) { return in->is_u8; }
 
+enum role input_keep_role(const input *in)
+{
+	return in->is_u8 ? ROLE_RAW : ROLE_INTENSITY;
+}
+
+dtype_t input_keep_dtype(const input *in)
+{
+	return in->is_u8 ? DT_U8 : DT_F32;
+}
+
+void input_require_images(const input *in)
+{
+	if (in->shape.ndim < 2)
+		die("samples of shape %s are not images (%s)", shape_str(&in->shape), in->name);
+}
+
 void input_close(input *in)
 {
 	if (!in)

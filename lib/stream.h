@@ -52,6 +52,13 @@ int64_t input_index(const input *in);         /* samples returned so far */
 /* input_is_u8: the stream's values are uint8 0..255 (u1 arrays, IDX u8,
  * netpbm maxval 255); pass-through tools keep them uint8. */
 int input_is_u8(const input *in);
+/* The pass-through convention of tools that move samples about (pick, pad,
+ * chan, stack, totsv): uint8 streams stay uint8 (their raw values), anything
+ * else is read as intensities and written as float32. */
+enum role input_keep_role(const input *in);
+dtype_t input_keep_dtype(const input *in);
+/* input_require_images: die unless the samples are images, (C,H,W) or (H,W). */
+void input_require_images(const input *in);
 void input_close(input *in);
 /* input_abandon: free what an input_open or dataset_load that died left
  * half built (a fuzzing harness whose die_hook longjmps out calls it;
