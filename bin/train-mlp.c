@@ -81,12 +81,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case O_LAYERS: o->layers = optarg; break;
 		case O_ACTS: o->activations = optarg; break;
 		case O_LOSS:
-			if (!strcmp(optarg, "mse"))
-				o->loss = LOSS_MSE;
-			else if (!strcmp(optarg, "bce"))
-				o->loss = LOSS_BCE;
-			else
+			na = loss_parse(optarg);
+			if (na != LOSS_MSE && na != LOSS_BCE)
 				usage_die("--loss: '%s' is not mse or bce", optarg);
+			o->loss = (loss_kind)na;
 			break;
 		case 'e': o->epochs = cli_long("--epochs", optarg, 1, 1000000); break;
 		case 'b': o->batch = cli_long("--batch", optarg, 1, 1 << 20); break;
