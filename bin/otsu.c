@@ -57,24 +57,21 @@ int main(int argc, char **argv)
 	float *x;
 	uint8_t *q;
 	int64_t n;
-	int u8;
 
 	cli_init(argc, argv, "otsu");
 	parse_args(argc, argv, &o);
 	in = input_open(o.file);
 	n = input_size(in);
-	u8 = input_is_u8(in);
 	x = xmalloc_array((size_t)n, sizeof *x);
 	q = xmalloc((size_t)n);
 	if (!o.thresholds)
 		out = output_open(stdout, o.pgm, DT_U8, input_shape(in));
-	/* uint8 values are their own 8-bit quantisation: no round trip */
-	while (input_read(in, x, u8 ? ROLE_RAW : ROLE_INTENSITY)) {
+	while (input_read(in, x, ROLE_INTENSITY)) {
 		int64_t hist[256] = { 0 };
 		int t;
 
 		for (int64_t i = 0; i < n; i++)
-			hist[q[i] = u8 ? (uint8_t)x[i] : (uint8_t)quantise8(x[i])]++;
+			hist[q[i] = (uint8_t)quantise8(x[i])]++;
 		t = otsu_threshold(hist);
 		if (o.thresholds) {
 			printf("%d\n", t);
