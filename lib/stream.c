@@ -636,6 +636,9 @@ int input_read(input *in, float *out, enum role role)
 		prefetch(in);
 	if (!in->ready)
 		return 0;
+	if (role == ROLE_KEEP && (in->format == FMT_PNM ? in->maxval != 255 : in->dtype != DT_U8))
+		die("a uint8 stream changes dtype; it cannot be passed on as uint8 (%s, sample %"
+		    PRId64 ")", in->name, in->index);
 	if (in->format == FMT_PNM) {
 		float scale = role == ROLE_INTENSITY ? (float)(1.0 / in->maxval) : 1.0f;
 		int64_t C = shape_c(&in->shape), P = in->size / C;
@@ -683,7 +686,7 @@ int input_is_u8(const input *in) { return in->is_u8; }
 
 enum role input_keep_role(const input *in)
 {
-	return in->is_u8 ? ROLE_RAW : ROLE_INTENSITY;
+	return in->is_u8 ? ROLE_KEEP : ROLE_INTENSITY;
 }
 
 dtype_t input_keep_dtype(const input *in)

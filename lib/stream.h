@@ -34,7 +34,9 @@ const char *shape_str(const shape_t *s);
 /* How a tool reads the values. */
 enum role {
 	ROLE_INTENSITY,  /* uint8 /255, PGM value/maxval, anything else as it is */
-	ROLE_RAW         /* the stored value (masks, labels, class maps) */
+	ROLE_RAW,        /* the stored value (masks, labels, class maps) */
+	ROLE_KEEP        /* raw uint8 of a uint8 stream, to be written as uint8;
+			    a later record that is not uint8 is an error */
 };
 
 typedef struct input input;
@@ -54,7 +56,8 @@ int64_t input_index(const input *in);         /* samples returned so far */
 int input_is_u8(const input *in);
 /* The pass-through convention of tools that move samples about (pick, pad,
  * chan, stack, totsv): uint8 streams stay uint8 (their raw values), anything
- * else is read as intensities and written as float32. */
+ * else is read as intensities and written as float32. A uint8 stream whose
+ * later record is not uint8 is an error then, not a silent truncation. */
 enum role input_keep_role(const input *in);
 dtype_t input_keep_dtype(const input *in);
 /* input_require_images: die unless the samples are images, (C,H,W) or (H,W). */

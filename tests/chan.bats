@@ -61,3 +61,16 @@ np.save('$T/u.npy', r.integers(0, 256, (6, 3, 4, 5), dtype=np.uint8))"
 		assert_line --index 0 --regexp '^chan: '
 	done
 }
+
+@test "chan: a uint8 stream that turns float is an error, not a truncation" {
+	py "
+np.save('$BATS_TEST_TMPDIR/u.npy', np.full((2, 2, 3, 3), 200, np.uint8))
+np.save('$BATS_TEST_TMPDIR/f.npy', np.full((2, 2, 3, 3), 0.5, np.float32))"
+	cat "$BATS_TEST_TMPDIR/u.npy" "$BATS_TEST_TMPDIR/f.npy" > "$BATS_TEST_TMPDIR/mixed.npy"
+	run -1 chan -c 1 "$BATS_TEST_TMPDIR/mixed.npy"
+	assert_output --regexp '^chan: a uint8 stream changes dtype; .*mixed.npy, sample 2\)$'
+	# float first: everything is float32 intensities, uint8 200 read as 200/255
+	cat "$BATS_TEST_TMPDIR/f.npy" "$BATS_TEST_TMPDIR/u.npy" | chan -c 1 > "$BATS_TEST_TMPDIR/out.npy"
+	run py "a = load('$BATS_TEST_TMPDIR/out.npy'); print(a.dtype, abs(a[2, 0, 0] - 200 / 255) < 1e-6)"
+	assert_output "float32 True"
+}
