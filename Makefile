@@ -131,10 +131,10 @@ SANITIZE_CFLAGS = -O1 -g -std=gnu11 -Wall -Wextra -pthread -fopenmp \
 
 sanitize:
 	rm -rf $(SANITIZE_DIR) && mkdir -p $(SANITIZE_DIR)
-	tar cf - --exclude=./.git --exclude=./fuzz --exclude=./data --exclude=./results \
+	tar cf - --exclude=./.git --exclude=./fuzz/build --exclude=./data --exclude=./results \
 	    --exclude=./bench . | tar xf - -C $(SANITIZE_DIR)
 	$(MAKE) -C $(SANITIZE_DIR) clean
 	$(MAKE) -C $(SANITIZE_DIR) CC=gcc CFLAGS='$(SANITIZE_CFLAGS)' all
-	cd $(SANITIZE_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cd $(SANITIZE_DIR) && SEGPIPE_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/sanitize.supp:print_suppressions=0 \
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 sh tests/run $(UNITS)

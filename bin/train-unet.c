@@ -352,6 +352,11 @@ int main(int argc, char **argv)
 	free(best);
 	free(order);
 	unet_free(u);
+	if (o.val_in) {
+		free(val_idx);
+		dataset_free(vin);
+		dataset_free(vtg);
+	}
 	dataset_free(in);
 	dataset_free(tg);
 	return 0;

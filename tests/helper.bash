@@ -34,3 +34,13 @@ npy_eval() {
 pyck() {
 	py 'eval_streams(*sys.argv[1:])' "$IMAGES" "$LABELS" "$@"
 }
+
+# MEMLIMIT: a shell command that caps the memory of what follows at about
+# 1 GB. Under `make sanitize` (SEGPIPE_SANITIZE=1) AddressSanitizer's shadow
+# memory rules out ulimit -v, so ASan's own limits do it: one allocation
+# over 1000 MB, or a resident set over 1000 MB, is a sanitizer error.
+if [ -n "${SEGPIPE_SANITIZE:-}" ]; then
+	MEMLIMIT='export ASAN_OPTIONS="$ASAN_OPTIONS:max_allocation_size_mb=1000:hard_rss_limit_mb=1000"'
+else
+	MEMLIMIT='ulimit -v 1000000'
+fi
