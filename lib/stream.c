@@ -743,7 +743,10 @@ dataset *dataset_load(const char *path)
 	esz = d->is_u8 ? 1 : sizeof(float);
 	for (;;) {
 		if (d->n == cap) {
-			cap = cap ? cap * 2 : 64;
+			/* room for what has arrived, doubled; at first about 4 MB
+			 * (at least one sample), whatever the header promises */
+			int64_t first = ((int64_t)1 << 22) / ((int64_t)esz * d->size);
+			cap = cap ? cap * 2 : first < 1 ? 1 : first > 64 ? 64 : first;
 			if (d->is_u8)
 				d->u8 = xrealloc(d->u8, (size_t)cap * d->size * esz);
 			else

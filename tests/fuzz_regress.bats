@@ -6,15 +6,18 @@
 
 load helper
 
-# survives TOOL ARGS...: run under a 10 s timeout, stdout dropped; fail
-# unless the exit is 0 silent, or 1 with one error line
+# survives TOOL ARGS...: run in about 1 GB of memory ($MEMLIMIT) under a
+# 10 s timeout, stdout dropped; fail unless the exit is 0 silent, or 1 with
+# one error line that is not "out of memory" (a bad input must not make a
+# tool ask for more than its data warrants)
 survives() {
 	local tool=$1 err="$BATS_TEST_TMPDIR/err" status=0
-	timeout 10 "$@" >/dev/null 2>"$err" || status=$?
+	bash -c "$MEMLIMIT"'; exec timeout 10 "$@"' _ "$@" >/dev/null 2>"$err" || status=$?
 	case $status in
 	0) [ ! -s "$err" ] || { echo "$tool $*: exit 0 with messages:"; cat "$err"; return 1; } ;;
-	1) if [ "$(wc -l <"$err")" -ne 1 ] || ! grep -q "^$tool: " "$err"; then
-		echo "$*: exit 1 without one '$tool: ' line:"; cat "$err"; return 1
+	1) if [ "$(wc -l <"$err")" -ne 1 ] || ! grep -q "^$tool: " "$err" ||
+	      grep -q "out of memory" "$err"; then
+		echo "$*: exit 1 without one '$tool: ' line, or out of memory:"; cat "$err"; return 1
 	   fi ;;
 	*) echo "$*: exit $status (124: timeout; >128: signal)"; cat "$err"; return 1 ;;
 	esac
@@ -25,6 +28,7 @@ survives() {
 		[ -e "$f" ] || continue
 		survives otsu "$f"
 		survives otsu -P "$f"
+		survives pick --shuffle "$f"    # the whole stream in memory
 	done
 }
 
