@@ -33,6 +33,8 @@ static const char usage[] =
 "      --val INPUTS TARGETS  validate on these streams instead\n"
 "      --patience N        stop when validation loss has not improved for N\n"
 "                          epochs; the model keeps the best epoch's weights\n"
+"      --cosine            the learning rate follows a cosine, per epoch, from\n"
+"                          --lr at the first epoch down towards 0 at the last\n"
 "      --plateau N         halve the learning rate when validation loss has\n"
 "                          not improved for N epochs\n"
 "      --history FILE      TSV per epoch: epoch, train_loss, val_loss, lr,\n"
@@ -46,7 +48,7 @@ static const char usage[] =
 /* what the command line sets; the run's progress lives in the model */
 typedef struct {
 	loss_kind loss;
-	int epochs, batch, patience, plateau;
+	int epochs, batch, patience, plateau, cosine;
 	float lr, weight_decay;
 	double val_fraction;
 	uint64_t seed;
@@ -66,7 +68,7 @@ struct options {
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_LOSS = 256, O_CLASSES, O_DEPTH, O_FILTERS, O_ACT, O_LR, O_WD,
-	       O_VALF, O_VAL, O_PAT, O_PLAT, O_HIST, O_RESUME };
+	       O_VALF, O_VAL, O_PAT, O_PLAT, O_HIST, O_RESUME, O_COS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "loss", required_argument, NULL, O_LOSS },
@@ -82,6 +84,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "val", required_argument, NULL, O_VAL },
 		{ "patience", required_argument, NULL, O_PAT },
 		{ "plateau", required_argument, NULL, O_PLAT },
+		{ "cosine", no_argument, NULL, O_COS },
 		{ "history", required_argument, NULL, O_HIST },
 		{ "resume", required_argument, NULL, O_RESUME },
 		{ "seed", required_argument, NULL, 's' },
@@ -124,6 +127,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->val_tgt = argv[optind++];
 			break;
 		case O_PAT: o->ts.patience = (int)cli_long("--patience", optarg, 1, 100000); break;
+		case O_COS: o->ts.cosine = 1; break;
 		case O_PLAT: o->ts.plateau = (int)cli_long("--plateau", optarg, 1, 100000); break;
 		case O_HIST: o->history = optarg; break;
 		case O_RESUME: o->resume = optarg; break;
@@ -230,6 +234,7 @@ int main(int argc, char **argv)
 		o.ts.batch = m.batch;
 		o.ts.weight_decay = m.weight_decay;
 		o.ts.seed = m.seed;
+		o.ts.cosine = m.cosine;
 		if (!o.epochs_given)
 			o.ts.epochs = m.epochs;
 	}
@@ -281,6 +286,7 @@ int main(int argc, char **argv)
 	m.batch = o.ts.batch;
 	m.weight_decay = o.ts.weight_decay;
 	m.seed = o.ts.seed;
+	m.cosine = o.ts.cosine;
 
 	x = xmalloc_array((size_t)o.ts.batch * in->size, sizeof *x);
 	y = xmalloc_array((size_t)o.ts.batch * tg->size, o.ts.loss == LOSS_CE ? 1 : sizeof(float));
@@ -290,7 +296,7 @@ int main(int argc, char **argv)
 	if (m.epoch >= o.ts.epochs || m.stopped)   /* nothing left to do */
 		model_save(&m, o.output);
 	while (m.epoch < o.ts.epochs && !m.stopped) {
-		adam_config opt = adam_defaults(m.lr);
+		adam_config opt = adam_defaults((float)epoch_lr(m.lr, m.cosine, m.epoch, o.ts.epochs));
 		int64_t *perm = epoch_order(order, ntrain, o.ts.seed, m.epoch);
 		double t0 = now_seconds(), sum = 0, secs;
 		char label[32];

@@ -57,3 +57,10 @@ void history_close(FILE *f, const char *path)
 	if (fclose(f) != 0)
 		die("cannot write %s:", path);
 }
+
+double epoch_lr(double lr, int cosine, int epoch, int epochs)
+{
+	if (!cosine || epochs <= 0)
+		return lr;
+	return lr * 0.5 * (1.0 + cos(M_PI * epoch / epochs));
+}

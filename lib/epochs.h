@@ -16,6 +16,12 @@ int64_t *holdout_split(int64_t n, double frac, uint64_t seed, int64_t *ntrain, i
  * epochs before it, so a resumed run trains as an uninterrupted one. */
 int64_t *epoch_order(const int64_t *order, int64_t n, uint64_t seed, int epoch);
 
+/* epoch_lr: the learning rate of epoch (from 0) of epochs: lr itself, or
+ * with cosine lr * (1 + cos(pi epoch / epochs)) / 2, from lr at the first
+ * epoch down towards 0 at the last (Loshchilov and Hutter's SGDR without
+ * restarts, a step per epoch). */
+double epoch_lr(double lr, int cosine, int epoch, int epochs);
+
 /* history_open: the --history TSV at path, emptied, or with append
  * continued; the header line goes at the top of a file that is empty.
  * history_line: one epoch (from 1), flushed. history_close: checked.

@@ -107,6 +107,8 @@ void model_save(const model *m, const char *path)
 	putf(&w, "batch %d\n", m->batch);
 	putf(&w, "epoch %d\n", m->epoch);
 	putf(&w, "lr %.9g\n", m->lr);
+	if (m->cosine)
+		putf(&w, "lr_schedule cosine\n");
 	putf(&w, "weight_decay %.9g\n", m->weight_decay);
 	putf(&w, "seed %" PRIu64 "\n", m->seed);
 	putf(&w, "train_loss %.9g\n", m->train_loss);
@@ -196,6 +198,7 @@ static const char *const known_keys[] = {
 	"weight_decay", "seed", "train_loss", "nparams", "nstats", "adam", "adam_step",
 	/* optional: the trainer's progress */
 	"val_loss", "best_val", "best_epoch", "since_best", "since_cut", "stopped", "resume",
+	"lr_schedule",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -253,6 +256,10 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 		if (check_act_list(val) < 0)
 			return fail(c, "bad activations '%s'", val);
 		snprintf(m->activations, sizeof m->activations, "%s", val);
+	} else if (!strcmp(key, "lr_schedule")) {
+		if (strcmp(val, "constant") && strcmp(val, "cosine"))
+			return fail(c, "bad value '%s' for lr_schedule (constant or cosine)", val);
+		m->cosine = !strcmp(val, "cosine");
 	} else if (!strcmp(key, "lr") || !strcmp(key, "weight_decay") || !strcmp(key, "train_loss")) {
 		float f;
 		if (parse_float(val, &f) < 0)

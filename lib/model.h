@@ -37,7 +37,8 @@ typedef struct {
 	int classes;            /* ce: number of classes (= out_channels); else 0 */
 	/* training settings and progress */
 	int epochs, batch, epoch;        /* epoch = epochs completed */
-	float lr, weight_decay;
+	float lr, weight_decay;  /* lr: the base rate (before the schedule) */
+	int cosine;             /* the lr schedule: 1 cosine, 0 constant */
 	uint64_t seed;
 	float train_loss;       /* last epoch's mean training loss */
 	/* tensors */

@@ -97,6 +97,41 @@ T="--filters 4 -j 1 -b 16"
 	cmp "$d/full.model" "$d/run.model"
 }
 
+@test "train-unet --cosine: epoch e trains at lr (1 + cos(pi e / E)) / 2; resume goes on exactly" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	train-unet $T --lr 0.01 --cosine -e 4 --history "$d/h.tsv" -o "$d/full.model" i64.npy m64.npy 2> /dev/null
+	# the history's lr column against the formula (relative 1e-5: %g prints 6 digits)
+	run awk -F '\t' 'NR > 1 { e = $1 - 1; want = 0.01 * (1 + cos(3.14159265358979 * e / 4)) / 2
+		d = ($4 - want) / want; if (d > 1e-5 || d < -1e-5) bad = bad " " $1 ":" $4 "/" want; n++ }
+		END { print n, bad ? bad : "ok" }' "$d/h.tsv"
+	assert_output "4 ok"
+	# the model keeps the base rate and the schedule
+	assert_equal "$(header "$d/full.model" lr)" 0.00999999978
+	assert_equal "$(header "$d/full.model" lr_schedule)" cosine
+	# not the constant-rate model
+	train-unet $T --lr 0.01 -e 4 -o "$d/const.model" i64.npy m64.npy 2> /dev/null
+	assert_equal "$(header "$d/const.model" lr_schedule)" ""
+	! cmp -s "$d/full.model" "$d/const.model"
+	# killed part way through an 8-epoch run (the first model on disk, then
+	# 0.2 s) and resumed without --cosine: the schedule comes from the model,
+	# and the result is the uninterrupted run's
+	train-unet $T --lr 0.01 --cosine -e 8 -o "$d/ref.model" i300.npy m300.npy 2> /dev/null
+	mkdir "$d/kill"
+	train-unet $T --lr 0.01 --cosine -e 8 -o "$d/kill/m.model" i300.npy m300.npy 2> /dev/null &
+	local pid=$! i
+	for i in $(seq 200); do
+		[ -e "$d/kill/m.model" ] && break
+		sleep 0.05
+	done
+	sleep 0.2
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ "$(header "$d/kill/m.model" epoch)" -ge 1 ]
+	train-unet -j 1 --resume "$d/kill/m.model" -o "$d/kill/m.model" i300.npy m300.npy 2> /dev/null
+	cmp "$d/ref.model" "$d/kill/m.model"
+}
+
 @test "train-unet --patience: stops early and keeps the best epoch's weights" {
 	cd "$BATS_FILE_TMPDIR"
 	local d=$BATS_TEST_TMPDIR

@@ -128,6 +128,20 @@ int main(void)
 		&& !strcmp(r.kind, "unet");
 	report(same, "save/load round trip: every field and tensor identical");
 
+	/* the lr schedule: absent means constant; cosine round trips */
+	{
+		char path3[160];
+		model c;
+		snprintf(path3, sizeof path3, "%s/c.model", dir);
+		m.cosine = 1;
+		model_save(&m, path3);
+		m.cosine = 0;
+		int ok = model_load(&c, path3, err, sizeof err) == 0 && c.cosine == 1 && r.cosine == 0;
+		report(ok, "lr_schedule: cosine saved and loaded; absent is constant");
+		if (ok)
+			model_free(&c);
+	}
+
 	/* saving what was loaded gives the same bytes */
 	char path2[160];
 	snprintf(path2, sizeof path2, "%s/b.model", dir);
@@ -186,6 +200,11 @@ int main(void)
 	replace(&b, &n, "activation tanh", "activation swish");
 	fix_crc(b, n);
 	expect_refused("unknown activation", b, n, "unknown activation 'swish'");
+	free(b);
+	n = n1; b = xmalloc(n); memcpy(b, b1, n);
+	replace(&b, &n, "filters 4\n", "filters 4\nlr_schedule linear\n");
+	fix_crc(b, n);
+	expect_refused("unknown lr schedule", b, n, "bad value 'linear' for lr_schedule");
 	free(b);
 	n = n1; b = xmalloc(n); memcpy(b, b1, n);
 	replace(&b, &n, "depth 2", "depth 2x");
