@@ -13,6 +13,7 @@
 static char tmp_path[4096];
 static char final_path[4096];
 static FILE *tmp_file;
+static int direct;   /* tmp_file is the named file itself: a device or a FIFO */
 
 void atomic_cleanup(void)
 {
@@ -33,8 +34,22 @@ FILE *atomic_open(const char *path)
 {
 	int fd;
 
+	struct stat st;
+
 	if (tmp_file)
 		die("internal error: two atomic files at once (%s)", path);
+	/* a device or a FIFO (/dev/null, /dev/stdout, a named pipe) is written
+	 * as it is: renaming a file over it would replace the device */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			die("cannot write %s: it is a directory", path);
+		tmp_file = fopen(path, "wb");
+		if (!tmp_file)
+			die("cannot open %s:", path);
+		snprintf(final_path, sizeof final_path, "%s", path);
+		direct = 1;
+		return tmp_file;
+	}
 	if (snprintf(tmp_path, sizeof tmp_path, "%s.tmpXXXXXX", path) >= (int)sizeof tmp_path ||
 	    snprintf(final_path, sizeof final_path, "%s", path) >= (int)sizeof final_path) {
 		tmp_path[0] = '\0';
@@ -65,6 +80,19 @@ void atomic_commit(FILE *f)
 {
 	if (f != tmp_file)
 		die("internal error: atomic_commit of an unknown file");
+	if (direct) {
+		int bad = fflush(f) != 0, err = errno;
+		tmp_file = NULL;
+		direct = 0;
+		if (fclose(f) != 0 && !bad) {
+			bad = 1;
+			err = errno;
+		}
+		errno = err;
+		if (bad)
+			die("cannot write %s:", final_path);
+		return;
+	}
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		fclose(f);
 		tmp_file = NULL;

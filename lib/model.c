@@ -39,12 +39,13 @@ void model_free(model *m)
 typedef struct {
 	FILE *f;
 	uLong crc;
+	const char *name;   /* for errors: the path, or "stdout" */
 } writer;
 
 static void put(writer *w, const void *buf, size_t n)
 {
 	if (n && fwrite(buf, 1, n, w->f) != n)
-		die("cannot write the model:");
+		die("cannot write %s:", w->name);
 	w->crc = crc32_z(w->crc, buf, n);
 }
 
@@ -85,7 +86,8 @@ static void put_floats(writer *w, const float *x, size_t n)
 void model_save(const model *m, const char *path)
 {
 	int to_stdout = strcmp(path, "-") == 0;
-	writer w = { to_stdout ? stdout : atomic_open(path), crc32(0L, Z_NULL, 0) };
+	writer w = { to_stdout ? stdout : atomic_open(path), crc32(0L, Z_NULL, 0),
+		     to_stdout ? "stdout" : path };
 
 	putf(&w, "%s %d\n", MODEL_MAGIC, MODEL_VERSION);
 	putf(&w, "kind %s\n", m->kind);
@@ -137,10 +139,10 @@ void model_save(const model *m, const char *path)
 	unsigned char crc[4] = { w.crc & 0xff, (w.crc >> 8) & 0xff, (w.crc >> 16) & 0xff,
 				 (w.crc >> 24) & 0xff };
 	if (fwrite(crc, 1, 4, w.f) != 4)
-		die("%s: cannot write the model:", path);
+		die("cannot write %s:", w.name);
 	if (to_stdout) {
 		if (fflush(stdout) != 0)
-			die("cannot write the model to stdout:");
+			die("cannot write stdout:");
 	} else {
 		atomic_commit(w.f);
 	}
