@@ -20,6 +20,19 @@ header() {
 	sed -n "/^\$/q; s/^$2 //p" "$1"
 }
 
+# kill_after_first_model PID MODEL: SIGKILL the training PID 0.2 s after
+# MODEL first appears (or after 10 s), and reap it
+kill_after_first_model() {
+	local i
+	for i in $(seq 200); do
+		[ -e "$2" ] && break
+		sleep 0.05
+	done
+	sleep 0.2
+	kill -9 "$1"
+	wait "$1" || true
+}
+
 # the small, fast network every test trains
 T="--filters 4 -j 1 -b 16"
 
@@ -119,14 +132,7 @@ T="--filters 4 -j 1 -b 16"
 	train-unet $T --lr 0.01 --cosine -e 8 -o "$d/ref.model" i300.npy m300.npy 2> /dev/null
 	mkdir "$d/kill"
 	train-unet $T --lr 0.01 --cosine -e 8 -o "$d/kill/m.model" i300.npy m300.npy 2> /dev/null &
-	local pid=$! i
-	for i in $(seq 200); do
-		[ -e "$d/kill/m.model" ] && break
-		sleep 0.05
-	done
-	sleep 0.2
-	kill -9 "$pid"
-	wait "$pid" || true
+	kill_after_first_model $! "$d/kill/m.model"
 	[ "$(header "$d/kill/m.model" epoch)" -ge 1 ]
 	train-unet -j 1 --resume "$d/kill/m.model" -o "$d/kill/m.model" i300.npy m300.npy 2> /dev/null
 	cmp "$d/ref.model" "$d/kill/m.model"
@@ -163,14 +169,7 @@ print(body(sys.argv[1]) == body(sys.argv[2]))' "$d/one.model" "$d/stop.model"
 	local d=$BATS_TEST_TMPDIR/kill
 	mkdir "$d"
 	train-unet $T --lr 0.01 -e 100000 -o "$d/m.model" i64.npy m64.npy 2> /dev/null &
-	local pid=$! i
-	for i in $(seq 200); do
-		[ -e "$d/m.model" ] && break
-		sleep 0.05
-	done
-	sleep 0.2
-	kill -9 "$pid"
-	wait "$pid" || true
+	kill_after_first_model $! "$d/m.model"
 	[ -e "$d/m.model" ]
 	# the model loads (size, header and checksum are checked) and predicts
 	predict -j 1 "$d/m.model" i64.npy > "$BATS_TEST_TMPDIR/p.npy"
