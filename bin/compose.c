@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 	out = output_open(stdout, o.pgm, DT_U8, &shape);
 	mf = atomic_open(o.classes);
 	mout = output_open(mf, 0, DT_U8, &shape);
+	output_name(mout, o.classes);
 	for (long n = 0; n < o.count; n++) {
 		long ndig = o.dmin + (long)rng_below(&rng, (uint64_t)(o.dmax - o.dmin + 1));
 

@@ -178,6 +178,7 @@ static void sink_open(struct sink *k, const struct options *o, int is_u8, const 
 		k->labels_file = atomic_open(o->labels_out);
 		k->labels_name = o->labels_out;
 		k->labels = output_open(k->labels_file, 0, DT_U8, &scalar);
+		output_name(k->labels, o->labels_out);
 	}
 }
 

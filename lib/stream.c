@@ -799,15 +799,29 @@ struct output {
 	unsigned char *buf;
 	struct pam pam;
 	tuple *row;
+	const char *name;   /* for errors: a file written by name; NULL for stdout */
 };
 
-void output_check(FILE *f)
+/* check: a write error names the file, if it has one */
+static void check(FILE *f, const char *name)
 {
 	if (ferror(f) || fflush(f) != 0) {
 		if (errno == EPIPE)
 			exit(1);
+		if (name)
+			die("cannot write %s:", name);
 		die("write error:");
 	}
+}
+
+void output_check(FILE *f)
+{
+	check(f, NULL);
+}
+
+void output_name(output *o, const char *name)
+{
+	o->name = name;
 }
 
 output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
@@ -870,7 +884,7 @@ static void write_record(output *o)
 	fwrite(hdr, 1, 10 + hlen, o->f);
 	fwrite(o->buf, dtype_size(o->dt), (size_t)(o->nbuf * o->size), o->f);
 	if (ferror(o->f))
-		output_check(o->f);
+		check(o->f, o->name);
 	o->nbuf = 0;
 }
 
@@ -895,7 +909,7 @@ void output_write(output *o, const float *x)
 		pm_setjmpbufsave(&jb, &old);
 		if (setjmp(jb)) {
 			pm_setjmpbuf(old);
-			output_check(o->f);
+			check(o->f, o->name);
 			die("write error: %s", pnm_msg);
 		}
 		pnm_writepaminit(&o->pam);
@@ -907,7 +921,7 @@ void output_write(output *o, const float *x)
 		}
 		pm_setjmpbuf(old);
 		if (ferror(o->f))
-			output_check(o->f);
+			check(o->f, o->name);
 		return;
 	}
 	if (o->dt == DT_U8) {
@@ -925,7 +939,7 @@ void output_close(output *o)
 {
 	if (!o->pgm)
 		write_record(o);
-	output_check(o->f);
+	check(o->f, o->name);
 	if (o->row)
 		pnm_freepamrow(o->row);
 	free(o->buf);

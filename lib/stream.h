@@ -76,6 +76,9 @@ typedef struct output output;
 output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape);
 void output_write(output *o, const float *sample);
 void output_close(output *o);   /* flush; a write error (full disk) dies */
+/* output_name: o writes the file NAME (not stdout): its write errors say
+ * "cannot write NAME: ..." */
+void output_name(output *o, const char *name);
 /* A write error of our own: EPIPE ends the tool quietly, anything else dies. */
 void output_check(FILE *f);
 
