@@ -40,6 +40,19 @@
 void nn_set_threads(int n);
 int nn_threads(void);
 
+/* nn_share: where thread t of T starts on N items (it ends where t + 1
+ * starts): the fixed split every layer uses, so results depend on T only. */
+static inline int nn_share(int N, int t, int T)
+{
+	return (int)((long)N * t / T);
+}
+
+/* nn_scratch: a growing per-thread buffer of at least n floats in slot
+ * 0..NN_SCRATCH_SLOTS-1, reused by every later call on the thread (never
+ * freed; its contents are not kept from one call to the next). */
+#define NN_SCRATCH_SLOTS 4
+float *nn_scratch(int slot, size_t n);
+
 /* ---- parameters, gradients and Adam over one buffer --------------------- */
 
 /* nn_layout: a table of tensor sizes, in a fixed order, carving one buffer. */

@@ -16,12 +16,10 @@
 
 #define COL_TARGET_FLOATS (96 * 1024)   /* ~384 KB im2col buffer per group */
 
-/* scratch: a growing per-thread buffer; slot 0 or 1. Never freed: it is
- * reused by every call on the thread. */
-static float *scratch(int slot, size_t n)
+float *nn_scratch(int slot, size_t n)
 {
-	static __thread float *buf[2];
-	static __thread size_t cap[2];
+	static __thread float *buf[NN_SCRATCH_SLOTS];
+	static __thread size_t cap[NN_SCRATCH_SLOTS];
 
 	if (n > cap[slot]) {
 		free(buf[slot]);
@@ -132,8 +130,8 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
-		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
-		float *col = scratch(0, (size_t)K * G * HW);
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
+		float *col = nn_scratch(0, (size_t)K * G * HW);
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			im2col3x3(col, inp, Ci, N, H, W, n0, g);
@@ -168,8 +166,8 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 		#pragma omp parallel num_threads(T)
 		{
 			int t = omp_get_thread_num();
-			int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
-			float *col = scratch(0, (size_t)K * G * HW);
+			int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
+			float *col = nn_scratch(0, (size_t)K * G * HW);
 			for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 				int g = n_hi - n0 < G ? n_hi - n0 : G;
 				im2col3x3(col, inp, Ci, N, H, W, n0, g);
@@ -204,7 +202,7 @@ void conv1x1_forward(float *out, const float *inp, const float *w, const float *
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
-		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
 		size_t off = n_lo * HW, len = (size_t)(n_hi - n_lo) * HW;
 		if (len > 0) {
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, len, Ci,
@@ -225,7 +223,7 @@ void conv1x1_backward(float *dinp, float *dw, float *db, const float *dout,
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
-		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
 		size_t off = n_lo * HW, len = (size_t)(n_hi - n_lo) * HW;
 		if (len > 0) {
 			// dw (Co, Ci) += dout (Co, len) x inp^T (len, Ci)
@@ -251,8 +249,8 @@ void convt2x2_forward(float *out, const float *inp, const float *w, const float 
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
-		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
-		float *tmp = scratch(0, (size_t)4 * Co * G * HW);
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
+		float *tmp = nn_scratch(0, (size_t)4 * Co * G * HW);
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * HW;
@@ -289,8 +287,8 @@ void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
-		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
-		float *dtmp = scratch(0, (size_t)4 * Co * G * HW);
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
+		float *dtmp = nn_scratch(0, (size_t)4 * Co * G * HW);
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * HW;

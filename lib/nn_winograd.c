@@ -138,6 +138,15 @@ static void wino_output(float *dst, const float *M, size_t ms, size_t col0, floa
 	}
 }
 
+/* zeroed_scratch: nn_scratch slot cleared, for the zero borders of pad */
+static float *zeroed_scratch(int slot, size_t n)
+{
+	float *p = nn_scratch(slot, n);
+
+	memset(p, 0, n * sizeof(float));
+	return p;
+}
+
 int conv3x3_winograd_ok(int Ci, int Co, int H, int W)
 {
 	(void)Ci;
@@ -161,12 +170,11 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
-		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
 		size_t cap = (size_t)G * tiles;
 		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
-		float *V = xmalloc_array(16 * vs, sizeof(float));
-		float *M = xmalloc_array(16 * ms, sizeof(float));
-		float *pad = xcalloc((size_t)(2 * Th + 2) * pad_stride(Tw), sizeof(float));
+		float *V = nn_scratch(0, 16 * vs), *M = nn_scratch(1, 16 * ms);
+		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 2) * pad_stride(Tw));
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;
@@ -187,9 +195,6 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 						act_apply(o, o, HW, (act_kind)act);
 				}
 		}
-		free(V);
-		free(M);
-		free(pad);
 	}
 	free(U);
 }
@@ -268,13 +273,12 @@ void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
-		int n_lo = (int)((long)N * t / T), n_hi = (int)((long)N * (t + 1) / T);
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
 		size_t cap = (size_t)G * tiles;
 		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
-		float *V = xmalloc_array(16 * vs, sizeof(float));
-		float *dM = xmalloc_array(16 * ms, sizeof(float));
-		float *pad = xcalloc((size_t)(2 * Th + 2) * pad_stride(Tw), sizeof(float));
-		float *dpad = xcalloc((size_t)2 * pad_stride(Tw), sizeof(float));
+		float *V = nn_scratch(0, 16 * vs), *dM = nn_scratch(1, 16 * ms);
+		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 2) * pad_stride(Tw));
+		float *dpad = zeroed_scratch(3, (size_t)2 * pad_stride(Tw));
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;
@@ -292,10 +296,6 @@ void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp
 					    1.0f, dM + (size_t)k * ms, cols, V + (size_t)k * vs, cols,
 					    1.0f, part + t * nu + (size_t)k * Co * Ci, Ci);
 		}
-		free(V);
-		free(dM);
-		free(pad);
-		free(dpad);
 	}
 	/* the threads' sums in thread order, then back to the 3x3 weights */
 	for (int t = 1; t < T; t++)
