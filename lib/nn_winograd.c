@@ -108,6 +108,20 @@ static void wino_input(float *V, size_t vs, size_t col0, const float *src, int H
 	}
 }
 
+/* V (16, Ci, g*tiles) of samples n0 .. n0+g-1 of inp (Ci, N, H, W) */
+static void wino_inputs(float *V, size_t vs, const float *inp, int Ci, int N, int n0, int g,
+			int H, int W, float *pad)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int Th = (H + 1) / 2, Tw = (W + 1) / 2;
+	size_t tiles = (size_t)Th * Tw, cols = (size_t)g * tiles;
+
+	for (int ci = 0; ci < Ci; ci++)
+		for (int j = 0; j < g; j++)
+			wino_input(V + (size_t)ci * cols, vs, (size_t)j * tiles,
+				   inp + ci * P + (size_t)(n0 + j) * HW, H, W, Th, Tw, pad);
+}
+
 /* one output plane dst (H, W) = A^T M A + bias, from M[k][.][col0 + tile]
  * (k stride ms; loads may run up to 16 floats past a row of tiles) */
 static void wino_output(float *dst, const float *M, size_t ms, size_t col0, float bias,
@@ -178,10 +192,7 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;
-			for (int ci = 0; ci < Ci; ci++)
-				for (int j = 0; j < g; j++)
-					wino_input(V + (size_t)ci * cols, vs, (size_t)j * tiles,
-						   inp + ci * P + (size_t)(n0 + j) * HW, H, W, Th, Tw, pad);
+			wino_inputs(V, vs, inp, Ci, N, n0, g, H, W, pad);
 			for (int k = 0; k < 16; k++)
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, cols, Ci,
 					    1.0f, U + (size_t)k * Co * Ci, Ci, V + (size_t)k * vs,
@@ -282,10 +293,7 @@ void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;
-			for (int ci = 0; ci < Ci; ci++)
-				for (int j = 0; j < g; j++)
-					wino_input(V + (size_t)ci * cols, vs, (size_t)j * tiles,
-						   inp + ci * P + (size_t)(n0 + j) * HW, H, W, Th, Tw, pad);
+			wino_inputs(V, vs, inp, Ci, N, n0, g, H, W, pad);
 			for (int co = 0; co < Co; co++)
 				for (int j = 0; j < g; j++)
 					wino_dout(dM + (size_t)co * cols, ms, (size_t)j * tiles,

@@ -7,7 +7,19 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "util.h"
+
 static int failures;
+static rng_t rng;   /* the test's random numbers; it seeds them */
+
+/* randv: n normal values times scale, newly allocated */
+static float *randv(size_t n, float scale)
+{
+	float *x = xmalloc(n * sizeof(float));
+	for (size_t i = 0; i < n; i++)
+		x[i] = scale * rng_normal(&rng);
+	return x;
+}
 
 typedef double (*loss_fn)(void *ctx);
 

@@ -16,15 +16,6 @@
 
 #define TOL 1e-2
 
-static rng_t rng;
-
-static float *randv(size_t n, float scale)
-{
-	float *x = xmalloc(n * sizeof(float));
-	for (size_t i = 0; i < n; i++)
-		x[i] = scale * rng_normal(&rng);
-	return x;
-}
 
 static float *filled(size_t n, float v)
 {

@@ -22,15 +22,6 @@
 #define FLOOR 1e-3
 #define EPS 1e-2f
 
-static rng_t rng;
-
-static float *randv(size_t n, float scale)
-{
-	float *x = xmalloc(n * sizeof(float));
-	for (size_t i = 0; i < n; i++)
-		x[i] = scale * rng_normal(&rng);
-	return x;
-}
 
 /* ---- the dense layer: L = sum(out * R) ---- */
 
