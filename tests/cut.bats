@@ -50,7 +50,8 @@ every_cut() {
 	done
 	[ -n "$placed" ] || args+=(cut)
 	size=$(wc -c <"$file")
-	for n in ${LENGTHS:-$(seq 0 $((size - 1)))}; do
+	local cuts=${LENGTHS:-$(seq 0 $((size - 1)))}
+	for n in $cuts; do
 		head -c "$n" "$file" > cut
 		status=0
 		timeout 5 "${args[@]}" >/dev/null 2>err || status=$?
@@ -67,7 +68,7 @@ every_cut() {
 			fi ;;
 		esac
 	done
-	echo "$(echo ${LENGTHS:-$(seq 0 $((size - 1)))} | wc -w) cuts"
+	echo "$(echo $cuts | wc -w) cuts"
 }
 
 @test "cut: npy stream of two records, at every byte; only the end of record 1 is a stream" {
