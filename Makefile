@@ -5,16 +5,19 @@ VERSION = 0.1.0
 PREFIX  ?= /usr/local
 MANDIR  ?= $(PREFIX)/share/man
 CC      ?= cc
-OPT     ?= -O2 -march=native
+# No -march=native: a binary built here runs on any x86-64. The kernels for
+# each instruction set are compiled with their own flags (KFLAGS_*) and chosen
+# at run time (lib/kern/kern.h).
+OPT     ?= -O2
 CFLAGS  ?= $(OPT) -std=gnu11 -Wall -Wextra -pthread -fopenmp
-CPPFLAGS += -Ilib -DSEGPIPE_VERSION='"$(VERSION)"'
+CPPFLAGS += -Ilib -Ilib/kern -DSEGPIPE_VERSION='"$(VERSION)"'
 LDLIBS  = -lnetpbm -lopenblas -lz -lm -lpthread
 
 DEBS = gcc make libnetpbm-dev netpbm libopenblas-dev zlib1g-dev bats bats-assert \
        bats-support mandoc gnuplot-nox python3-numpy dataset-fashion-mnist
 
 TOOLS   = $(patsubst %.c,%,$(wildcard bin/*.c))
-LIBSRC  = $(wildcard lib/*.c)
+LIBSRC  = $(wildcard lib/*.c lib/kern/*.c)
 LIBOBJ  = $(LIBSRC:.c=.o)
 UNITS   = $(patsubst %.c,%,$(wildcard tests/unit/*.c))
 BENCHES = $(patsubst %.c,%,$(wildcard bench/*.c))
@@ -30,16 +33,22 @@ all: deps lib/libtensor.a $(TOOLS) $(UNITS)
 lib/libtensor.a: $(LIBOBJ)
 	$(AR) rcs $@ $^
 
-lib/%.o: lib/%.c lib/*.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+lib/%.o: lib/%.c lib/*.h lib/kern/*.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(KFLAGS_$(notdir $*)) -c -o $@ $<
 
-bin/%: bin/%.c lib/libtensor.a lib/*.h
+# instruction sets of the kernel files (lib/kern/NAME.c); the rest is plain x86-64
+KFLAGS_avx2       = -mavx2 -mfma
+KFLAGS_avx512     = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
+KFLAGS_avx512bf16 = $(KFLAGS_avx512) -mavx512bf16
+KFLAGS_amx        = $(KFLAGS_avx512bf16) -mamx-tile -mamx-bf16
+
+bin/%: bin/%.c lib/libtensor.a lib/*.h lib/kern/*.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
 
-tests/unit/%: tests/unit/%.c lib/libtensor.a lib/*.h
+tests/unit/%: tests/unit/%.c lib/libtensor.a lib/*.h lib/kern/*.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
 
-bench/%: bench/%.c lib/libtensor.a lib/*.h
+bench/%: bench/%.c lib/libtensor.a lib/*.h lib/kern/*.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
 
 test: all
@@ -85,7 +94,7 @@ install: all
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 
 clean:
-	rm -f lib/*.o lib/libtensor.a $(TOOLS) $(UNITS) $(BENCHES)
+	rm -f lib/*.o lib/kern/*.o lib/libtensor.a $(TOOLS) $(UNITS) $(BENCHES)
 
 # ---- hardening (fuzz/README.md); neither is part of `make test` ----
 

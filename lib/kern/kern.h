@@ -1,0 +1,83 @@
+/* kern.h: the engine's arithmetic, one interface for every instruction set.
+ *
+ * The layers call kgemm and nothing else for their products; which kernel
+ * runs is chosen once, at the first call (or kern_init), from what the CPU
+ * reports (cpuid feature bits, xgetbv, and for AMX the kernel's permission
+ * through arch_prctl), never from a table of model numbers:
+ *
+ *   amx          AMX-BF16 tiles for bf16 products (fp32: the avx512 kernel)
+ *   avx512-bf16  AVX-512 with VDPBF16PS for bf16 products
+ *   avx512       AVX-512F; bf16 emulated (inputs rounded, fp32 FMA)
+ *   avx2         AVX2 + FMA; bf16 emulated
+ *   portable     plain C, any x86-64; bf16 emulated
+ *
+ * SEGPIPE_KERNEL=NAME in the environment forces a path (any the CPU can
+ * run; asking for one it cannot is an error naming the best it has).
+ *
+ * Precision: KERN_FP32 multiplies fp32 inputs; KERN_BF16 rounds both inputs
+ * of every product to bf16 (round to nearest even) and accumulates in fp32,
+ * on every path (the emulation gives the same products, exactly, since a
+ * product of two bf16 values is exact in fp32; only the order of the
+ * additions differs between paths).
+ *
+ * Same inputs, precision and path give the same bytes. kgemm is
+ * single-threaded: the layers call it from their own parallel loops. */
+#ifndef SEGPIPE_KERN_H
+#define SEGPIPE_KERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+	KPATH_PORTABLE, KPATH_AVX2, KPATH_AVX512, KPATH_AVX512_BF16, KPATH_AMX, KPATH_COUNT
+} kern_path;
+
+typedef enum { KERN_FP32, KERN_BF16 } kern_precision;
+
+/* kern_init: detect the CPU, apply SEGPIPE_KERNEL; called by the first
+ * kgemm, safe to call again (does nothing then). Dies on a bad
+ * SEGPIPE_KERNEL. */
+void kern_init(void);
+kern_path kern_current(void);          /* the path in use */
+kern_path kern_best(void);             /* the best path this CPU can run */
+int kern_can_run(kern_path p);         /* 1 if this CPU (and kernel) can run p */
+const char *kern_path_name(kern_path p);
+int kern_path_parse(const char *name); /* -1 if unknown */
+/* kern_use: switch to path p (tests and benchmarks); dies if it cannot run. */
+void kern_use(kern_path p);
+
+void kern_set_precision(kern_precision p);
+kern_precision kern_get_precision(void);
+const char *kern_precision_name(kern_precision p);
+int kern_precision_parse(const char *name);   /* "fp32", "bf16"; -1 if unknown */
+
+/* kern_describe: one line for --version and -v: "kernel avx512-bf16,
+ * precision bf16" (static buffer). */
+const char *kern_describe(void);
+
+/* kgemm: C (M,N) = beta C + op(A) op(B), row-major, beta 0 or 1 (with
+ * beta 0, C is written without being read). op(A) is (M,K): A[m*lda+k],
+ * or with ta A[k*lda+m]; op(B) is (K,N): B[k*ldb+n], or with tb B[n*ldb+k].
+ * Any M, N, K >= 0. */
+void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
+	   const float *B, int ldb, float beta, float *C, int ldc);
+
+/* bf16 helpers: round to nearest even (NaN kept NaN), and back. */
+static inline uint16_t kern_to_bf16(float f)
+{
+	union { float f; uint32_t u; } v = { f };
+	if ((v.u & 0x7fffffffu) > 0x7f800000u)
+		return (uint16_t)((v.u >> 16) | 0x40);
+	return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1)) >> 16);
+}
+static inline float kern_from_bf16(uint16_t h)
+{
+	union { uint32_t u; float f; } v = { (uint32_t)h << 16 };
+	return v.f;
+}
+static inline float kern_round_bf16(float f)
+{
+	return kern_from_bf16(kern_to_bf16(f));
+}
+
+#endif
