@@ -11,7 +11,7 @@ CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -std=gnu11 -Wall -Wextra -pthread -fopenmp
 CPPFLAGS += -Ilib -Ilib/kern -DSEGPIPE_VERSION='"$(VERSION)"'
-LDLIBS  = -lnetpbm -lopenblas -lz -lm -lpthread
+LDLIBS  = -lnetpbm -lz -lm -lpthread
 
 DEBS = gcc make libnetpbm-dev netpbm libopenblas-dev zlib1g-dev bats bats-assert \
        bats-support mandoc gnuplot-nox python3-numpy dataset-fashion-mnist
@@ -37,10 +37,13 @@ lib/%.o: lib/%.c lib/*.h lib/kern/*.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(KFLAGS_$(notdir $*)) -c -o $@ $<
 
 # instruction sets of the kernel files (lib/kern/NAME.c); the rest is plain x86-64
-KFLAGS_avx2       = -mavx2 -mfma
-KFLAGS_avx512     = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
+KFLAGS_avx2       = -O3 -mavx2 -mfma
+KFLAGS_avx512     = -O3 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 KFLAGS_avx512bf16 = $(KFLAGS_avx512) -mavx512bf16
 KFLAGS_amx        = $(KFLAGS_avx512bf16) -mamx-tile -mamx-bf16
+KFLAGS_portable   = -O3
+KFLAGS_vec_avx2   = $(KFLAGS_avx2)
+KFLAGS_vec_avx512 = $(KFLAGS_avx512)
 
 bin/%: bin/%.c lib/libtensor.a lib/*.h lib/kern/*.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
@@ -48,8 +51,9 @@ bin/%: bin/%.c lib/libtensor.a lib/*.h lib/kern/*.h
 tests/unit/%: tests/unit/%.c lib/libtensor.a lib/*.h lib/kern/*.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
 
+# the benchmarks link OpenBLAS too, to measure it beside our kernels
 bench/%: bench/%.c lib/libtensor.a lib/*.h lib/kern/*.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS) -lopenblas
 
 test: all
 	sh tests/run $(UNITS)

@@ -2,7 +2,8 @@
  * data, with the time per layer kind.
  *
  *   bench/unet_speed [-j threads] [-b batch] [-s size] [-f filters] [-d depth]
- *                    [-n train_steps] [-r repeats]
+ *                    [-n train_steps] [-r repeats] [-o out_channels]
+ *                    [-p fp32|bf16]
  *
  * Defaults: 2 threads, batch 64, 28x28, the default U-Net (117,393
  * parameters), Adam. Each figure is the best of -r repeats (the machine is
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kern.h"
 #include "unet.h"
 
 /* CPU time of the whole process: on a shared machine, with -j 1, a
@@ -59,7 +61,7 @@ int main(int argc, char **argv)
 	unet_config cfg = unet_defaults();
 
 	progname = "unet_speed";
-	while ((opt = getopt(argc, argv, "j:b:s:f:d:n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "j:b:s:f:d:n:r:o:p:")) != -1) {
 		switch (opt) {
 		case 'j': threads = atoi(optarg); break;
 		case 'b': B = atoi(optarg); break;
@@ -68,9 +70,16 @@ int main(int argc, char **argv)
 		case 'd': cfg.depth = atoi(optarg); break;
 		case 'n': steps = atoi(optarg); break;
 		case 'r': repeats = atoi(optarg); break;
+		case 'o': cfg.out_channels = atoi(optarg); break;
+		case 'p':
+			if (kern_precision_parse(optarg) < 0)
+				usage_die("-p: fp32 or bf16");
+			kern_set_precision((kern_precision)kern_precision_parse(optarg));
+			break;
 		default:
 			fprintf(stderr, "usage: unet_speed [-j threads] [-b batch] [-s size] "
-				"[-f filters] [-d depth] [-n steps] [-r repeats]\n");
+				"[-f filters] [-d depth] [-n steps] [-r repeats] [-o outputs] "
+				"[-p fp32|bf16]\n");
 			return 2;
 		}
 	}
@@ -80,29 +89,32 @@ int main(int argc, char **argv)
 	unet *u = unet_create(&cfg, B, S, S);
 	unet_init_params(u, 1);
 	size_t n = (size_t)B * S * S;
-	float *x = xmalloc(n * sizeof(float)), *y = xmalloc(n * sizeof(float));
-	float *out = xmalloc(n * sizeof(float));
+	size_t no = n * cfg.out_channels;
+	float *x = xmalloc(n * sizeof(float)), *y = xmalloc(no * sizeof(float));
+	float *out = xmalloc(no * sizeof(float));
+	/* one output: BCE on masks (the foreground net); more: MSE (separation) */
+	loss_kind loss = cfg.out_channels > 1 ? LOSS_MSE : LOSS_BCE;
 	rng_t rng;
 	rng_seed(&rng, 1);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		x[i] = (float)rng_uniform(&rng);
-		y[i] = x[i] > 0.5f;
-	}
+	for (size_t i = 0; i < no; i++)
+		y[i] = x[i % n] > 0.5f;
 	adam_config ad = adam_defaults(1e-3f);
 	double fwd = unet_flops(&cfg, u->Hp, u->Wp);
 
-	printf("U-Net: %zu parameters, depth %d, filters %d, %dx%d, batch %d, %d threads\n",
-	       u->params.n, cfg.depth, cfg.filters, S, S, B, threads);
+	printf("U-Net: %zu parameters, depth %d, filters %d, %dx%d, batch %d, %d threads, %s\n",
+	       u->params.n, cfg.depth, cfg.filters, S, S, B, threads, kern_describe());
 	printf("forward: %.1f MFLOP per image (convolutions)\n", fwd / 1e6);
 	for (int i = 0; i < 3; i++)   /* warm up: buffers, caches, thread pools */
-		unet_train_step(u, x, y, B, LOSS_BCE, &ad);
+		unet_train_step(u, x, y, B, loss, &ad);
 
 	double best_train = 1e30, best_infer = 1e30, cpu_train = 1e30, cpu_infer = 1e30;
 	int isteps = steps * 3;
 	for (int r = 0; r < repeats; r++) {
 		double t0 = omp_get_wtime(), c0 = cpu_now();
 		for (int s = 0; s < steps; s++)
-			unet_train_step(u, x, y, B, LOSS_BCE, &ad);
+			unet_train_step(u, x, y, B, loss, &ad);
 		double t1 = omp_get_wtime(), c1 = cpu_now();
 		for (int s = 0; s < isteps; s++)
 			unet_forward(u, x, B, 0, out);
@@ -126,7 +138,7 @@ int main(int argc, char **argv)
 	memset(u->prof, 0, sizeof u->prof);
 	double t0 = omp_get_wtime();
 	for (int s = 0; s < steps; s++)
-		unet_train_step(u, x, y, B, LOSS_BCE, &ad);
+		unet_train_step(u, x, y, B, loss, &ad);
 	double total = omp_get_wtime() - t0;
 	printf("\ntraining step, per layer kind (ms per batch, share):\n");
 	for (int k = 0; k < PROF_COUNT; k++)

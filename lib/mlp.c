@@ -1,10 +1,10 @@
 /* mlp.c: dense layers, multi-layer perceptrons, their model files. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kern.h"
 #include "mlp.h"
 
 /* ---- the dense layer ------------------------------------------------------
@@ -41,8 +41,7 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 				memcpy(out + (size_t)r * Out, b, (size_t)Out * sizeof(float));
 			else
 				memset(out + (size_t)r * Out, 0, (size_t)Out * sizeof(float));
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, Out, In,
-			    1.0f, inp + (size_t)r0 * In, In, w, In, 1.0f, o, Out);
+		kgemm(0, 1, r1 - r0, Out, In, inp + (size_t)r0 * In, In, w, In, 1.0f, o, Out);
 	}
 }
 
@@ -61,9 +60,7 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout,
 		#pragma omp parallel for schedule(static)
 		for (int t = 0; t < T; t++) {
 			int r0 = chunk_lo(B, t, T), r1 = chunk_lo(B, t + 1, T);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, In, Out,
-				    1.0f, dout + (size_t)r0 * Out, Out, w, In, 0.0f,
-				    dinp + (size_t)r0 * In, In);
+			kgemm(0, 0, r1 - r0, In, Out, dout + (size_t)r0 * Out, Out, w, In, 0.0f, dinp + (size_t)r0 * In, In);
 		}
 	}
 	T = chunks_of(Out);
@@ -72,8 +69,7 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout,
 	for (int t = 0; t < T; t++) {
 		int o0 = chunk_lo(Out, t, T), o1 = chunk_lo(Out, t + 1, T);
 
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, In, B,
-			    1.0f, dout + o0, Out, inp, In, 1.0f, dw + (size_t)o0 * In, In);
+		kgemm(1, 0, o1 - o0, In, B, dout + o0, Out, inp, In, 1.0f, dw + (size_t)o0 * In, In);
 		for (int o = o0; o < o1; o++) {
 			float s = db[o];
 			for (int r = 0; r < B; r++)

@@ -7,11 +7,11 @@
  * columns of a group of samples are contiguous, so sgemm writes straight into
  * the output with ldc = N*H*W. Weight gradients are summed per thread and
  * combined in thread order, so the result depends only on T. */
-#include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kern.h"
 #include "nn.h"
 
 #define COL_TARGET_FLOATS (96 * 1024)   /* ~384 KB im2col buffer per group */
@@ -135,8 +135,7 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			im2col3x3(col, inp, Ci, N, H, W, n0, g);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, g * HW, K,
-				    1.0f, w, K, col, g * HW, 0.0f, out + n0 * HW, P);
+			kgemm(0, 0, Co, g * HW, K, w, K, col, g * HW, 0.0f, out + n0 * HW, P);
 			add_bias(out, b, Co, P, n0 * HW, g * HW);
 			if (act >= 0)
 				for (int co = 0; co < Co; co++) {
@@ -172,8 +171,7 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 				int g = n_hi - n0 < G ? n_hi - n0 : G;
 				im2col3x3(col, inp, Ci, N, H, W, n0, g);
 				// dw (Co, K) += dout (Co, g*HW) x col^T (g*HW, K)
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, K, g * HW,
-					    1.0f, dout + n0 * HW, P, col, g * HW, 1.0f, part + t * nw, K);
+				kgemm(0, 1, Co, K, g * HW, dout + n0 * HW, P, col, g * HW, 1.0f, part + t * nw, K);
 			}
 		}
 		combine_partials(dw, part, T, nw);
@@ -205,8 +203,7 @@ void conv1x1_forward(float *out, const float *inp, const float *w, const float *
 		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
 		size_t off = n_lo * HW, len = (size_t)(n_hi - n_lo) * HW;
 		if (len > 0) {
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Co, len, Ci,
-				    1.0f, w, Ci, inp + off, P, 0.0f, out + off, P);
+			kgemm(0, 0, Co, len, Ci, w, Ci, inp + off, P, 0.0f, out + off, P);
 			add_bias(out, b, Co, P, off, len);
 		}
 	}
@@ -227,12 +224,10 @@ void conv1x1_backward(float *dinp, float *dw, float *db, const float *dout,
 		size_t off = n_lo * HW, len = (size_t)(n_hi - n_lo) * HW;
 		if (len > 0) {
 			// dw (Co, Ci) += dout (Co, len) x inp^T (len, Ci)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Co, Ci, len,
-				    1.0f, dout + off, P, inp + off, P, 1.0f, part + t * nw, Ci);
+			kgemm(0, 1, Co, Ci, len, dout + off, P, inp + off, P, 1.0f, part + t * nw, Ci);
 			// dinp (Ci, len) = w^T (Ci, Co) x dout (Co, len)
 			if (dinp)
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, len, Co,
-					    1.0f, w, Ci, dout + off, P, 0.0f, dinp + off, P);
+				kgemm(1, 0, Ci, len, Co, w, Ci, dout + off, P, 0.0f, dinp + off, P);
 		}
 	}
 	combine_partials(dw, part, T, nw);
@@ -255,8 +250,7 @@ void convt2x2_forward(float *out, const float *inp, const float *w, const float 
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * HW;
 			// tmp (Co*4, g*HW) = w^T (Co*4, Ci) x inp (Ci, g*HW)
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4 * Co, cols, Ci,
-				    1.0f, w, 4 * Co, inp + n0 * HW, P, 0.0f, tmp, cols);
+			kgemm(1, 0, 4 * Co, cols, Ci, w, 4 * Co, inp + n0 * HW, P, 0.0f, tmp, cols);
 			for (int co = 0; co < Co; co++)
 				for (int j = 0; j < g; j++) {
 					float *o = out + co * Pout + (size_t)(n0 + j) * 4 * HW;
@@ -308,11 +302,9 @@ void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
 						}
 				}
 			// dw (Ci, Co*4) += inp (Ci, g*HW) x dtmp^T (g*HW, Co*4)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Ci, 4 * Co, cols,
-				    1.0f, inp + n0 * HW, P, dtmp, cols, 1.0f, part + t * nw, 4 * Co);
+			kgemm(0, 1, Ci, 4 * Co, cols, inp + n0 * HW, P, dtmp, cols, 1.0f, part + t * nw, 4 * Co);
 			// dinp (Ci, g*HW) = w (Ci, Co*4) x dtmp (Co*4, g*HW)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Ci, cols, 4 * Co,
-				    1.0f, w, 4 * Co, dtmp, cols, 0.0f, dinp + n0 * HW, P);
+			kgemm(0, 0, Ci, cols, 4 * Co, w, 4 * Co, dtmp, cols, 0.0f, dinp + n0 * HW, P);
 		}
 	}
 	combine_partials(dw, part, T, nw);

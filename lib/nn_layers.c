@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn.h"
+#include "vec.h"
 
 void maxpool_forward(float *out, uint8_t *argmax, const float *inp, int C, int N, int H, int W)
 {
@@ -50,69 +51,16 @@ void maxpool_backward(float *dinp, const float *dout, const uint8_t *argmax,
 	}
 }
 
-/* 16 floats, one AVX-512 register with -march=native (GCC vector
- * extensions; unaligned and aliasing-safe). Sums run in float lanes over
- * blocks of VBLOCK floats, each block's total added in double: fast, and
- * the order is fixed, so the result does not depend on threads. */
-typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
-typedef int v16i __attribute__((vector_size(64), aligned(4), may_alias));
-#define VBLOCK 1024
-
-static double lanes_total(v16 acc)
-{
-	double s = 0.0;
-
-	for (int j = 0; j < 16; j++)
-		s += acc[j];
-	return s;
-}
-
-/* sum of x[0..n) */
-static double sum_floats(const float *x, size_t n)
-{
-	double s = 0.0;
-
-	for (size_t lo = 0; lo < n; lo += VBLOCK) {
-		size_t hi = lo + VBLOCK < n ? lo + VBLOCK : n, i = lo;
-		v16 acc = { 0 };
-		for (; i + 16 <= hi; i += 16)
-			acc += *(const v16 *)(x + i);
-		s += lanes_total(acc);
-		for (; i < hi; i++)
-			s += x[i];
-	}
-	return s;
-}
-
-/* sum of (x - m)^2 */
-static double sum_sq_dev(const float *x, size_t n, float m)
-{
-	double s = 0.0;
-
-	for (size_t lo = 0; lo < n; lo += VBLOCK) {
-		size_t hi = lo + VBLOCK < n ? lo + VBLOCK : n, i = lo;
-		v16 acc = { 0 };
-		for (; i + 16 <= hi; i += 16) {
-			v16 d = *(const v16 *)(x + i) - m;
-			acc += d * d;
-		}
-		s += lanes_total(acc);
-		for (; i < hi; i++)
-			s += (double)(x[i] - m) * (x[i] - m);
-	}
-	return s;
-}
-
 /* batch statistics of one channel: mean and biased variance (two passes) */
 static void channel_stats(const float *x, size_t P, double *mean, double *var)
 {
-	double m = sum_floats(x, P) / (double)P;
+	double m = kvec()->sum(x, P) / (double)P;
 	float mf = (float)m;
 	double d = (double)mf - m;
 
 	/* deviations from the float mean, corrected to the exact one */
 	*mean = m;
-	*var = sum_sq_dev(x, P, mf) / (double)P - d * d;
+	*var = kvec()->sum_sq_dev(x, P, mf) / (double)P - d * d;
 }
 
 /* scale and shift of one channel for the forward pass; updates the running
@@ -141,17 +89,6 @@ static void bn_channel(int c, float *mean, float *invstd, float *running_mean,
 	*shift = beta[c] - m * *scale;
 }
 
-/* y = x * scale + shift */
-static void affine(float *y, const float *x, size_t n, float scale, float shift)
-{
-	size_t i = 0;
-
-	for (; i + 16 <= n; i += 16)
-		*(v16 *)(y + i) = *(const v16 *)(x + i) * scale + shift;
-	for (; i < n; i++)
-		y[i] = x[i] * scale + shift;
-}
-
 void batchnorm_forward(float *out, float *mean, float *invstd, float *running_mean,
 		       float *running_var, const float *inp, const float *gamma,
 		       const float *beta, int C, size_t P, int train)
@@ -162,7 +99,7 @@ void batchnorm_forward(float *out, float *mean, float *invstd, float *running_me
 		float *y = out + c * P, scale, shift;
 		bn_channel(c, mean, invstd, running_mean, running_var, x, gamma, beta, P,
 			   train, &scale, &shift);
-		affine(y, x, P, scale, shift);
+		kvec()->affine(y, x, P, scale, shift);
 	}
 }
 
@@ -183,33 +120,14 @@ void batchnorm_fold(float *wf, float *bf, const float *w, const float *b, const 
 static void bn_channel_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
 				const float *x, float mean, float invstd, float gamma, size_t P)
 {
-	double sdy = 0.0, sdyx = 0.0;
+	const kern_vec *v = kvec();
+	double sdy, sdyx;
 
-	for (size_t lo = 0; lo < P; lo += VBLOCK) {
-		size_t hi = lo + VBLOCK < P ? lo + VBLOCK : P, i = lo;
-		v16 a1 = { 0 }, a2 = { 0 };
-		for (; i + 16 <= hi; i += 16) {
-			v16 d = *(const v16 *)(dy + i);
-			a1 += d;
-			a2 += d * ((*(const v16 *)(x + i) - mean) * invstd);
-		}
-		sdy += lanes_total(a1);
-		sdyx += lanes_total(a2);
-		for (; i < hi; i++) {
-			sdy += dy[i];
-			sdyx += dy[i] * ((x[i] - mean) * invstd);
-		}
-	}
+	v->bn_grad_sums(dy, x, P, mean, invstd, &sdy, &sdyx);
 	*dgamma += (float)sdyx;
 	*dbeta += (float)sdy;
-	float k = gamma * invstd, a = (float)(sdy / (double)P), b = (float)(sdyx / (double)P);
-	size_t i = 0;
-	for (; i + 16 <= P; i += 16) {
-		v16 xh = (*(const v16 *)(x + i) - mean) * invstd;
-		*(v16 *)(dx + i) = k * (*(const v16 *)(dy + i) - a - xh * b);
-	}
-	for (; i < P; i++)
-		dx[i] = k * (dy[i] - a - (x[i] - mean) * invstd * b);
+	v->bn_grad_apply(dx, dy, x, P, mean, invstd, gamma * invstd, (float)(sdy / (double)P),
+			 (float)(sdyx / (double)P));
 }
 
 void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
@@ -245,69 +163,7 @@ const char *act_name(act_kind a)
 
 void act_apply(float *y, const float *x, size_t n, act_kind a)
 {
-	size_t i = 0;
-
-	switch (a) {
-	case ACT_RELU:
-		for (; i + 16 <= n; i += 16) {
-			v16 v = *(const v16 *)(x + i);
-			*(v16i *)(y + i) = (v16i)v & (v > 0.0f);
-		}
-		for (; i < n; i++)
-			y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-		break;
-	case ACT_LEAKY_RELU:
-		for (; i + 16 <= n; i += 16) {
-			v16 v = *(const v16 *)(x + i);
-			v16i pos = v > 0.0f;
-			*(v16i *)(y + i) = ((v16i)v & pos) | ((v16i)(v * LEAKY_SLOPE) & ~pos);
-		}
-		for (; i < n; i++)
-			y[i] = x[i] > 0.0f ? x[i] : LEAKY_SLOPE * x[i];
-		break;
-	case ACT_TANH:
-		for (; i < n; i++)
-			y[i] = tanhf(x[i]);
-		break;
-	case ACT_SIGMOID:
-		for (; i < n; i++)
-			y[i] = 1.0f / (1.0f + expf(-x[i]));
-		break;
-	}
-}
-
-/* dx = dy * act'(.) written from the forward output y */
-static void act_grad(float *dx, const float *dy, const float *y, size_t n, act_kind a)
-{
-	size_t i = 0;
-
-	switch (a) {
-	case ACT_RELU:
-		for (; i + 16 <= n; i += 16) {
-			v16 d = *(const v16 *)(dy + i);
-			*(v16i *)(dx + i) = (v16i)d & (*(const v16 *)(y + i) > 0.0f);
-		}
-		for (; i < n; i++)
-			dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-		break;
-	case ACT_LEAKY_RELU:
-		for (; i + 16 <= n; i += 16) {
-			v16 d = *(const v16 *)(dy + i);
-			v16i pos = *(const v16 *)(y + i) > 0.0f;
-			*(v16i *)(dx + i) = ((v16i)d & pos) | ((v16i)(d * LEAKY_SLOPE) & ~pos);
-		}
-		for (; i < n; i++)
-			dx[i] = y[i] > 0.0f ? dy[i] : LEAKY_SLOPE * dy[i];
-		break;
-	case ACT_TANH:
-		for (; i < n; i++)
-			dx[i] = dy[i] * (1.0f - y[i] * y[i]);
-		break;
-	case ACT_SIGMOID:
-		for (; i < n; i++)
-			dx[i] = dy[i] * y[i] * (1.0f - y[i]);
-		break;
-	}
+	kvec()->act(y, x, n, a);
 }
 
 #define ACT_CHUNK 16384
@@ -330,7 +186,7 @@ void act_backward(float *dinp, const float *dout, const float *out, size_t n, ac
 	#pragma omp parallel for schedule(static)
 	for (long k = 0; k < chunks; k++) {
 		size_t lo = (size_t)k * ACT_CHUNK, len = n - lo < ACT_CHUNK ? n - lo : ACT_CHUNK;
-		act_grad(dinp + lo, dout + lo, out + lo, len, a);
+		kvec()->act_grad(dinp + lo, dout + lo, out + lo, len, a);
 	}
 }
 
@@ -346,8 +202,8 @@ void bn_act_forward(float *out, float *mean, float *invstd, float *running_mean,
 			   train, &scale, &shift);
 		for (size_t lo = 0; lo < P; lo += ACT_CHUNK) {
 			size_t len = P - lo < ACT_CHUNK ? P - lo : ACT_CHUNK;
-			affine(y + lo, x + lo, len, scale, shift);
-			act_apply(y + lo, y + lo, len, a);
+			kvec()->affine(y + lo, x + lo, len, scale, shift);
+			kvec()->act(y + lo, y + lo, len, a);
 		}
 	}
 }
@@ -358,7 +214,7 @@ void bn_act_backward(float *dinp, float *dgamma, float *dbeta, const float *dout
 {
 	#pragma omp parallel for schedule(static)
 	for (int c = 0; c < C; c++) {
-		act_grad(dinp + c * P, dout + c * P, out + c * P, P, a);
+		kvec()->act_grad(dinp + c * P, dout + c * P, out + c * P, P, a);
 		bn_channel_backward(dinp + c * P, dgamma + c, dbeta + c, dinp + c * P,
 				    inp + c * P, mean[c], invstd[c], gamma[c], P);
 	}

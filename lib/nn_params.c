@@ -1,11 +1,11 @@
 /* nn_params.c: threads, the parameter table, one-buffer parameters and Adam,
  * initialisation. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <omp.h>
 #include <string.h>
 
+#include "kern.h"
 #include "nn.h"
 
 #if defined(__SSE__)
@@ -32,9 +32,9 @@ void nn_set_threads(int n)
 		n = 1;
 	nthreads = n;
 	omp_set_num_threads(n);
-	/* sgemm is called from inside our own parallel loops, one call per
-	 * thread's share, so OpenBLAS itself runs single-threaded. */
-	openblas_set_num_threads(1);
+	/* the kernel path is chosen here, on the main thread, before any
+	 * parallel region (kgemm is called from inside them) */
+	kern_init();
 	flush_denormals();
 	/* every thread of the pool has its own floating-point control */
 	#pragma omp parallel

@@ -2,6 +2,7 @@
  * cpuid feature bits, the OS's saved register state (xgetbv) and, for AMX,
  * the kernel's permission to use the tile data (arch_prctl). */
 #include <cpuid.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "kern.h"
+#include "vec.h"
 #include "util.h"
 
 #define ARCH_GET_XCOMP_PERM 0x1022
@@ -79,9 +81,8 @@ static int detect(void)
 }
 
 /* what each path needs of the ones below it: amx needs no AVX512-BF16 */
-int kern_can_run(kern_path p)
+static int can_run(kern_path p)
 {
-	kern_init();
 	if ((int)p < 0 || p >= KPATH_COUNT)
 		return 0;
 	if (p == KPATH_AVX512_BF16 && detected == KPATH_AMX) {
@@ -92,10 +93,16 @@ int kern_can_run(kern_path p)
 	return (int)p <= detected;
 }
 
-void kern_init(void)
+int kern_can_run(kern_path p)
 {
-	if (detected >= 0)
-		return;
+	kern_init();
+	return can_run(p);
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_once(void)
+{
 	detected = detect();
 	current = detected;
 	const char *env = getenv("SEGPIPE_KERNEL");
@@ -104,11 +111,16 @@ void kern_init(void)
 		if (p < 0)
 			die("SEGPIPE_KERNEL=%s: unknown kernel path (portable, avx2, avx512, "
 			    "avx512-bf16, amx)", env);
-		if (!kern_can_run((kern_path)p))
+		if (!can_run((kern_path)p))
 			die("SEGPIPE_KERNEL=%s: this CPU cannot run it (best here: %s)", env,
 			    names[detected]);
 		current = p;
 	}
+}
+
+void kern_init(void)
+{
+	pthread_once(&once, init_once);
 }
 
 kern_path kern_current(void)
@@ -175,4 +187,14 @@ const char *kern_describe(void)
 	snprintf(buf, sizeof buf, "kernel %s, precision %s", kern_path_name(kern_current()),
 		 kern_precision_name(precision));
 	return buf;
+}
+
+const kern_vec *kvec(void)
+{
+	static const kern_vec *const by_path[KPATH_COUNT] = {
+		&kern_vec_portable, &kern_vec_avx2, &kern_vec_avx512, &kern_vec_avx512,
+		&kern_vec_avx512,
+	};
+
+	return by_path[kern_current()];
 }

@@ -1,0 +1,76 @@
+/* amx.c: the bf16 microkernel on AMX tiles, MR 16 x NR 64.
+ *
+ * Tiles 0-3 hold the 16 x 64 fp32 tile of C (four 16 x 16), tile 4 the
+ * A panel's 16 rows x 32 K (PACK_BF16_ROWS: 64 bytes a row), tiles 5 and 6
+ * take turns with B: 16 pairs of K x 16 columns (PACK_BF16_PAIRS, so one
+ * K pair of the 64-column panel is 256 bytes, the tiles' row stride). One
+ * TDPBF16PS does 16 x 16 x 32 multiply-adds. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "ukr.h"
+
+#define MR 16
+#define NR 64
+#define KB 32                         /* K per tile */
+
+/* the tile configuration (palette 1), loaded once per thread */
+static void thread_init(void)
+{
+	struct {
+		uint8_t palette, start_row, reserved[14];
+		uint16_t colsb[16];
+		uint8_t rows[16];
+	} __attribute__((packed, aligned(64))) cfg;
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.palette = 1;
+	for (int t = 0; t < 7; t++) {
+		cfg.colsb[t] = 64;
+		cfg.rows[t] = 16;
+	}
+	_tile_loadconfig(&cfg);
+}
+
+static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long ldc, int acc,
+		int mr, int nr)
+{
+	(void)mr;
+	(void)nr;
+	const uint16_t *a = Ap, *b = Bp;
+	(void)ldb;
+	long sc = ldc * (long)sizeof(float), sb = 2 * NR * sizeof(uint16_t);
+
+	if (acc) {
+		_tile_loadd(0, C, sc);
+		_tile_loadd(1, C + 16, sc);
+		_tile_loadd(2, C + 32, sc);
+		_tile_loadd(3, C + 48, sc);
+	} else {
+		_tile_zero(0);
+		_tile_zero(1);
+		_tile_zero(2);
+		_tile_zero(3);
+	}
+	for (int k = 0; k < kc; k += KB, a += MR * KB, b += KB * NR) {
+		_tile_loadd(4, a, KB * sizeof(uint16_t));
+		_tile_loadd(5, b, sb);
+		_tile_dpbf16ps(0, 4, 5);
+		_tile_loadd(6, b + 32, sb);
+		_tile_dpbf16ps(1, 4, 6);
+		_tile_loadd(5, b + 64, sb);
+		_tile_dpbf16ps(2, 4, 5);
+		_tile_loadd(6, b + 96, sb);
+		_tile_dpbf16ps(3, 4, 6);
+	}
+	_tile_stored(0, C, sc);
+	_tile_stored(1, C + 16, sc);
+	_tile_stored(2, C + 32, sc);
+	_tile_stored(3, C + 48, sc);
+}
+
+const kern_ukr kern_amx_bf16 = {
+	.name = "amx", .mr = MR, .nr = NR, .kalign = KB, .a_fmt = PACK_BF16_ROWS,
+	.b_fmt = PACK_BF16_PAIRS, .ukr = ukr, .thread_init = thread_init,
+	.pack_b_pairs = kern_pack_b_pairs_avx512bf16,
+};

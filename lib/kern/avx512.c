@@ -1,0 +1,112 @@
+/* avx512.c: the AVX-512F kernels, also the fp32 kernels of the
+ * avx512-bf16 and amx paths. The microkernel is MR 8 x NR 32: 16
+ * accumulators, 2 loads of B and 8 broadcasts of A per step of K. The
+ * A B^T kernel does 4 x 4 dot products at once, 16 lanes of K each, the
+ * tail of K masked. Also emulated bf16 (inputs rounded by the packing). */
+#include <immintrin.h>
+
+#include "ukr.h"
+
+#define MR 8
+#define NR 32
+
+/* masks of the first n of 32 columns, as two halves */
+static inline __mmask16 half(int n, int h)
+{
+	n -= 16 * h;
+	return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* one template for both halves of the tile: w = 1 or 2 vectors wide */
+#define TILE(W)                                                                        \
+	do {                                                                           \
+		__m512 c[MR][W];                                                       \
+		_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                           \
+			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
+				c[r][j] = acc && r < mr ?                              \
+					_mm512_maskz_loadu_ps(m[j], C + r * ldc + 16 * j) : \
+					_mm512_setzero_ps();                           \
+		for (int k = 0; k < kc; k++, a += MR, b += ldb) {                      \
+			__m512 bv[W];                                                  \
+			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
+				bv[j] = _mm512_maskz_loadu_ps(m[j], b + 16 * j);       \
+			_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++) {                                 \
+				__m512 av = _mm512_set1_ps(a[r]);                      \
+				_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                            \
+					c[r][j] = _mm512_fmadd_ps(av, bv[j], c[r][j]); \
+			}                                                              \
+		}                                                                      \
+		_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)   /* fixed bounds: c stays in registers */ \
+			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
+				if (r < mr)                                            \
+					_mm512_mask_storeu_ps(C + r * ldc + 16 * j, m[j], c[r][j]); \
+	} while (0)
+
+static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long ldc, int acc,
+		int mr, int nr)
+{
+	const float *a = Ap, *b = Bp;
+	__mmask16 m[2] = { half(nr, 0), half(nr, 1) };
+
+	if (nr > 16)
+		TILE(2);
+	else
+		TILE(1);
+}
+
+#define T 4
+static void nt(int M, int N, int K, const void *Av, long lda, const void *Bv, long ldb,
+	       float beta, float *C, long ldc)
+{
+	const float *A = Av, *B = Bv;
+	int K16 = K & ~15;
+	__mmask16 tail = (__mmask16)((1u << (K - K16)) - 1);
+
+	for (int i = 0; i < M; i += T)
+		for (int j = 0; j < N; j += T) {
+			int mi = M - i < T ? M - i : T, nj = N - j < T ? N - j : T;
+			const float *a[T], *b[T];
+			__m512 acc[T][T];
+			for (int r = 0; r < T; r++) {
+				a[r] = A + (long)(i + (r < mi ? r : 0)) * lda;
+				b[r] = B + (long)(j + (r < nj ? r : 0)) * ldb;
+				for (int c = 0; c < T; c++)
+					acc[r][c] = _mm512_setzero_ps();
+			}
+			for (int k = 0; k < K16; k += 16) {
+				__m512 av[T], bv[T];
+				for (int r = 0; r < T; r++) {
+					av[r] = _mm512_loadu_ps(a[r] + k);
+					bv[r] = _mm512_loadu_ps(b[r] + k);
+				}
+				for (int r = 0; r < T; r++)
+					for (int c = 0; c < T; c++)
+						acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
+			}
+			if (tail) {
+				__m512 av[T], bv[T];
+				for (int r = 0; r < T; r++) {
+					av[r] = _mm512_maskz_loadu_ps(tail, a[r] + K16);
+					bv[r] = _mm512_maskz_loadu_ps(tail, b[r] + K16);
+				}
+				for (int r = 0; r < T; r++)
+					for (int c = 0; c < T; c++)
+						acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
+			}
+			for (int r = 0; r < mi; r++)
+				for (int c = 0; c < nj; c++) {
+					float s = _mm512_reduce_add_ps(acc[r][c]);
+					float *o = C + (long)(i + r) * ldc + j + c;
+					*o = beta != 0.0f ? *o + s : s;
+				}
+		}
+}
+
+const kern_ukr kern_avx512_f32 = {
+	.name = "avx512", .mr = MR, .nr = NR, .kalign = 1, .a_fmt = PACK_F32, .b_fmt = PACK_F32,
+	.ukr = ukr, .direct_b = 1, .edges = 1, .nt = nt,
+};
+const kern_ukr kern_avx512_bf16 = {
+	.name = "avx512", .mr = MR, .nr = NR, .kalign = 1, .a_fmt = PACK_F32_BF16,
+	.b_fmt = PACK_F32_BF16, .ukr = ukr, .edges = 1, .nt = nt,
+};

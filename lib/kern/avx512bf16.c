@@ -1,0 +1,139 @@
+/* avx512bf16.c: the bf16 kernels on AVX512-BF16. VDPBF16PS adds the
+ * products of a pair of K steps into fp32 at once: the microkernel (MR 8 x
+ * NR 32) takes A and B packed in pairs of K (PACK_BF16_PAIRS), the A B^T
+ * kernel takes bf16 rows, whose neighbouring K steps are the pairs. The
+ * packing of B into pairs is here too (the amx path uses it). */
+#include <immintrin.h>
+
+#include "ukr.h"
+
+#define MR 8
+#define NR 32
+
+static inline __mmask16 half(int n, int h)
+{
+	n -= 16 * h;
+	return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+#define TILE(W)                                                                        \
+	do {                                                                           \
+		__m512 c[MR][W];                                                       \
+		_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                           \
+			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
+				c[r][j] = acc && r < mr ?                              \
+					_mm512_maskz_loadu_ps(m[j], C + r * ldc + 16 * j) : \
+					_mm512_setzero_ps();                           \
+		for (int k = 0; k < kc; k += 2, a += MR, b += 2 * NR) {                \
+			__m512bh bv[W];                                                \
+			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
+				bv[j] = (__m512bh)_mm512_load_si512(b + 32 * j);       \
+			_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++) {                                 \
+				__m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r]);  \
+				_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                            \
+					c[r][j] = _mm512_dpbf16_ps(c[r][j], av, bv[j]); \
+			}                                                              \
+		}                                                                      \
+		_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)   /* fixed bounds: c stays in registers */ \
+			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
+				if (r < mr)                                            \
+					_mm512_mask_storeu_ps(C + r * ldc + 16 * j, m[j], c[r][j]); \
+	} while (0)
+
+/* A and B packed in pairs of K (so B's panel is whole: ldb is unused) */
+static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long ldc, int acc,
+		int mr, int nr)
+{
+	const uint32_t *a = Ap;            /* a pair of bf16 per row and step */
+	const uint16_t *b = Bp;
+	__mmask16 m[2] = { half(nr, 0), half(nr, 1) };
+
+	(void)ldb;
+	if (nr > 16)
+		TILE(2);
+	else
+		TILE(1);
+}
+
+#define T 4
+static void nt(int M, int N, int K, const void *Av, long lda, const void *Bv, long ldb,
+	       float beta, float *C, long ldc)
+{
+	const uint16_t *A = Av, *B = Bv;   /* K padded to a multiple of 32 */
+
+	for (int i = 0; i < M; i += T)
+		for (int j = 0; j < N; j += T) {
+			int mi = M - i < T ? M - i : T, nj = N - j < T ? N - j : T;
+			const uint16_t *a[T], *b[T];
+			__m512 acc[T][T];
+			for (int r = 0; r < T; r++) {
+				a[r] = A + (long)(i + (r < mi ? r : 0)) * lda;
+				b[r] = B + (long)(j + (r < nj ? r : 0)) * ldb;
+				for (int c = 0; c < T; c++)
+					acc[r][c] = _mm512_setzero_ps();
+			}
+			for (int k = 0; k < K; k += 32) {
+				__m512bh av[T], bv[T];
+				for (int r = 0; r < T; r++) {
+					av[r] = (__m512bh)_mm512_loadu_si512(a[r] + k);
+					bv[r] = (__m512bh)_mm512_loadu_si512(b[r] + k);
+				}
+				for (int r = 0; r < T; r++)
+					for (int c = 0; c < T; c++)
+						acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av[r], bv[c]);
+			}
+			for (int r = 0; r < mi; r++)
+				for (int c = 0; c < nj; c++) {
+					float s = _mm512_reduce_add_ps(acc[r][c]);
+					float *o = C + (long)(i + r) * ldc + j + c;
+					*o = beta != 0.0f ? *o + s : s;
+				}
+		}
+}
+
+/* one panel of B (K x cols of NR, not transposed) into pairs of K: rows
+ * k and k+1, 16 columns at a time, converted (round to nearest even) and
+ * interleaved */
+void kern_pack_b_pairs_avx512bf16(uint16_t *dst, int nr, const float *B, long ldb, int cols,
+				  int kc, int kcp)
+{
+	const __m512i inter = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,
+					       25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
+					       18, 2, 17, 1, 16, 0);
+
+	for (int k = 0; k < kcp; k += 2) {
+		const float *r0 = B + (long)k * ldb, *r1 = r0 + ldb;
+		uint16_t *d = dst + (long)k * nr;
+		for (int j = 0; j < nr; j += 16) {
+			int n = cols - j < 16 ? (cols - j > 0 ? cols - j : 0) : 16;
+			__mmask16 m = (__mmask16)((1u << n) - 1);
+			__m512 v0 = k < kc ? _mm512_maskz_loadu_ps(m, r0 + j) : _mm512_setzero_ps();
+			__m512 v1 = k + 1 < kc ? _mm512_maskz_loadu_ps(m, r1 + j) : _mm512_setzero_ps();
+			__m512i p = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
+			_mm512_storeu_si512(d + 2 * j, _mm512_permutexvar_epi16(inter, p));
+		}
+	}
+}
+
+void kern_to_bf16_avx512bf16(uint16_t *dst, const float *src, int n, int npad)
+{
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm256_storeu_si256((__m256i *)(dst + i),
+				    (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + i)));
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		__m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + i));
+		_mm256_mask_storeu_epi16(dst + i, m, v);
+		i = n;
+	}
+	for (; i < npad; i++)
+		dst[i] = 0;
+}
+
+const kern_ukr kern_avx512bf16_bf16 = {
+	.name = "avx512-bf16", .mr = MR, .nr = NR, .kalign = 2, .a_fmt = PACK_BF16_PAIRS,
+	.b_fmt = PACK_BF16_PAIRS, .ukr = ukr, .edges = 1, .nt = nt, .bf16_rows = 1,
+	.pack_b_pairs = kern_pack_b_pairs_avx512bf16, .to_bf16 = kern_to_bf16_avx512bf16,
+};

@@ -1,0 +1,69 @@
+/* ukr.h: inside lib/kern: what a microkernel is, for gemm.c and the
+ * instruction-set files (portable.c, avx2.c, avx512.c, avx512bf16.c,
+ * amx.c). Each of those defines its microkernels and nothing else; the
+ * blocking, the packing and the choice of path are gemm.c's.
+ *
+ * A microkernel computes one MR x NR tile of C from a packed panel of A
+ * (MR rows) and a packed panel of B (NR columns) over kc steps of K:
+ * C = (acc ? C : 0) + Ap Bp, C row-major with stride ldc. The packed
+ * formats (kc is a multiple of kalign; rows and columns past the matrix
+ * are zero):
+ *   PACK_F32        A: Ap[k*MR + r]; B: Bp[k*NR + j], float
+ *   PACK_F32_BF16   the same, every value rounded to bf16 (emulated bf16)
+ *   PACK_BF16_PAIRS A: Ap[(k/2*MR + r)*2 + k%2]; B: Bp[(k/2*NR + j)*2 + k%2],
+ *                   bf16 (VDPBF16PS; and the B side of AMX)
+ *   PACK_BF16_ROWS  A: 32-wide chunks of K, each MR rows of 32 bf16:
+ *                   Ap[(k/32*MR + r)*32 + k%32] (AMX A tiles)
+ */
+#ifndef SEGPIPE_UKR_H
+#define SEGPIPE_UKR_H
+
+#include <stdint.h>
+
+enum { PACK_F32, PACK_F32_BF16, PACK_BF16_PAIRS, PACK_BF16_ROWS };
+
+/* ukr: the MR x NR tile; B's rows are ldb elements apart (NR when packed;
+ * with direct_b, fp32 kernels also take B's own rows, unpacked). A kernel
+ * with edges computes and stores only the first mr rows and nr columns
+ * (and reads no column of B past nr); without, mr = MR and nr = NR. */
+typedef void ukr_fn(int kc, const void *Ap, const void *Bp, long ldb, float *C, long ldc,
+		    int acc, int mr, int nr);
+
+/* nt: C (M,N) = beta C + A B^T with A (M,K) and B (N,K) both row-major
+ * along K: every entry a dot product, done in vector lanes along K and
+ * reduced at the end (the weight gradients: K long, M and N small). fp32
+ * rows, or bf16 rows (uint16, K padded with zeros to a multiple of 32)
+ * where bf16_rows is set. */
+typedef void nt_fn(int M, int N, int K, const void *A, long lda, const void *B, long ldb,
+		   float beta, float *C, long ldc);
+
+/* pack_b: an instruction-set version of gemm.c's packing of one panel of
+ * B (not transposed) in pairs of K, or NULL for the generic one */
+typedef void pack_b_fn(uint16_t *dst, int NR, const float *B, long ldb, int cols, int kc,
+		       int kcp);
+
+typedef struct {
+	const char *name;
+	int mr, nr, kalign;
+	int a_fmt, b_fmt;
+	ukr_fn *ukr;
+	void (*thread_init)(void);   /* once per thread before the first call, or NULL */
+	int direct_b;                /* ukr reads fp32 B rows in place */
+	int edges;                   /* ukr does partial tiles itself */
+	nt_fn *nt;                   /* NULL: A B^T by packing */
+	int bf16_rows;               /* nt takes bf16 rows */
+	pack_b_fn *pack_b_pairs;
+	/* to_bf16: dst[0..n) = src rounded to bf16, dst[n..npad) = 0 (NULL: generic) */
+	void (*to_bf16)(uint16_t *dst, const float *src, int n, int npad);
+} kern_ukr;
+
+pack_b_fn kern_pack_b_pairs_avx512bf16;
+void kern_to_bf16_avx512bf16(uint16_t *dst, const float *src, int n, int npad);
+
+extern const kern_ukr kern_portable_f32, kern_portable_bf16;
+extern const kern_ukr kern_avx2_f32, kern_avx2_bf16;
+extern const kern_ukr kern_avx512_f32, kern_avx512_bf16;
+extern const kern_ukr kern_avx512bf16_bf16;
+extern const kern_ukr kern_amx_bf16;
+
+#endif

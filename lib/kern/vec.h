@@ -1,0 +1,58 @@
+/* vec.h: the vector primitives the layers call besides kgemm, one table
+ * per instruction set (vecops.h, compiled by vec_portable.c, vec_avx2.c,
+ * vec_avx512.c), chosen with the kernel path: kvec() is the table of the
+ * path in use (avx512-bf16 and amx use the avx512 one).
+ *
+ * Winograd F(2x2,3x3) transforms (nn_winograd.c has the algorithm): tiles
+ * are done 16 at a time; each plane of Th x Tw tiles, Tw <= KERN_WINO_MAXT.
+ *   wino_input:  V[k][.][col0 + ty*Tw + tx] (k stride vs) = B^T d B of one
+ *                plane src (H, W); pad: a zeroed buffer of (2*Th+2) x
+ *                kern_wino_pad_stride(Tw) floats (only the image area is
+ *                written, so its border stays zero). Stores run 16 tiles
+ *                wide, past the end of a row of tiles into the next one
+ *                (rewritten later, in order) or into the slack after V[k].
+ *   wino_output: dst (H, W) = A^T M A + bias from M[k][.][col0 + tile]
+ *                (loads may run up to 16 floats past a row of tiles)
+ *   wino_dout:   dM[k][.][col0 + tile] = A dY A^T of each 2x2 tile of dy
+ *                (H, W); pad: a zeroed (2, kern_wino_pad_stride(Tw)) buffer
+ */
+#ifndef SEGPIPE_VEC_H
+#define SEGPIPE_VEC_H
+
+#include <stddef.h>
+
+#define KERN_WINO_MAXT 512      /* widest row of tiles handled */
+
+static inline size_t kern_wino_pad_stride(int Tw)
+{
+	return (size_t)(32 * ((Tw + 15) / 16) + 48) / 16 * 16;
+}
+
+typedef struct {
+	const char *name;
+	/* sums in float lanes over fixed blocks, each block added in double */
+	double (*sum)(const float *x, size_t n);
+	double (*sum_sq_dev)(const float *x, size_t n, float m);     /* sum (x - m)^2 */
+	void (*affine)(float *y, const float *x, size_t n, float scale, float shift);
+	void (*act)(float *y, const float *x, size_t n, int act);    /* act_kind; y may be x */
+	/* dx = dy * act'(.), from the forward output y */
+	void (*act_grad)(float *dx, const float *dy, const float *y, size_t n, int act);
+	/* batch-norm backward of one channel: the sums of dy and dy * xhat, then
+	 * dx = k (dy - a - xhat b), xhat = (x - mean) * invstd */
+	void (*bn_grad_sums)(const float *dy, const float *x, size_t P, float mean,
+			     float invstd, double *sum_dy, double *sum_dyx);
+	void (*bn_grad_apply)(float *dx, const float *dy, const float *x, size_t P, float mean,
+			      float invstd, float k, float a, float b);
+	void (*wino_input)(float *V, size_t vs, size_t col0, const float *src, int H, int W,
+			   int Th, int Tw, float *pad);
+	void (*wino_output)(float *dst, const float *M, size_t ms, size_t col0, float bias,
+			    int H, int W, int Th, int Tw);
+	void (*wino_dout)(float *dM, size_t ms, size_t col0, const float *dy, int H, int W,
+			  int Th, int Tw, float *pad);
+} kern_vec;
+
+extern const kern_vec kern_vec_portable, kern_vec_avx2, kern_vec_avx512;
+
+const kern_vec *kvec(void);
+
+#endif

@@ -1,0 +1,309 @@
+/* vecops.h: the vector primitives of the layers (batch norm, activations,
+ * the Winograd transforms), written once with GCC vector extensions and
+ * compiled once per instruction set: vec_portable.c, vec_avx2.c and
+ * vec_avx512.c each define KERN_VEC_NAME and include this file, with their
+ * own flags (Makefile), giving one kern_vec table each (vec.h). Not a
+ * header to include anywhere else. */
+#include <math.h>
+#include <string.h>
+
+#include "nn.h"
+#include "vec.h"
+
+/* 16 floats: one AVX-512 register, two AVX2 ones, four SSE ones, as the
+ * file that includes this one is compiled (GCC vector extensions;
+ * unaligned and aliasing-safe). Sums run in float lanes over
+ * blocks of VBLOCK floats, each block's total added in double: fast, and
+ * the order is fixed, so the result does not depend on threads. */
+typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int v16i __attribute__((vector_size(64), aligned(4), may_alias));
+#define VBLOCK 1024
+
+static double lanes_total(v16 acc)
+{
+	double s = 0.0;
+
+	for (int j = 0; j < 16; j++)
+		s += acc[j];
+	return s;
+}
+
+/* sum of x[0..n) */
+static double sum_floats(const float *x, size_t n)
+{
+	double s = 0.0;
+
+	for (size_t lo = 0; lo < n; lo += VBLOCK) {
+		size_t hi = lo + VBLOCK < n ? lo + VBLOCK : n, i = lo;
+		v16 acc = { 0 };
+		for (; i + 16 <= hi; i += 16)
+			acc += *(const v16 *)(x + i);
+		s += lanes_total(acc);
+		for (; i < hi; i++)
+			s += x[i];
+	}
+	return s;
+}
+
+/* sum of (x - m)^2 */
+static double sum_sq_dev(const float *x, size_t n, float m)
+{
+	double s = 0.0;
+
+	for (size_t lo = 0; lo < n; lo += VBLOCK) {
+		size_t hi = lo + VBLOCK < n ? lo + VBLOCK : n, i = lo;
+		v16 acc = { 0 };
+		for (; i + 16 <= hi; i += 16) {
+			v16 d = *(const v16 *)(x + i) - m;
+			acc += d * d;
+		}
+		s += lanes_total(acc);
+		for (; i < hi; i++)
+			s += (double)(x[i] - m) * (x[i] - m);
+	}
+	return s;
+}
+
+/* y = x * scale + shift */
+static void affine(float *y, const float *x, size_t n, float scale, float shift)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		*(v16 *)(y + i) = *(const v16 *)(x + i) * scale + shift;
+	for (; i < n; i++)
+		y[i] = x[i] * scale + shift;
+}
+
+
+static void vact(float *y, const float *x, size_t n, int a)
+{
+	size_t i = 0;
+
+	switch (a) {
+	case ACT_RELU:
+		for (; i + 16 <= n; i += 16) {
+			v16 v = *(const v16 *)(x + i);
+			*(v16i *)(y + i) = (v16i)v & (v > 0.0f);
+		}
+		for (; i < n; i++)
+			y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+		break;
+	case ACT_LEAKY_RELU:
+		for (; i + 16 <= n; i += 16) {
+			v16 v = *(const v16 *)(x + i);
+			v16i pos = v > 0.0f;
+			*(v16i *)(y + i) = ((v16i)v & pos) | ((v16i)(v * LEAKY_SLOPE) & ~pos);
+		}
+		for (; i < n; i++)
+			y[i] = x[i] > 0.0f ? x[i] : LEAKY_SLOPE * x[i];
+		break;
+	case ACT_TANH:
+		for (; i < n; i++)
+			y[i] = tanhf(x[i]);
+		break;
+	case ACT_SIGMOID:
+		for (; i < n; i++)
+			y[i] = 1.0f / (1.0f + expf(-x[i]));
+		break;
+	}
+}
+
+/* dx = dy * act'(.) written from the forward output y */
+static void vact_grad(float *dx, const float *dy, const float *y, size_t n, int a)
+{
+	size_t i = 0;
+
+	switch (a) {
+	case ACT_RELU:
+		for (; i + 16 <= n; i += 16) {
+			v16 d = *(const v16 *)(dy + i);
+			*(v16i *)(dx + i) = (v16i)d & (*(const v16 *)(y + i) > 0.0f);
+		}
+		for (; i < n; i++)
+			dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+		break;
+	case ACT_LEAKY_RELU:
+		for (; i + 16 <= n; i += 16) {
+			v16 d = *(const v16 *)(dy + i);
+			v16i pos = *(const v16 *)(y + i) > 0.0f;
+			*(v16i *)(dx + i) = ((v16i)d & pos) | ((v16i)(d * LEAKY_SLOPE) & ~pos);
+		}
+		for (; i < n; i++)
+			dx[i] = y[i] > 0.0f ? dy[i] : LEAKY_SLOPE * dy[i];
+		break;
+	case ACT_TANH:
+		for (; i < n; i++)
+			dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+		break;
+	case ACT_SIGMOID:
+		for (; i < n; i++)
+			dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+		break;
+	}
+}
+
+/* the two sums of the batch-norm backward of one channel: of dy, and of
+ * dy * xhat, xhat = (x - mean) * invstd */
+static void bn_grad_sums(const float *dy, const float *x, size_t P, float mean, float invstd,
+			 double *sum_dy, double *sum_dyx)
+{
+	double sdy = 0.0, sdyx = 0.0;
+
+	for (size_t lo = 0; lo < P; lo += VBLOCK) {
+		size_t hi = lo + VBLOCK < P ? lo + VBLOCK : P, i = lo;
+		v16 a1 = { 0 }, a2 = { 0 };
+		for (; i + 16 <= hi; i += 16) {
+			v16 d = *(const v16 *)(dy + i);
+			a1 += d;
+			a2 += d * ((*(const v16 *)(x + i) - mean) * invstd);
+		}
+		sdy += lanes_total(a1);
+		sdyx += lanes_total(a2);
+		for (; i < hi; i++) {
+			sdy += dy[i];
+			sdyx += dy[i] * ((x[i] - mean) * invstd);
+		}
+	}
+	*sum_dy = sdy;
+	*sum_dyx = sdyx;
+}
+
+/* dx = k (dy - a - xhat b) */
+static void bn_grad_apply(float *dx, const float *dy, const float *x, size_t P, float mean,
+			  float invstd, float k, float a, float b)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= P; i += 16) {
+		v16 xh = (*(const v16 *)(x + i) - mean) * invstd;
+		*(v16 *)(dx + i) = k * (*(const v16 *)(dy + i) - a - xh * b);
+	}
+	for (; i < P; i++)
+		dx[i] = k * (dy[i] - a - (x[i] - mean) * invstd * b);
+}
+
+static const v16i EVEN = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 };
+static const v16i ODD = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 };
+static const v16i LO = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 };
+static const v16i HI = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
+#define LD(p) (*(const v16 *)(p))
+#define ST(p, v) (*(v16 *)(p) = (v))
+#define ROWPAD (2 * KERN_WINO_MAXT + 64)   /* an output row of tiles, rounded up, plus slack */
+
+/* V[k][.][col0 + ty*Tw + tx] (k stride vs) from one plane src (H, W).
+ * pad: a zeroed buffer of (2*Th+2) x pad_stride(Tw) floats; only the image
+ * area is written, so its border stays zero. Stores run 16 tiles wide, past
+ * the end of a row of tiles into the next one (rewritten later, in order)
+ * or into the slack after each V[k]. */
+static void wino_input(float *V, size_t vs, size_t col0, const float *src, int H, int W,
+		       int Th, int Tw, float *pad)
+{
+	size_t ps = kern_wino_pad_stride(Tw);
+	int chunks = (Tw + 15) / 16;
+
+	for (int y = 0; y < H; y++)
+		memcpy(pad + (size_t)(y + 1) * ps + 1, src + (size_t)y * W, W * sizeof(float));
+	for (int ty = 0; ty < Th; ty++) {
+		const float *d0 = pad + (size_t)(2 * ty) * ps, *d1 = d0 + ps, *d2 = d1 + ps, *d3 = d2 + ps;
+		size_t base = col0 + (size_t)ty * Tw;
+		for (int c = 0; c < chunks; c++) {
+			/* columns 32c.. (lo), 32c+16.. (hi), and both shifted by 2 */
+			size_t x = 32 * (size_t)c;
+			v16 lo[4] = { LD(d0 + x), LD(d1 + x), LD(d2 + x), LD(d3 + x) };
+			v16 hi[4] = { LD(d0 + x + 16), LD(d1 + x + 16), LD(d2 + x + 16), LD(d3 + x + 16) };
+			v16 lo2[4] = { LD(d0 + x + 2), LD(d1 + x + 2), LD(d2 + x + 2), LD(d3 + x + 2) };
+			v16 hi2[4] = { LD(d0 + x + 18), LD(d1 + x + 18), LD(d2 + x + 18), LD(d3 + x + 18) };
+			for (int k = 0; k < 4; k++) {
+				/* B^T down the columns ... */
+				v16 a, b, a2, b2;
+				switch (k) {
+				case 0: a = lo[0] - lo[2]; b = hi[0] - hi[2]; a2 = lo2[0] - lo2[2]; b2 = hi2[0] - hi2[2]; break;
+				case 1: a = lo[1] + lo[2]; b = hi[1] + hi[2]; a2 = lo2[1] + lo2[2]; b2 = hi2[1] + hi2[2]; break;
+				case 2: a = lo[2] - lo[1]; b = hi[2] - hi[1]; a2 = lo2[2] - lo2[1]; b2 = hi2[2] - hi2[1]; break;
+				default: a = lo[1] - lo[3]; b = hi[1] - hi[3]; a2 = lo2[1] - lo2[3]; b2 = hi2[1] - hi2[3]; break;
+				}
+				/* ... and B along the rows: tile tx spans columns 2tx .. 2tx+3 */
+				v16 e = __builtin_shuffle(a, b, EVEN), o = __builtin_shuffle(a, b, ODD);
+				v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+				float *v0 = V + (size_t)(4 * k) * vs + base + 16 * c;
+				ST(v0, e - e1);
+				ST(v0 + vs, o + e1);
+				ST(v0 + 2 * vs, e1 - o);
+				ST(v0 + 3 * vs, o - o1);
+			}
+		}
+	}
+}
+
+/* one output plane dst (H, W) = A^T M A + bias, from M[k][.][col0 + tile]
+ * (k stride ms; loads may run up to 16 floats past a row of tiles) */
+static void wino_output(float *dst, const float *M, size_t ms, size_t col0, float bias,
+			int H, int W, int Th, int Tw)
+{
+	int chunks = (Tw + 15) / 16;
+	float row[2][ROWPAD];
+
+	for (int ty = 0; ty < Th; ty++) {
+		const float *m = M + col0 + (size_t)ty * Tw;
+		for (int c = 0; c < chunks; c++) {
+			v16 s0[4], s1[4];
+			for (int r = 0; r < 4; r++) {
+				const float *mr = m + (size_t)(4 * r) * ms + 16 * c;
+				v16 m0 = LD(mr), m1 = LD(mr + ms), m2 = LD(mr + 2 * ms), m3 = LD(mr + 3 * ms);
+				s0[r] = m0 + m1 + m2;
+				s1[r] = m1 - m2 - m3;
+			}
+			v16 y00 = s0[0] + s0[1] + s0[2] + bias, y01 = s1[0] + s1[1] + s1[2] + bias;
+			v16 y10 = s0[1] - s0[2] - s0[3] + bias, y11 = s1[1] - s1[2] - s1[3] + bias;
+			ST(&row[0][32 * c], __builtin_shuffle(y00, y01, LO));
+			ST(&row[0][32 * c + 16], __builtin_shuffle(y00, y01, HI));
+			ST(&row[1][32 * c], __builtin_shuffle(y10, y11, LO));
+			ST(&row[1][32 * c + 16], __builtin_shuffle(y10, y11, HI));
+		}
+		for (int i = 0; i < 2 && 2 * ty + i < H; i++)
+			memcpy(dst + (size_t)(2 * ty + i) * W, row[i], W * sizeof(float));
+	}
+}
+
+/* dM[k][.][col0 + tile] (k stride ms) = A dY A^T of each 2x2 tile of one
+ * output-gradient plane dy (H, W); pad: a zeroed (2, pad_stride(Tw))
+ * buffer for the two rows of a tile row (zero beyond W). */
+static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H, int W,
+		      int Th, int Tw, float *pad)
+{
+	size_t ps = kern_wino_pad_stride(Tw);
+	int chunks = (Tw + 15) / 16;
+
+	for (int ty = 0; ty < Th; ty++) {
+		memcpy(pad, dy + (size_t)(2 * ty) * W, W * sizeof(float));
+		if (2 * ty + 1 < H)
+			memcpy(pad + ps, dy + (size_t)(2 * ty + 1) * W, W * sizeof(float));
+		else
+			memset(pad + ps, 0, W * sizeof(float));
+		size_t base = col0 + (size_t)ty * Tw;
+		for (int c = 0; c < chunks; c++) {
+			size_t x = 32 * (size_t)c;
+			v16 a0 = LD(pad + x), b0 = LD(pad + x + 16);
+			v16 a1 = LD(pad + ps + x), b1 = LD(pad + ps + x + 16);
+			/* columns 2tx (even) and 2tx+1 (odd) of the two rows */
+			v16 e0 = __builtin_shuffle(a0, b0, EVEN), o0 = __builtin_shuffle(a0, b0, ODD);
+			v16 e1 = __builtin_shuffle(a1, b1, EVEN), o1 = __builtin_shuffle(a1, b1, ODD);
+			/* A = [1 0; 1 1; 1 -1; 0 -1]: rows, then columns */
+			v16 re[4] = { e0, e0 + e1, e0 - e1, -e1 }, ro[4] = { o0, o0 + o1, o0 - o1, -o1 };
+			for (int r = 0; r < 4; r++) {
+				float *m = dM + (size_t)(4 * r) * ms + base + 16 * c;
+				ST(m, re[r]);
+				ST(m + ms, re[r] + ro[r]);
+				ST(m + 2 * ms, re[r] - ro[r]);
+				ST(m + 3 * ms, -ro[r]);
+			}
+		}
+	}
+}
+
+
+const kern_vec KERN_VEC_NAME = {
+	KERN_VEC_LABEL, sum_floats, sum_sq_dev, affine, vact, vact_grad, bn_grad_sums,
+	bn_grad_apply, wino_input, wino_output, wino_dout,
+};
