@@ -42,8 +42,11 @@ KFLAGS_avx512     = -O3 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 KFLAGS_avx512bf16 = $(KFLAGS_avx512) -mavx512bf16
 KFLAGS_amx        = $(KFLAGS_avx512bf16) -mamx-tile -mamx-bf16
 KFLAGS_portable   = -O3
-KFLAGS_vec_avx2   = $(KFLAGS_avx2)
-KFLAGS_vec_avx512 = $(KFLAGS_avx512)
+# the vector primitives copy short rows inline: keep GCC from making them memcpy calls
+KFLAGS_vec        = -O3 -fno-tree-loop-distribute-patterns
+KFLAGS_vec_portable = $(KFLAGS_vec)
+KFLAGS_vec_avx2   = $(KFLAGS_vec) -mavx2 -mfma
+KFLAGS_vec_avx512 = $(KFLAGS_vec) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 
 bin/%: bin/%.c lib/libtensor.a lib/*.h lib/kern/*.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)

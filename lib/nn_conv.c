@@ -50,7 +50,8 @@ static void im2col3x3(float *col, const float *inp, int Ci, int N, int H, int W,
 				int sy = ky - 1, sx = kx - 1;
 				int ylo = sy < 0 ? 1 : 0, yhi = sy > 0 ? H - 1 : H;
 				long off = (long)sy * W + sx;
-				size_t lo = (size_t)ylo * W + (sx < 0), hi = (size_t)yhi * W - (sx > 0);
+				/* signed: with H = 1 a shifted plane has no rows left */
+				long lo = (long)ylo * W + (sx < 0), hi = (long)yhi * W - (sx > 0);
 				for (int j = 0; j < g; j++) {
 					const float *src = inp + ci * P + (size_t)(n0 + j) * HW;
 					float *d = row + (size_t)j * HW;
@@ -58,7 +59,7 @@ static void im2col3x3(float *col, const float *inp, int Ci, int N, int H, int W,
 						memcpy(d + lo, src + lo + off, (hi - lo) * sizeof(float));
 					if (ylo > 0)
 						memset(d, 0, (size_t)W * sizeof(float));
-					if (yhi < H)
+					if (yhi < H && yhi >= ylo)
 						memset(d + (size_t)yhi * W, 0, (size_t)W * sizeof(float));
 					if (sx < 0)
 						for (int y = 0; y < H; y++)
@@ -126,6 +127,7 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW;
 	int K = Ci * 9, T = nn_threads(), G = group_size(K, HW);
+	kgemm_a *wp = kgemm_pack_a(0, Co, K, w, K);
 
 	#pragma omp parallel num_threads(T)
 	{
@@ -135,7 +137,7 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			im2col3x3(col, inp, Ci, N, H, W, n0, g);
-			kgemm(0, 0, Co, g * HW, K, w, K, col, g * HW, 0.0f, out + n0 * HW, P);
+			kgemm_with(wp, 0, g * HW, col, g * HW, 0.0f, out + n0 * HW, P);
 			add_bias(out, b, Co, P, n0 * HW, g * HW);
 			if (act >= 0)
 				for (int co = 0; co < Co; co++) {
@@ -144,6 +146,7 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 				}
 		}
 	}
+	kgemm_a_free(wp);
 }
 
 /* The input gradient is itself a 3x3 convolution: of dout with the weights
@@ -171,7 +174,8 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 				int g = n_hi - n0 < G ? n_hi - n0 : G;
 				im2col3x3(col, inp, Ci, N, H, W, n0, g);
 				// dw (Co, K) += dout (Co, g*HW) x col^T (g*HW, K)
-				kgemm(0, 1, Co, K, g * HW, dout + n0 * HW, P, col, g * HW, 1.0f, part + t * nw, K);
+				kgemm(0, 1, Co, K, g * HW, dout + n0 * HW, P, col, g * HW, 1.0f,
+				      part + t * nw, K);
 			}
 		}
 		combine_partials(dw, part, T, nw);
@@ -240,6 +244,7 @@ void convt2x2_forward(float *out, const float *inp, const float *w, const float 
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW, Pout = 4 * P;
 	int T = nn_threads(), G = group_size(4 * Co, HW), W2 = 2 * W;
+	kgemm_a *wp = kgemm_pack_a(1, 4 * Co, Ci, w, 4 * Co);
 
 	#pragma omp parallel num_threads(T)
 	{
@@ -250,7 +255,7 @@ void convt2x2_forward(float *out, const float *inp, const float *w, const float 
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * HW;
 			// tmp (Co*4, g*HW) = w^T (Co*4, Ci) x inp (Ci, g*HW)
-			kgemm(1, 0, 4 * Co, cols, Ci, w, 4 * Co, inp + n0 * HW, P, 0.0f, tmp, cols);
+			kgemm_with(wp, 0, cols, inp + n0 * HW, P, 0.0f, tmp, cols);
 			for (int co = 0; co < Co; co++)
 				for (int j = 0; j < g; j++) {
 					float *o = out + co * Pout + (size_t)(n0 + j) * 4 * HW;
@@ -268,6 +273,7 @@ void convt2x2_forward(float *out, const float *inp, const float *w, const float 
 				}
 		}
 	}
+	kgemm_a_free(wp);
 }
 
 void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
@@ -302,7 +308,8 @@ void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
 						}
 				}
 			// dw (Ci, Co*4) += inp (Ci, g*HW) x dtmp^T (g*HW, Co*4)
-			kgemm(0, 1, Ci, 4 * Co, cols, inp + n0 * HW, P, dtmp, cols, 1.0f, part + t * nw, 4 * Co);
+			kgemm(0, 1, Ci, 4 * Co, cols, inp + n0 * HW, P, dtmp, cols, 1.0f,
+			      part + t * nw, 4 * Co);
 			// dinp (Ci, g*HW) = w (Ci, Co*4) x dtmp (Co*4, g*HW)
 			kgemm(0, 0, Ci, cols, 4 * Co, w, 4 * Co, dtmp, cols, 0.0f, dinp + n0 * HW, P);
 		}

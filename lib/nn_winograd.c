@@ -87,6 +87,9 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 	if (!conv3x3_winograd_ok(Ci, Co, H, W))
 		die("conv3x3_winograd_forward: %d x %d images not supported", H, W);
 	wino_weights(U, w, Ci, Co);
+	kgemm_a *Up[16];   /* each U[k] packed once for every group of images */
+	for (int k = 0; k < 16; k++)
+		Up[k] = kgemm_pack_a(0, Co, Ci, U + (size_t)k * Co * Ci, Ci);
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
@@ -100,7 +103,8 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 			size_t cols = (size_t)g * tiles;
 			wino_inputs(V, vs, inp, Ci, N, n0, g, H, W, pad);
 			for (int k = 0; k < 16; k++)
-				kgemm(0, 0, Co, cols, Ci, U + (size_t)k * Co * Ci, Ci, V + (size_t)k * vs, cols, 0.0f, M + (size_t)k * ms, cols);
+				kgemm_with(Up[k], 0, cols, V + (size_t)k * vs, cols, 0.0f,
+					   M + (size_t)k * ms, cols);
 			for (int co = 0; co < Co; co++)
 				for (int j = 0; j < g; j++) {
 					float *o = out + co * P + (size_t)(n0 + j) * HW;
@@ -111,6 +115,8 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 				}
 		}
 	}
+	for (int k = 0; k < 16; k++)
+		kgemm_a_free(Up[k]);
 	free(U);
 }
 
@@ -168,7 +174,8 @@ void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp
 						  dout + co * P + (size_t)(n0 + j) * HW, H, W, Th, Tw, dpad);
 			// dU[k] (Co, Ci) += dM[k] (Co, cols) x V[k]^T (cols, Ci)
 			for (int k = 0; k < 16; k++)
-				kgemm(0, 1, Co, Ci, cols, dM + (size_t)k * ms, cols, V + (size_t)k * vs, cols, 1.0f, part + t * nu + (size_t)k * Co * Ci, Ci);
+				kgemm(0, 1, Co, Ci, cols, dM + (size_t)k * ms, cols, V + (size_t)k * vs,
+				      cols, 1.0f, part + t * nu + (size_t)k * Co * Ci, Ci);
 		}
 	}
 	/* the threads' sums in thread order, then back to the 3x3 weights */

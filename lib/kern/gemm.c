@@ -208,31 +208,81 @@ static void gemm_nt(const kern_ukr *u, int M, int N, int K, const float *A, int 
 	}
 }
 
-void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
-	   const float *B, int ldb, float beta, float *C, int ldc)
+/* A packed whole: K blocks of KC, in each the panels of MR rows, each
+ * panel KC (rounded up to kalign) steps long; made for one path and
+ * precision */
+struct kgemm_a {
+	const kern_ukr *u;
+	int ta, M, K, lda;
+	const float *A;              /* for the A B^T kernel, which reads A as it is */
+	char *p;
+	size_t panel, block;         /* bytes of a panel, of a K block */
+	int own;                     /* p is ours to free */
+};
+
+static const kern_ukr *ukr_now(void)
 {
-	if (M <= 0 || N <= 0)
-		return;
-	if (K <= 0) {
-		if (beta == 0.0f)
-			for (int i = 0; i < M; i++)
-				memset(C + (long)i * ldc, 0, (size_t)N * sizeof(float));
-		return;
+	return table[kern_current()][kern_get_precision() == KERN_BF16];
+}
+
+static void pack_all(struct kgemm_a *a)
+{
+	const kern_ukr *u = a->u;
+	int ka = u->kalign, MR = u->mr;
+	int kcmax = a->K < KC ? (a->K + ka - 1) / ka * ka : KC;
+
+	a->panel = (size_t)kcmax * MR * elem_size(u->a_fmt);
+	a->block = a->panel * ((a->M + MR - 1) / MR);
+	for (int pc = 0; pc < a->K; pc += KC) {
+		int kc = a->K - pc < KC ? a->K - pc : KC, kcp = (kc + ka - 1) / ka * ka;
+		for (int ir = 0; ir < a->M; ir += MR)
+			pack_a(a->p + a->block * (pc / KC) + a->panel * (ir / MR), u, a->A, a->ta,
+			       a->lda, a->M, ir, pc, kc, kcp);
 	}
-	const kern_ukr *u = table[kern_current()][kern_get_precision() == KERN_BF16];
-	if (!ta && tb && u->nt) {
-		gemm_nt(u, M, N, K, A, lda, B, ldb, beta, C, ldc);
-		return;
+}
+
+static size_t packed_size(const kern_ukr *u, int M, int K)
+{
+	int ka = u->kalign, kcmax = K < KC ? (K + ka - 1) / ka * ka : KC;
+
+	return (size_t)kcmax * u->mr * elem_size(u->a_fmt) * ((M + u->mr - 1) / u->mr) *
+	       ((K + KC - 1) / KC);
+}
+
+kgemm_a *kgemm_pack_a(int ta, int M, int K, const float *A, int lda)
+{
+	struct kgemm_a *a = xcalloc(1, sizeof *a);
+
+	*a = (struct kgemm_a){ ukr_now(), ta, M, K, lda, A, NULL, 0, 0, 1 };
+	if (M > 0 && K > 0) {
+		size_t n = packed_size(a->u, M, K);
+		if (posix_memalign((void **)&a->p, 64, n) != 0)
+			die("out of memory (%zu bytes for packed weights)", n);
+		pack_all(a);
 	}
-	int MR = u->mr, NR = u->nr, ka = u->kalign;
+	return a;
+}
+
+void kgemm_a_free(kgemm_a *a)
+{
+	if (a) {
+		if (a->own)
+			free(a->p);
+		free(a);
+	}
+}
+
+/* the product with A packed */
+static void gemm_packed(const struct kgemm_a *pa, int tb, int N, const float *B, int ldb,
+			float beta, float *C, int ldc)
+{
+	const kern_ukr *u = pa->u;
+	int M = pa->M, K = pa->K, MR = u->mr, NR = u->nr, ka = u->kalign;
 	int direct = u->direct_b && !tb;
-	int kcmax = K < KC ? (K + ka - 1) / ka * ka : KC;
-	int ncmax = N < NC ? N : NC, mcmax = M < MC ? M : MC;
+	int kcmax = K < KC ? (K + ka - 1) / ka * ka : KC, ncmax = N < NC ? N : NC;
 	size_t bpanel = (size_t)kcmax * NR * elem_size(u->b_fmt);
-	size_t apanel = (size_t)kcmax * MR * elem_size(u->a_fmt);
-	int nbp = direct ? 1 : (ncmax + NR - 1) / NR, nap = (mcmax + MR - 1) / MR;
+	int nbp = direct ? 1 : (ncmax + NR - 1) / NR;
 	char *Bp = grow(&bbuf, &bcap, bpanel * nbp);
-	char *Ap = grow(&abuf, &acap, apanel * nap);
 	float tile[16 * 64] __attribute__((aligned(64)));
 
 	thread_ready(u);
@@ -241,6 +291,7 @@ void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
 		for (int pc = 0; pc < K; pc += KC) {
 			int kc = K - pc < KC ? K - pc : KC, kcp = (kc + ka - 1) / ka * ka;
 			int acc = pc > 0 || beta != 0.0f;
+			const char *Ab = pa->p + pa->block * (pc / KC);
 			/* packed panels of B; with direct, only a last partial one */
 			for (int jr = 0; jr < nc; jr += NR) {
 				if (direct && (nc - jr >= NR || u->edges))
@@ -255,9 +306,6 @@ void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
 			}
 			for (int ic = 0; ic < M; ic += MC) {
 				int mc = M - ic < MC ? M - ic : MC;
-				for (int ir = 0; ir < mc; ir += MR)
-					pack_a(Ap + apanel * (ir / MR), u, A, ta, lda, ic + mc, ic + ir,
-					       pc, kc, kcp);
 				for (int jr = 0; jr < nc; jr += NR) {
 					int nr = nc - jr < NR ? nc - jr : NR;
 					const char *b;
@@ -271,7 +319,7 @@ void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
 					for (int ir = 0; ir < mc; ir += MR) {
 						int mr = mc - ir < MR ? mc - ir : MR;
 						float *c = C + (long)(ic + ir) * ldc + jc + jr;
-						const char *a = Ap + apanel * (ir / MR);
+						const char *a = Ab + pa->panel * ((ic + ir) / MR);
 						if (u->edges || (mr == MR && nr == NR)) {
 							u->ukr(kcp, a, b, bs, c, ldc, acc, mr, nr);
 							continue;
@@ -287,4 +335,47 @@ void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
 			}
 		}
 	}
+}
+
+static int trivial(int M, int N, int K, float beta, float *C, int ldc)
+{
+	if (M <= 0 || N <= 0)
+		return 1;
+	if (K <= 0) {
+		if (beta == 0.0f)
+			for (int i = 0; i < M; i++)
+				memset(C + (long)i * ldc, 0, (size_t)N * sizeof(float));
+		return 1;
+	}
+	return 0;
+}
+
+void kgemm_with(const kgemm_a *a, int tb, int N, const float *B, int ldb, float beta,
+		float *C, int ldc)
+{
+	if (a->u != ukr_now())
+		die("kgemm_with: A was packed for another kernel path or precision");
+	if (trivial(a->M, N, a->K, beta, C, ldc))
+		return;
+	if (!a->ta && tb && a->u->nt)
+		gemm_nt(a->u, a->M, N, a->K, a->A, a->lda, B, ldb, beta, C, ldc);
+	else
+		gemm_packed(a, tb, N, B, ldb, beta, C, ldc);
+}
+
+void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
+	   const float *B, int ldb, float beta, float *C, int ldc)
+{
+	if (trivial(M, N, K, beta, C, ldc))
+		return;
+	const kern_ukr *u = ukr_now();
+	if (!ta && tb && u->nt) {
+		gemm_nt(u, M, N, K, A, lda, B, ldb, beta, C, ldc);
+		return;
+	}
+	/* A packed into this thread's buffer */
+	struct kgemm_a a = { u, ta, M, K, lda, A, NULL, 0, 0, 0 };
+	a.p = grow(&abuf, &acap, packed_size(u, M, K));
+	pack_all(&a);
+	gemm_packed(&a, tb, N, B, ldb, beta, C, ldc);
 }

@@ -62,6 +62,16 @@ const char *kern_describe(void);
 void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
 	   const float *B, int ldb, float beta, float *C, int ldc);
 
+/* kgemm_pack_a: A packed once for many products by the same A (the
+ * Winograd weights of a layer, used for every group of images), for the
+ * path and precision in use; kgemm_with: kgemm with it (dies if the path
+ * or precision has changed since). A packed A may be shared by threads. */
+typedef struct kgemm_a kgemm_a;
+kgemm_a *kgemm_pack_a(int ta, int M, int K, const float *A, int lda);
+void kgemm_with(const kgemm_a *a, int tb, int N, const float *B, int ldb, float beta,
+		float *C, int ldc);
+void kgemm_a_free(kgemm_a *a);
+
 /* bf16 helpers: round to nearest even (NaN kept NaN), and back. */
 static inline uint16_t kern_to_bf16(float f)
 {

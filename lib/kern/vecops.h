@@ -10,6 +10,14 @@
 #include "nn.h"
 #include "vec.h"
 
+/* copy: n floats, inline (the planes' rows are short: a call to memcpy
+ * per row costs more than the copy) */
+static inline void copy(float *restrict d, const float *restrict s, int n)
+{
+	for (int i = 0; i < n; i++)
+		d[i] = s[i];
+}
+
 /* 16 floats: one AVX-512 register, two AVX2 ones, four SSE ones, as the
  * file that includes this one is compiled (GCC vector extensions;
  * unaligned and aliasing-safe). Sums run in float lanes over
@@ -203,7 +211,7 @@ static void wino_input(float *V, size_t vs, size_t col0, const float *src, int H
 	int chunks = (Tw + 15) / 16;
 
 	for (int y = 0; y < H; y++)
-		memcpy(pad + (size_t)(y + 1) * ps + 1, src + (size_t)y * W, W * sizeof(float));
+		copy(pad + (size_t)(y + 1) * ps + 1, src + (size_t)y * W, W);
 	for (int ty = 0; ty < Th; ty++) {
 		const float *d0 = pad + (size_t)(2 * ty) * ps, *d1 = d0 + ps, *d2 = d1 + ps, *d3 = d2 + ps;
 		size_t base = col0 + (size_t)ty * Tw;
@@ -262,7 +270,7 @@ static void wino_output(float *dst, const float *M, size_t ms, size_t col0, floa
 			ST(&row[1][32 * c + 16], __builtin_shuffle(y10, y11, HI));
 		}
 		for (int i = 0; i < 2 && 2 * ty + i < H; i++)
-			memcpy(dst + (size_t)(2 * ty + i) * W, row[i], W * sizeof(float));
+			copy(dst + (size_t)(2 * ty + i) * W, row[i], W);
 	}
 }
 
@@ -276,9 +284,9 @@ static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H,
 	int chunks = (Tw + 15) / 16;
 
 	for (int ty = 0; ty < Th; ty++) {
-		memcpy(pad, dy + (size_t)(2 * ty) * W, W * sizeof(float));
+		copy(pad, dy + (size_t)(2 * ty) * W, W);
 		if (2 * ty + 1 < H)
-			memcpy(pad + ps, dy + (size_t)(2 * ty + 1) * W, W * sizeof(float));
+			copy(pad + ps, dy + (size_t)(2 * ty + 1) * W, W);
 		else
 			memset(pad + ps, 0, W * sizeof(float));
 		size_t base = col0 + (size_t)ty * Tw;

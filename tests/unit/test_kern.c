@@ -88,8 +88,36 @@ static const int sizes[][3] = {
 	{ 64, 64, 600 }, { 17, 800, 5 }, { 3, 2000, 1 }, { 24, 48, 0 },
 };
 
-int main(void)
+/* kgemm_with: A packed once, used twice, gives kgemm's bytes */
+static int check_packed(void)
 {
+	int M = 37, N = 75, K = 45, bad = 0;
+	float *A = fill((size_t)M * K), *B = fill((size_t)K * N);
+	float *C1 = xcalloc((size_t)M * N, 4), *C2 = xcalloc((size_t)M * N, 4);
+
+	for (int ta = 0; ta < 2; ta++) {
+		int lda = ta ? M : K;
+		kgemm_a *a = kgemm_pack_a(ta, M, K, A, lda);
+		for (int rep = 0; rep < 2; rep++) {
+			kgemm(ta, 0, M, N, K, A, lda, B, N, 0.0f, C1, N);
+			kgemm_with(a, 0, N, B, N, 0.0f, C2, N);
+			bad |= memcmp(C1, C2, (size_t)M * N * 4) != 0;
+		}
+		kgemm_a_free(a);
+	}
+	free(A), free(B), free(C1), free(C2);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--paths") == 0) {
+		/* the paths this CPU can run, one a line, for tests/run */
+		for (int p = 0; p < KPATH_COUNT; p++)
+			if (kern_can_run((kern_path)p))
+				printf("%s\n", kern_path_name((kern_path)p));
+		return 0;
+	}
 	rng_seed(&rng, 7);
 	printf("test_kern: best path on this CPU: %s\n", kern_path_name(kern_best()));
 	for (int p = 0; p < KPATH_COUNT; p++) {
@@ -118,7 +146,32 @@ int main(void)
 			printf("%s kgemm %s %s: %d cases\n", bad ? "FAIL" : "ok  ",
 			       kern_path_name((kern_path)p), kern_precision_name((kern_precision)prec), n);
 			failures += bad > 0;
+			int pb = check_packed();
+			printf("%s kgemm_with %s %s: packed A gives kgemm's bytes\n", pb ? "FAIL" : "ok  ",
+			       kern_path_name((kern_path)p), kern_precision_name((kern_precision)prec));
+			failures += pb;
 		}
+	}
+	/* bf16 really rounds: on every path its product differs from fp32's
+	 * by far more than fp32 rounding (relative 1e-3 at least somewhere) */
+	for (int p = 0; p < KPATH_COUNT; p++) {
+		if (!kern_can_run((kern_path)p))
+			continue;
+		kern_use((kern_path)p);
+		int M = 16, N = 48, K = 64;
+		float *A = fill((size_t)M * K), *B = fill((size_t)K * N);
+		float *C[2] = { xcalloc((size_t)M * N, 4), xcalloc((size_t)M * N, 4) };
+		for (int prec = 0; prec < 2; prec++) {
+			kern_set_precision((kern_precision)prec);
+			kgemm(0, 0, M, N, K, A, K, B, N, 0.0f, C[prec], N);
+		}
+		double worst = 0;
+		for (int i = 0; i < M * N; i++)
+			worst = fmax(worst, fabs(C[0][i] - C[1][i]) / fmax(1.0, fabs(C[0][i])));
+		printf("%s bf16 differs from fp32 on %s (max relative %.2g, > 1e-3)\n",
+		       worst > 1e-3 ? "ok  " : "FAIL", kern_path_name((kern_path)p), worst);
+		failures += worst <= 1e-3;
+		free(A), free(B), free(C[0]), free(C[1]);
 	}
 	kern_set_precision(KERN_FP32);
 	if (failures) {

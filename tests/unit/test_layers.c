@@ -405,6 +405,18 @@ int main(void)
 	test_conv(0, "conv3x3 9x8 (winograd)", 9, 8);
 	test_conv(1, "conv1x1", 5, 6);
 	test_conv(2, "convt2x2", 5, 6);
+	/* planes one pixel high or wide, and 1x1 (deep U-Nets, tiny images) */
+	static const int small[][2] = { { 1, 1 }, { 1, 5 }, { 5, 1 }, { 1, 2 }, { 2, 1 }, { 2, 2 },
+					{ 3, 1 }, { 1, 4 }, { 4, 1 }, { 4, 4 } };
+	for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+		char name[64];
+		int h = small[i][0], w = small[i][1];
+		for (int kind = 0; kind < 3; kind++) {
+			snprintf(name, sizeof name, "%s %dx%d", kind == 0 ? "conv3x3" : kind == 1 ?
+				 "conv1x1" : "convt2x2", h, w);
+			test_conv(kind, name, h, w);
+		}
+	}
 	test_maxpool();
 	test_batchnorm(0, 0);
 	for (int a = 0; a < 4; a++)
