@@ -72,5 +72,5 @@ static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long
 const kern_ukr kern_amx_bf16 = {
 	.name = "amx", .mr = MR, .nr = NR, .kalign = KB, .a_fmt = PACK_BF16_ROWS,
 	.b_fmt = PACK_BF16_PAIRS, .ukr = ukr, .thread_init = thread_init,
-	.pack_b_pairs = kern_pack_b_pairs_avx512bf16,
+	.b_pack_t = kern_pack_t_pairs_avx512bf16, .b_pack_n = kern_pack_n_pairs_avx512bf16,
 };

@@ -5,6 +5,7 @@
  * packing of B into pairs is here too (the amx path uses it). */
 #include <immintrin.h>
 
+#include "tr16.h"
 #include "ukr.h"
 
 #define MR 8
@@ -91,26 +92,61 @@ static void nt(int M, int N, int K, const void *Av, long lda, const void *Bv, lo
 		}
 }
 
-/* one panel of B (K x cols of NR, not transposed) into pairs of K: rows
- * k and k+1, 16 columns at a time, converted (round to nearest even) and
- * interleaved */
-void kern_pack_b_pairs_avx512bf16(uint16_t *dst, int nr, const float *B, long ldb, int cols,
+static inline __mmask16 first(int n)
+{
+	return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* K rows of n columns into pairs of K: rows k and k+1, 16 columns at a
+ * time, converted (round to nearest even) and interleaved */
+void kern_pack_n_pairs_avx512bf16(void *dst, int width, const float *src, long ld, int n,
 				  int kc, int kcp)
 {
 	const __m512i inter = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,
 					       25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
 					       18, 2, 17, 1, 16, 0);
+	uint16_t *d0 = dst;
 
 	for (int k = 0; k < kcp; k += 2) {
-		const float *r0 = B + (long)k * ldb, *r1 = r0 + ldb;
-		uint16_t *d = dst + (long)k * nr;
-		for (int j = 0; j < nr; j += 16) {
-			int n = cols - j < 16 ? (cols - j > 0 ? cols - j : 0) : 16;
-			__mmask16 m = (__mmask16)((1u << n) - 1);
+		const float *r0 = src + (long)k * ld, *r1 = r0 + ld;
+		uint16_t *d = d0 + (long)k * width;
+		for (int j = 0; j < width; j += 16) {
+			__mmask16 m = first(n - j);
 			__m512 v0 = k < kc ? _mm512_maskz_loadu_ps(m, r0 + j) : _mm512_setzero_ps();
 			__m512 v1 = k + 1 < kc ? _mm512_maskz_loadu_ps(m, r1 + j) : _mm512_setzero_ps();
 			__m512i p = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
-			_mm512_storeu_si512(d + 2 * j, _mm512_permutexvar_epi16(inter, p));
+			_mm512_mask_storeu_epi32(d + 2 * j, first(width - j),
+						 _mm512_permutexvar_epi16(inter, p));
+		}
+	}
+}
+
+/* n rows along K into pairs of K: each row's 32 steps converted are 16
+ * pairs (32-bit lanes); 16 rows of them transposed give 16 pairs x 16
+ * columns */
+void kern_pack_t_pairs_avx512bf16(void *dst, int width, const float *src, long ld, int n,
+				  int kc, int kcp)
+{
+	uint16_t *d = dst;
+
+	for (int j0 = 0; j0 < width; j0 += 16) {
+		int nj = width - j0 < 16 ? width - j0 : 16;
+		for (int k0 = 0; k0 < kcp; k0 += 32) {
+			__mmask16 lo = first(kc - k0), hi = first(kc - k0 - 16);
+			__m512i in[16], out[16];
+			for (int i = 0; i < 16; i++) {
+				if (i < nj && j0 + i < n) {
+					const float *r = src + (long)(j0 + i) * ld + k0;
+					in[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, r + 16),
+									     _mm512_maskz_loadu_ps(lo, r));
+				} else {
+					in[i] = _mm512_setzero_si512();
+				}
+			}
+			tr16(in, out);
+			for (int p = 0; p < 16 && k0 + 2 * p < kcp; p++)
+				_mm512_mask_storeu_epi32(d + ((long)(k0 / 2 + p) * width + j0) * 2, first(nj),
+							 out[p]);
 		}
 	}
 }
@@ -135,5 +171,7 @@ void kern_to_bf16_avx512bf16(uint16_t *dst, const float *src, int n, int npad)
 const kern_ukr kern_avx512bf16_bf16 = {
 	.name = "avx512-bf16", .mr = MR, .nr = NR, .kalign = 2, .a_fmt = PACK_BF16_PAIRS,
 	.b_fmt = PACK_BF16_PAIRS, .ukr = ukr, .edges = 1, .nt = nt, .bf16_rows = 1,
-	.pack_b_pairs = kern_pack_b_pairs_avx512bf16, .to_bf16 = kern_to_bf16_avx512bf16,
+	.a_pack_t = kern_pack_t_pairs_avx512bf16, .a_pack_n = kern_pack_n_pairs_avx512bf16,
+	.b_pack_t = kern_pack_t_pairs_avx512bf16, .b_pack_n = kern_pack_n_pairs_avx512bf16,
+	.to_bf16 = kern_to_bf16_avx512bf16,
 };

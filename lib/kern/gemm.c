@@ -72,6 +72,15 @@ static void pack_a(void *dst, const kern_ukr *u, const float *A, int ta, int lda
 {
 	int MR = u->mr, rows = M - r0 < MR ? M - r0 : MR;
 
+	if (!ta && u->a_pack_t) {
+		u->a_pack_t(dst, MR, A + (long)r0 * lda + k0, lda, rows, kc, kcp);
+		return;
+	}
+	if (ta && u->a_pack_n) {
+		u->a_pack_n(dst, MR, A + (long)k0 * lda + r0, lda, rows, kc, kcp);
+		return;
+	}
+
 	switch (u->a_fmt) {
 	case PACK_F32:
 	case PACK_F32_BF16: {
@@ -112,6 +121,14 @@ static void pack_b(void *dst, const kern_ukr *u, const float *B, int tb, int ldb
 {
 	int NR = u->nr, cols = N - c0 < NR ? N - c0 : NR;
 
+	if (tb && u->b_pack_t) {
+		u->b_pack_t(dst, NR, B + (long)c0 * ldb + k0, ldb, cols, kc, kcp);
+		return;
+	}
+	if (!tb && u->b_pack_n) {
+		u->b_pack_n(dst, NR, B + (long)k0 * ldb + c0, ldb, cols, kc, kcp);
+		return;
+	}
 	if (u->b_fmt == PACK_BF16_PAIRS) {
 		uint16_t *p = dst;
 		if (cols < NR || kc < kcp)
@@ -162,7 +179,10 @@ static size_t elem_size(int fmt)
 static __thread void *ntbuf;
 static __thread size_t ntcap;
 
-#define KNT 2048                       /* K per block of the A B^T kernel's copies */
+#define KNT 2048
+/* A B^T by dot products only when K is long enough to pay for the final
+ * reduction of each entry (measured: K 256 is faster packed, 1024 by dots) */
+#define NT_MIN_K 1024                       /* K per block of the A B^T kernel's copies */
 
 /* C = beta C + A B^T by the path's dot-product kernel; for bf16 the rows
  * are first copied, rounded (emulated) or converted (bf16 rows), a block
@@ -298,11 +318,8 @@ static void gemm_packed(const struct kgemm_a *pa, int tb, int N, const float *B,
 					continue;
 				char *dst = Bp + (direct ? 0 : bpanel * (jr / NR));
 				int cols = nc - jr < NR ? nc - jr : NR;
-				if (u->pack_b_pairs && !tb)
-					u->pack_b_pairs((uint16_t *)dst, NR, B + (long)pc * ldb + jc + jr,
-							ldb, cols, kc, kcp);
-				else
-					pack_b(dst, u, B, tb, ldb, jc + nc, jc + jr, pc, kc, kcp);
+				(void)cols;
+				pack_b(dst, u, B, tb, ldb, jc + nc, jc + jr, pc, kc, kcp);
 			}
 			for (int ic = 0; ic < M; ic += MC) {
 				int mc = M - ic < MC ? M - ic : MC;
@@ -369,7 +386,7 @@ void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
 	if (trivial(M, N, K, beta, C, ldc))
 		return;
 	const kern_ukr *u = ukr_now();
-	if (!ta && tb && u->nt) {
+	if (!ta && tb && u->nt && K >= NT_MIN_K) {
 		gemm_nt(u, M, N, K, A, lda, B, ldb, beta, C, ldc);
 		return;
 	}

@@ -37,10 +37,13 @@ typedef void ukr_fn(int kc, const void *Ap, const void *Bp, long ldb, float *C, 
 typedef void nt_fn(int M, int N, int K, const void *A, long lda, const void *B, long ldb,
 		   float beta, float *C, long ldc);
 
-/* pack_b: an instruction-set version of gemm.c's packing of one panel of
- * B (not transposed) in pairs of K, or NULL for the generic one */
-typedef void pack_b_fn(uint16_t *dst, int NR, const float *B, long ldb, int cols, int kc,
-		       int kcp);
+/* pack_fn: an instruction-set version of a packing into one panel `width`
+ * wide (MR for A, NR for B) over K steps k0.. (kc of them, zero up to kcp),
+ * in the operand's packed format (PACK_F32* or PACK_BF16_PAIRS):
+ *   pack_t: from `n` rows along K: src[j*ld + k], j < n (A as it is, B^T)
+ *   pack_n: from K rows of `n` columns: src[k*ld + j], j < n (A^T, B)
+ * columns past n are zero. NULL: gemm.c's generic packing. */
+typedef void pack_fn(void *dst, int width, const float *src, long ld, int n, int kc, int kcp);
 
 typedef struct {
 	const char *name;
@@ -52,12 +55,12 @@ typedef struct {
 	int edges;                   /* ukr does partial tiles itself */
 	nt_fn *nt;                   /* NULL: A B^T by packing */
 	int bf16_rows;               /* nt takes bf16 rows */
-	pack_b_fn *pack_b_pairs;
+	pack_fn *a_pack_t, *a_pack_n, *b_pack_t, *b_pack_n;
 	/* to_bf16: dst[0..n) = src rounded to bf16, dst[n..npad) = 0 (NULL: generic) */
 	void (*to_bf16)(uint16_t *dst, const float *src, int n, int npad);
 } kern_ukr;
 
-pack_b_fn kern_pack_b_pairs_avx512bf16;
+pack_fn kern_pack_t_pairs_avx512bf16, kern_pack_n_pairs_avx512bf16;
 void kern_to_bf16_avx512bf16(uint16_t *dst, const float *src, int n, int npad);
 
 extern const kern_ukr kern_portable_f32, kern_portable_bf16;
