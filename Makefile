@@ -42,6 +42,7 @@ KFLAGS_avx512     = -O3 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 KFLAGS_avx512bf16 = $(KFLAGS_avx512) -mavx512bf16
 KFLAGS_amx        = $(KFLAGS_avx512bf16) -mamx-tile -mamx-bf16
 KFLAGS_portable   = -O3
+KFLAGS_peak       = -O3
 # the vector primitives copy short rows inline: keep GCC from making them memcpy calls
 KFLAGS_vec        = -O3 -fno-tree-loop-distribute-patterns
 KFLAGS_vec_portable = $(KFLAGS_vec)

@@ -16,7 +16,13 @@ Usage:
   unet_torch.py --flops            forward FLOPs per 28x28 image (no torch needed)
   unet_torch.py --train-images X.npy --train-masks Y.npy --test-images Z.npy
                 [--images 6400] [--warmup 5] [--batch 64]
-                [--predict-batch 256] [--threads 2]
+                [--predict-batch 64] [--threads 2] [--filters 16]
+                [--loss bce|mse] [--precision fp32|bf16]
+
+--precision bf16 runs the forward passes (and so the backward) under
+torch.autocast('cpu', dtype=torch.bfloat16), PyTorch's mixed precision.
+--loss mse takes float targets with any number of channels (the separation
+network: two outputs); bce takes 0/1 masks.
 
 Inputs are tensor streams (.npy arrays back to back) of uint8 images (/255)
 and uint8 0/1 Otsu masks (bin/otsu). Output: TAB-separated lines
@@ -200,11 +206,16 @@ def main():
     ap.add_argument("--predict-batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--filters", type=int, default=16)
+    ap.add_argument("--loss", choices=("bce", "mse"), default="bce")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    ap.add_argument("--size", type=int, default=28, help="image size for --flops")
+    ap.add_argument("--outputs", type=int, default=1, help="output channels for --flops")
     a = ap.parse_args()
 
-    fwd = unet_flops()
     if a.flops:
-        print("unet_forward_flop\t%d" % fwd)
+        print("unet_forward_flop\t%d" % unet_flops(out_ch=a.outputs, filters=a.filters,
+                                                   H=a.size, W=a.size))
         return
     if not (a.train_images and a.train_masks and a.test_images):
         ap.error("--train-images, --train-masks and --test-images are needed")
@@ -214,18 +225,29 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
-    net = build_unet()
-    nparams = sum(p.numel() for p in net.parameters())
-    assert nparams == EXPECTED_PARAMS, "parameter count %d != %d" % (nparams, EXPECTED_PARAMS)
-    assert sum(p.numel() for p in net.ordered_parameters()) == nparams
-    mf = measured_flops(net)
-    assert mf == fwd, "FLOPs from hooks %d != analytic %d" % (mf, fwd)
+    def intensities(arr):
+        arr = as_nchw(arr)
+        return arr.astype(np.float32) / 255 if arr.dtype == np.uint8 else arr.astype(np.float32)
 
-    x = torch.from_numpy(as_nchw(read_stream(a.train_images)).astype(np.float32) / 255)
-    y = torch.from_numpy((as_nchw(read_stream(a.train_masks)) != 0).astype(np.float32))
-    xt = torch.from_numpy(as_nchw(read_stream(a.test_images)).astype(np.float32) / 255)
-    if x.shape != y.shape:
-        sys.exit("unet_torch.py: images %s and masks %s differ" % (tuple(x.shape), tuple(y.shape)))
+    x = torch.from_numpy(intensities(read_stream(a.train_images)))
+    if a.loss == "bce":
+        y = torch.from_numpy((as_nchw(read_stream(a.train_masks)) != 0).astype(np.float32))
+    else:
+        y = torch.from_numpy(intensities(read_stream(a.train_masks)))
+    xt = torch.from_numpy(intensities(read_stream(a.test_images)))
+    if x.shape[0] != y.shape[0] or x.shape[2:] != y.shape[2:]:
+        sys.exit("unet_torch.py: images %s and targets %s differ" % (tuple(x.shape), tuple(y.shape)))
+    H, W = x.shape[2], x.shape[3]
+    net = build_unet(in_ch=x.shape[1], out_ch=y.shape[1], filters=a.filters)
+    nparams = sum(p.numel() for p in net.parameters())
+    if a.filters == 16 and y.shape[1] == 1 and x.shape[1] == 1:
+        assert nparams == EXPECTED_PARAMS, "parameter count %d != %d" % (nparams, EXPECTED_PARAMS)
+    assert sum(p.numel() for p in net.ordered_parameters()) == nparams
+    fwd = unet_flops(in_ch=x.shape[1], out_ch=y.shape[1], filters=a.filters, H=H, W=W)
+    mf = measured_flops(net, H, W)
+    assert mf == fwd, "FLOPs from hooks %d != analytic %d" % (mf, fwd)
+    amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.precision == "bf16" else \
+        (lambda: torch.autocast("cpu", enabled=False))
     n = x.shape[0]
     B = a.batch
 
@@ -238,9 +260,10 @@ def main():
     print("torch_mkldnn\t%s" % torch.backends.mkldnn.is_available())
     print("unet_params\t%d" % nparams)
     print("unet_forward_flop\t%d" % fwd)
+    print("torch_precision\t%s" % a.precision)
     sys.stdout.flush()
 
-    loss_fn = nn.BCEWithLogitsLoss()
+    loss_fn = nn.BCEWithLogitsLoss() if a.loss == "bce" else nn.MSELoss()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     net.train()
 
@@ -248,7 +271,9 @@ def main():
         s = (i * B) % (n - B + 1)
         xb, yb = x[s:s + B], y[s:s + B]
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(xb), yb)
+        with amp():
+            out = net(xb)
+        loss = loss_fn(out.float(), yb)
         loss.backward()
         opt.step()
         return loss
@@ -273,11 +298,13 @@ def main():
 
     net.eval()
     PB = a.predict_batch
-    with torch.no_grad():
+    with torch.no_grad(), amp():
         net(xt[:PB])    # warm-up
         t0 = time.perf_counter()
         for s in range(0, xt.shape[0], PB):
-            torch.sigmoid(net(xt[s:s + PB]))
+            o = net(xt[s:s + PB]).float()
+            if a.loss == "bce":
+                torch.sigmoid(o)
         t = time.perf_counter() - t0
     print("torch_predict_img_s\t%.1f" % (xt.shape[0] / t))
     print("torch_predict_images\t%d" % xt.shape[0])

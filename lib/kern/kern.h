@@ -72,6 +72,11 @@ void kgemm_with(const kgemm_a *a, int tb, int N, const float *B, int ldb, float 
 		float *C, int ldc);
 void kgemm_a_free(kgemm_a *a);
 
+/* kern_peak_gflops: the measured peak of one unit on the calling thread's
+ * core (peak.c): "fp32-avx512", "fp32-avx2", "bf16-avx512", "bf16-amx";
+ * 0 where the CPU lacks it. */
+double kern_peak_gflops(const char *unit, double seconds);
+
 /* bf16 helpers: round to nearest even (NaN kept NaN), and back. */
 static inline uint16_t kern_to_bf16(float f)
 {
