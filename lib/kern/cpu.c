@@ -75,21 +75,17 @@ static int detect(void)
 		return KPATH_AVX2;
 	int bf16 = (a71 >> 5) & 1;                /* AVX512_BF16 */
 	int amx = ((d7 >> 22) & 1) && ((d7 >> 24) & 1);   /* AMX-BF16, AMX-TILE */
-	if (amx && (xcr0 & 0x60000) == 0x60000 && amx_permitted())
+	/* the amx path packs with AVX512-BF16 instructions: both are needed */
+	if (amx && bf16 && (xcr0 & 0x60000) == 0x60000 && amx_permitted())
 		return KPATH_AMX;
 	return bf16 ? KPATH_AVX512_BF16 : KPATH_AVX512;
 }
 
-/* what each path needs of the ones below it: amx needs no AVX512-BF16 */
+/* the paths are ordered: each needs what the one below it needs */
 static int can_run(kern_path p)
 {
 	if ((int)p < 0 || p >= KPATH_COUNT)
 		return 0;
-	if (p == KPATH_AVX512_BF16 && detected == KPATH_AMX) {
-		unsigned a, b, c, d;
-		__cpuid_count(7, 1, a, b, c, d);
-		return (a >> 5) & 1;
-	}
 	return (int)p <= detected;
 }
 
