@@ -29,7 +29,8 @@ setup() {
 	assert_output --partial "Usage: encode"
 	run encode --version
 	assert_success
-	assert_output --regexp "^encode \(segpipe\) [0-9.]+$"
+	assert_line --index 0 --regexp "^encode \(segpipe\) [0-9.]+$"
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision (fp32|bf16)$'
 }
 
 @test "encode: the codes of a 784-2-784 autoencoder: (N,2) float32, as numpy computes them" {

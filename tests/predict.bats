@@ -72,7 +72,8 @@ PYEOF
 	assert_output --partial "Usage: predict"
 	run predict --version
 	assert_success
-	assert_output --regexp "^predict \(segpipe\) [0-9.]+$"
+	assert_line --index 0 --regexp "^predict \(segpipe\) [0-9.]+$"
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision (fp32|bf16)$'
 }
 
 @test "predict: bce, mse and ce outputs equal an independent numpy U-Net (tolerance 1e-4)" {

@@ -22,7 +22,8 @@ setup() {
 	assert_output --partial "Usage: train-mlp"
 	run train-mlp --version
 	assert_success
-	assert_output --regexp "^train-mlp \(segpipe\) [0-9.]+$"
+	assert_line --index 0 --regexp "^train-mlp \(segpipe\) [0-9.]+$"
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision (fp32|bf16)$'
 }
 
 @test "train-mlp: a 784-2-784 autoencoder on 100 images lowers its loss; history, stderr and header agree" {

@@ -42,7 +42,8 @@ T="--filters 4 -j 1 -b 16"
 	assert_output --partial "Usage: train-unet"
 	run train-unet --version
 	assert_success
-	assert_output --regexp "^train-unet \(segpipe\) [0-9.]+$"
+	assert_line --index 0 --regexp "^train-unet \(segpipe\) [0-9.]+$"
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision (fp32|bf16)$'
 }
 
 @test "train-unet: otsu | train-unet | predict | iou learns foreground (IoU > 0.85, measured 0.94)" {
