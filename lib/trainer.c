@@ -136,6 +136,7 @@ typedef struct {
 	float *x, *best;        /* a batch of inputs; the best epoch's params, stats */
 	void *y;                /* a batch of targets */
 	size_t np, ns;          /* parameters, statistics */
+	int saved;              /* the epoch this run last wrote to the output file */
 } run_state;
 
 /* evaluate: mean loss over the validation samples, in inference mode */
@@ -154,7 +155,7 @@ static double evaluate(net *n, const run_state *r, int batch)
 
 /* save: the model at an epoch end: the best epoch's weights when there is
  * validation data, with the last epoch's and Adam's state for --resume. */
-static void save(trainer *t, net *n, const run_state *r)
+static void save(trainer *t, net *n, run_state *r)
 {
 	model *m = &t->m;
 
@@ -173,6 +174,8 @@ static void save(trainer *t, net *n, const run_state *r)
 		m->has_resume = 0;
 	}
 	model_save(m, t->o->output);
+	if (strcmp(t->o->output, "-") != 0)
+		r->saved = m->epoch;
 }
 
 /* keep_best: the network's parameters and statistics into best */
@@ -186,16 +189,20 @@ static void keep_best(net *n, run_state *r)
 		memcpy(r->best + r->np, st, ns * sizeof(float));
 }
 
-/* diverged: stop the run with the model of the last good epoch on disk */
-static void diverged(const trainer *t, const char *what, double value, int epoch)
+/* diverged: stop the run, leaving the model of the last good epoch as it
+ * is on disk; saved is the epoch this run last wrote to the output (0: none) */
+static void diverged(const trainer *t, const char *what, double value, int epoch, int saved)
 {
-	const model *m = &t->m;
-	const char *out = t->o->output;
+	char v[32];
 
-	if (m->epoch > 0 && strcmp(out, "-") != 0)
-		die("epoch %d: %s is %g; stopped, %s keeps epoch %d", epoch, what, value, out,
-		    m->epoch);
-	die("epoch %d: %s is %g; stopped, no model written", epoch, what, value);
+	snprintf(v, sizeof v, isnan(value) ? "nan" : "%g", value);
+	if (saved)
+		die("epoch %d: %s is %s; stopped, %s keeps epoch %d", epoch, what, v,
+		    t->o->output, saved);
+	if (t->o->resume)
+		die("epoch %d: %s is %s; stopped, nothing written (%s keeps epoch %d)", epoch,
+		    what, v, t->o->resume, t->m.epoch);
+	die("epoch %d: %s is %s; stopped, no model written", epoch, what, v);
 }
 
 static int params_finite(net *n, const run_state *r)
@@ -292,7 +299,7 @@ void trainer_run(trainer *t, net *n)
 			loss = net_train_step(n, r.x, r.y, B, &opt);
 			if (!isfinite(loss)) {
 				progress_end(&bar);
-				diverged(t, "the training loss", loss, m->epoch + 1);
+				diverged(t, "the training loss", loss, m->epoch + 1, r.saved);
 			}
 			sum += (double)loss * B;
 			snprintf(extra, sizeof extra, "loss %.4f %.0f img/s", sum / (s + B),
@@ -302,12 +309,12 @@ void trainer_run(trainer *t, net *n)
 		progress_end(&bar);
 		free(perm);
 		if (!params_finite(n, &r))
-			diverged(t, "a parameter", NAN, m->epoch + 1);
+			diverged(t, "a parameter", NAN, m->epoch + 1, r.saved);
 		secs = now_seconds() - t0;
 		if (r.nval) {
 			val_loss = (float)evaluate(n, &r, o->batch);
 			if (!isfinite(val_loss))
-				diverged(t, "the validation loss", val_loss, m->epoch + 1);
+				diverged(t, "the validation loss", val_loss, m->epoch + 1, r.saved);
 		}
 		/* the epoch is good: it becomes the model's */
 		m->epoch++;
