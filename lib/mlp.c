@@ -399,14 +399,3 @@ mlp *mlp_from_model(const model *md, const char *path)
 	}
 	return m;
 }
-
-mlp *mlp_load(const char *path)
-{
-	model md;
-	mlp *m;
-
-	model_read(&md, path);
-	m = mlp_from_model(&md, path);
-	model_free(&md);
-	return m;
-}

@@ -91,10 +91,9 @@ float mlp_train_step(mlp *m, const float *x, const float *y, int B, const adam_c
 
 /* mlp_from_model: the network a model of kind mlp describes, with its
  * parameters (and Adam state, when the model has it); dies with one line
- * naming path when the header and the tensors disagree. mlp_load: the same
- * from a file (model_read first: not a model, a unet, a corrupt file). */
+ * naming path when the header and the tensors disagree (net_load reads a
+ * model file of any kind). */
 mlp *mlp_from_model(const model *md, const char *path);
-mlp *mlp_load(const char *path);
 /* mlp_to_model: fill the architecture and parameters of md (an initialised
  * model) from m, and with with_adam the Adam state (a checkpoint); the
  * training fields are the caller's. */
