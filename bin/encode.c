@@ -1,4 +1,4 @@
-/* encode: a dense model's hidden layer as a stream, one vector per sample. */
+/* encode: a model's hidden layer as a stream, one vector per sample. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "tensor.h"
-#include "mlp.h"
+#include "net.h"
 
 static const char usage[] =
 "Usage: encode [--layer K] [-j N] MODEL [FILE]\n"
@@ -18,9 +18,12 @@ static const char usage[] =
 "\n"
 "  -k, --layer K     the layer to write (default: the smallest hidden layer,\n"
 "                    the first of equals)\n"
+"      --precision P bf16 or fp32 (default: the precision the model was\n"
+"                    trained with)\n"
 "  -j, --threads N   threads (default: all cores)\n"
+"  -v, --verbose     say which kernel and precision compute\n"
 "  -h, --help        show this help and exit\n"
-"      --version     show the version and exit\n"
+"      --version     show the version and the kernel, and exit\n"
 "\n"
 "With no FILE, or when FILE is -, read standard input.\n";
 
@@ -29,6 +32,7 @@ enum { CHUNK = 256 };   /* samples per forward pass */
 struct options {
 	int layer;          /* -1: the smallest hidden layer */
 	int threads;
+	net_options net;
 	const char *files[2];
 };
 
@@ -37,19 +41,22 @@ static void parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "layer", required_argument, NULL, 'k' },
 		{ "threads", required_argument, NULL, 'j' },
+		NET_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":k:j:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:j:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->layer = (int)cli_long("--layer", optarg, 0, MLP_MAX_LAYERS - 1); break;
 		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
 		case 'h': cli_help(usage); break;
-		case 'V': cli_version(); break;
-		default: cli_bad_option(c, argv);
+		case 'V': net_version(); break;
+		default:
+			if (!net_option(&o->net, c, optarg))
+				cli_bad_option(c, argv);
 		}
 	}
 	cli_operands(argc, argv, optind, 1, 2, o->files);
@@ -57,23 +64,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_die("MODEL must be a file name");
 }
 
-/* the smallest hidden layer, or -1 when there is none */
-static int code_layer(const mlp *m)
-{
-	int k = -1;
-
-	for (int l = 1; l < m->L; l++)
-		if (k < 0 || m->size[l] < m->size[k])
-			k = l;
-	return k;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = { .layer = -1 };
 	input *in;
 	output *out;
-	mlp *m;
+	net *m;
 	float *x;
 	shape_t vec = { 1, { 0 } };
 	int64_t n;
@@ -83,18 +79,19 @@ int main(int argc, char **argv)
 	cli_passive_wait(argv);
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
-	m = mlp_load(o.files[0]);
-	k = o.layer >= 0 ? o.layer : code_layer(m);
+	m = net_load(o.files[0], CHUNK, 0, 0, NET_NEED_LAYERS);
+	k = o.layer >= 0 ? o.layer : net_code_layer(m);
 	if (k < 0)
-		die("%s has no hidden layer (layers %d): give --layer", o.files[0], m->L);
-	if (k > m->L)
-		die("--layer %d: %s has layers 0..%d", k, o.files[0], m->L);
+		die("%s has no hidden layer (layers %d): give --layer", o.files[0], net_layers(m));
+	if (k > net_layers(m))
+		die("--layer %d: %s has layers 0..%d", k, o.files[0], net_layers(m));
+	/* a model encodes in the precision it was trained with, unless told */
+	net_use_precision(o.net.precisionSpec ? o.net.precision : net_trained_precision(m),
+			  o.net.verbose);
 	in = input_open(o.files[1]);
+	net_check_input(m, input_shape(in), input_name(in));
 	n = input_size(in);
-	if (n != m->size[0])
-		die("the model takes %d values, the samples of %s have %" PRId64 " (%s)", m->size[0],
-		    input_name(in), n, shape_str(input_shape(in)));
-	vec.dim[0] = m->size[k];
+	vec.dim[0] = net_layer_size(m, k);
 	x = xmalloc_array((size_t)CHUNK * n, sizeof *x);
 	out = output_open(stdout, 0, DT_F32, &vec);
 	for (;;) {
@@ -104,10 +101,9 @@ int main(int argc, char **argv)
 		if (B == CHUNK || (!more && B > 0)) {
 			const float *code;
 
-			mlp_forward(m, x, B, NULL);
-			code = mlp_layer(m, k);
+			code = net_encode(m, x, B, k);
 			for (int b = 0; b < B; b++)
-				output_write(out, code + (int64_t)b * m->size[k]);
+				output_write(out, code + (int64_t)b * vec.dim[0]);
 			B = 0;
 		}
 		if (!more)
@@ -116,6 +112,6 @@ int main(int argc, char **argv)
 	output_close(out);
 	input_close(in);
 	free(x);
-	mlp_free(m);
+	net_free(m);
 	return 0;
 }

@@ -8,9 +8,7 @@
 
 #include "tensor.h"
 #include "nn.h"
-#include "unet.h"
-#include "model.h"
-#include "mlp.h"
+#include "net.h"
 
 static const char usage[] =
 "Usage: predict [options] MODEL [INPUTS]\n"
@@ -24,15 +22,19 @@ static const char usage[] =
 "  -a, --argmax        write uint8 class maps: the most probable class\n"
 "  -b, --batch N       images per batch (default 64)\n"
 "  -P, --pgm           write a PGM stream instead of a tensor stream\n"
+"      --precision P   bf16 or fp32 (default: the precision the model was\n"
+"                      trained with)\n"
 "  -j, --threads N     threads (default: all cores)\n"
+"  -v, --verbose       say which kernel and precision compute\n"
 "  -h, --help          show this help and exit\n"
-"      --version       show the version and exit\n"
+"      --version       show the version and the kernel, and exit\n"
 "\n"
 "With no INPUTS, or when INPUTS is -, read standard input.\n";
 
 struct options {
 	double threshold;
 	int argmax, batch, pgm, threads;
+	net_options net;
 	const char *files[2];
 };
 
@@ -44,13 +46,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "pgm", no_argument, NULL, 'P' },
 		{ "threads", required_argument, NULL, 'j' },
+		NET_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":t:ab:Pj:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:ab:Pj:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->threshold = cli_double("--threshold", optarg, -1e30, 1e30); break;
 		case 'a': o->argmax = 1; break;
@@ -58,8 +61,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'P': o->pgm = 1; break;
 		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
 		case 'h': cli_help(usage); break;
-		case 'V': cli_version(); break;
-		default: cli_bad_option(c, argv);
+		case 'V': net_version(); break;
+		default:
+			if (!net_option(&o->net, c, optarg))
+				cli_bad_option(c, argv);
 		}
 	}
 	if (o->argmax && !isnan(o->threshold))
@@ -67,39 +72,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 	cli_operands(argc, argv, optind, 1, 2, o->files);
 }
 
-/* finish: logits (B,K,H,W) -> what the loss makes of them, in place. */
-static void finish(float *z, int B, int K, int64_t P, loss_kind loss)
-{
-	if (loss == LOSS_BCE) {
-		for (int64_t i = 0; i < (int64_t)B * K * P; i++)
-			z[i] = 1.0f / (1.0f + expf(-z[i]));
-	} else if (loss == LOSS_CE) {
-		for (int b = 0; b < B; b++) {
-			float *s = z + (int64_t)b * K * P;
-			for (int64_t p = 0; p < P; p++) {
-				float m = s[p], sum = 0;
-				for (int k = 1; k < K; k++)
-					m = fmaxf(m, s[k * P + p]);
-				for (int k = 0; k < K; k++)
-					sum += s[k * P + p] = expf(s[k * P + p] - m);
-				for (int k = 0; k < K; k++)
-					s[k * P + p] /= sum;
-			}
-		}
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct options o = { .threshold = NAN, .batch = 64 };
-	model m;
-	unet *u = NULL;
-	mlp *nn = NULL;
+	net *nn;
 	input *in;
 	output *out;
 	float *x, *z, *row;
-	int K, H, W;
-	int64_t P, n = 0;
+	int64_t K, P, n = 0;
 	shape_t oshape;
 	dtype_t dt = DT_F32;
 
@@ -108,37 +88,22 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 	in = input_open(o.files[1]);
-	H = (int)shape_h(input_shape(in));
-	W = (int)shape_w(input_shape(in));
-	model_read(&m, o.files[0]);
-	if (strcmp(m.kind, "mlp") == 0) {
-		nn = mlp_load(o.files[0]);
-		if (input_size(in) != nn->size[0])
-			die("input samples %s have %" PRId64 " values; the model takes %d (%s)",
-			    shape_str(input_shape(in)), input_size(in), nn->size[0], input_name(in));
-		/* the output keeps the input's image shape when it fits */
-		K = 1;
-		P = nn->size[nn->L];
-		if (P != input_size(in)) {
-			H = 1;
-			W = (int)P;
-		}
-	} else {
-		u = unet_from_model(&m, o.batch, H, W);
-		K = u->cfg.out_channels;
-		P = (int64_t)H * W;
-		if (shape_c(input_shape(in)) != u->cfg.in_channels || input_shape(in)->ndim < 2)
-			die("input samples %s do not match the model's %d input channels (%s)",
-			    shape_str(input_shape(in)), u->cfg.in_channels, input_name(in));
-	}
-	if (o.argmax && m.loss != LOSS_CE)
-		die("--argmax needs a ce model; %s was trained with %s", o.files[0], loss_name(m.loss));
+	nn = net_load(o.files[0], o.batch, (int)shape_h(input_shape(in)),
+		      (int)shape_w(input_shape(in)), 0);
+	net_check_input(nn, input_shape(in), input_name(in));
+	if (o.argmax && net_loss(nn) != LOSS_CE)
+		die("--argmax needs a ce model; %s was trained with %s", o.files[0],
+		    loss_name(net_loss(nn)));
+	/* a model predicts in the precision it was trained with, unless told */
+	net_use_precision(o.net.precisionSpec ? o.net.precision : net_trained_precision(nn),
+			  o.net.verbose);
 
-	oshape = shape_chw(o.argmax ? 1 : K, H, W);
-	if (nn && H == 1) {
-		oshape.ndim = 1;
-		oshape.dim[0] = W;
-	}
+	/* outputs (K,H,W) or a vector; --argmax takes the most probable of K */
+	oshape = net_output_shape(nn, input_shape(in));
+	K = oshape.ndim == 3 ? oshape.dim[0] : 1;
+	P = shape_size(&oshape) / K;
+	if (o.argmax)
+		oshape = shape_chw(1, shape_h(&oshape), shape_w(&oshape));
 	if (o.argmax || !isnan(o.threshold))
 		dt = DT_U8;
 	out = output_open(stdout, o.pgm, dt, &oshape);
@@ -152,12 +117,7 @@ int main(int argc, char **argv)
 			B++;
 		if (B == 0)
 			break;
-		if (nn) {
-			mlp_forward(nn, x, B, z);   /* final activations already */
-		} else {
-			unet_forward(u, x, B, 0, z);
-			finish(z, B, K, P, m.loss);
-		}
+		net_predict(nn, x, B, z);
 		for (int b = 0; b < B; b++) {
 			float *s = z + (int64_t)b * K * P;
 
@@ -181,11 +141,7 @@ int main(int argc, char **argv)
 	}
 	output_close(out);
 	input_close(in);
-	if (u)
-		unet_free(u);
-	if (nn)
-		mlp_free(nn);
-	model_free(&m);
+	net_free(nn);
 	free(x);
 	free(z);
 	free(row);

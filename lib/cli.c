@@ -46,7 +46,14 @@ void cli_passive_wait(char **argv)
 
 void cli_version(void)
 {
+	cli_version_with(NULL);
+}
+
+void cli_version_with(const char *line)
+{
 	printf("%s (segpipe) %s\n", progname, SEGPIPE_VERSION);
+	if (line)
+		printf("%s\n", line);
 	exit(0);
 }
 

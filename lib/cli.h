@@ -20,6 +20,8 @@ noreturn void cli_bad_option(int c, char **argv);
 void cli_passive_wait(char **argv);
 /* cli_version: "NAME (segpipe) VERSION" on stdout, exit 0. */
 void cli_version(void);
+/* cli_version_with: the same line, then line (unless NULL), exit 0. */
+void cli_version_with(const char *line);
 /* cli_usage: print usage text to stdout and exit 0. */
 void cli_help(const char *text);
 

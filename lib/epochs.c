@@ -32,32 +32,6 @@ int64_t *epoch_order(const int64_t *order, int64_t n, uint64_t seed, int epoch)
 	return perm;
 }
 
-FILE *history_open(const char *path, int append)
-{
-	FILE *f = fopen(path, append ? "a" : "w");
-
-	if (!f)
-		die("cannot open %s:", path);
-	if (fseek(f, 0, SEEK_END) != 0 || ftell(f) == 0)
-		fprintf(f, "epoch\ttrain_loss\tval_loss\tlr\tseconds\timages_per_s\n");
-	return f;
-}
-
-void history_line(FILE *f, const char *path, int epoch, double train_loss,
-		  double val_loss, double lr, double seconds, double images_per_s)
-{
-	fprintf(f, "%d\t%.8g\t%.8g\t%g\t%.3f\t%.1f\n", epoch, train_loss, val_loss, lr,
-		seconds, images_per_s);
-	if (fflush(f) != 0)
-		die("cannot write %s:", path);
-}
-
-void history_close(FILE *f, const char *path)
-{
-	if (fclose(f) != 0)
-		die("cannot write %s:", path);
-}
-
 double epoch_lr(double lr, int cosine, int epoch, int epochs)
 {
 	if (!cosine || epochs <= 0)

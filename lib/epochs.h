@@ -1,10 +1,9 @@
 /* epochs.h: the trainers' epoch bookkeeping: which samples validate, the
- * order of each epoch, and the history file with one line per epoch. */
+ * order of each epoch, its learning rate (the history file: history.h). */
 #ifndef SEGPIPE_EPOCHS_H
 #define SEGPIPE_EPOCHS_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 /* holdout_split: a seeded order of the n samples (batch.h's split_indices);
  * with frac > 0 its last floor(frac n) samples validate: *nval of them,
@@ -21,14 +20,5 @@ int64_t *epoch_order(const int64_t *order, int64_t n, uint64_t seed, int epoch);
  * epoch down towards 0 at the last (Loshchilov and Hutter's SGDR without
  * restarts, a step per epoch). */
 double epoch_lr(double lr, int cosine, int epoch, int epochs);
-
-/* history_open: the --history TSV at path, emptied, or with append
- * continued; the header line goes at the top of a file that is empty.
- * history_line: one epoch (from 1), flushed. history_close: checked.
- * Each dies naming path when it fails. */
-FILE *history_open(const char *path, int append);
-void history_line(FILE *f, const char *path, int epoch, double train_loss,
-		  double val_loss, double lr, double seconds, double images_per_s);
-void history_close(FILE *f, const char *path);
 
 #endif

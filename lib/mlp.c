@@ -342,7 +342,7 @@ static void join(char *buf, size_t len, const int *v, int n, int acts)
 	}
 }
 
-void mlp_to_model(model *md, const mlp *m)
+void mlp_to_model(model *md, const mlp *m, int with_adam)
 {
 	model_free(md);
 	snprintf(md->kind, sizeof md->kind, "mlp");
@@ -356,34 +356,42 @@ void mlp_to_model(model *md, const mlp *m)
 	md->params = xmalloc_array(m->params.n, sizeof(float));
 	memcpy(md->params, m->params.p, m->params.n * sizeof(float));
 	md->nstats = 0;
-	md->has_adam = 0;
-	md->adam_step = 0;
+	md->has_adam = with_adam;
+	md->adam_step = with_adam ? m->params.step : 0;
+	if (with_adam) {
+		md->adam_m = xmalloc_array(m->params.n, sizeof(float));
+		md->adam_v = xmalloc_array(m->params.n, sizeof(float));
+		memcpy(md->adam_m, m->params.m, m->params.n * sizeof(float));
+		memcpy(md->adam_v, m->params.v, m->params.n * sizeof(float));
+	}
 }
 
-mlp *mlp_load(const char *path)
+mlp *mlp_from_model(const model *md, const char *path)
 {
-	model md;
 	int size[MLP_MAX_LAYERS], act[MLP_MAX_LAYERS], ns, na;
 	char err[256];
 	mlp *m;
 
-	model_read(&md, path);
-	if (strcmp(md.kind, "mlp") != 0)
-		die("%s: the model is a %s, not an mlp", path, md.kind);
-	ns = mlp_parse_sizes(md.layers, size, MLP_MAX_LAYERS);
-	na = mlp_parse_acts(md.activations, act, MLP_MAX_LAYERS);
+	if (strcmp(md->kind, "mlp") != 0)
+		die("%s: the model is a %s, not an mlp", path, md->kind);
+	ns = mlp_parse_sizes(md->layers, size, MLP_MAX_LAYERS);
+	na = mlp_parse_acts(md->activations, act, MLP_MAX_LAYERS);
 	if (ns < 2 || na != ns - 1)
 		die("%s: %d activations for %d layer sizes", path, na, ns);
-	if (size[0] != md.in_channels || size[ns - 1] != md.out_channels)
+	if (size[0] != md->in_channels || size[ns - 1] != md->out_channels)
 		die("%s: layers %s disagree with in_channels %d, out_channels %d", path,
-		    md.layers, md.in_channels, md.out_channels);
-	m = mlp_create(ns - 1, size, act, md.loss, err, sizeof err);
+		    md->layers, md->in_channels, md->out_channels);
+	m = mlp_create(ns - 1, size, act, md->loss, err, sizeof err);
 	if (!m)
 		die("%s: %s", path, err);
-	if (m->params.n != md.nparams)
-		die("%s: the model has %zu parameters, but layers %s need %zu", path, md.nparams,
-		    md.layers, m->params.n);
-	memcpy(m->params.p, md.params, md.nparams * sizeof(float));
-	model_free(&md);
+	if (m->params.n != md->nparams)
+		die("%s: the model has %zu parameters, but layers %s need %zu", path, md->nparams,
+		    md->layers, m->params.n);
+	memcpy(m->params.p, md->params, md->nparams * sizeof(float));
+	if (md->has_adam) {
+		memcpy(m->params.m, md->adam_m, md->nparams * sizeof(float));
+		memcpy(m->params.v, md->adam_v, md->nparams * sizeof(float));
+		m->params.step = md->adam_step;
+	}
 	return m;
 }

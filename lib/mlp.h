@@ -89,11 +89,14 @@ float mlp_train_step(mlp *m, const float *x, const float *y, int B, const adam_c
 
 /* ---- model files (man 5 segpipe-model, kind mlp) ------------------------------- */
 
-/* mlp_load: read a model file of kind mlp; dies with one line on any error
- * (not a model, a unet, a corrupt file). */
-mlp *mlp_load(const char *path);
+/* mlp_from_model: the network a model of kind mlp describes, with its
+ * parameters (and Adam state, when the model has it); dies with one line
+ * naming path when the header and the tensors disagree (net_load reads a
+ * model file of any kind). */
+mlp *mlp_from_model(const model *md, const char *path);
 /* mlp_to_model: fill the architecture and parameters of md (an initialised
- * model) from m; the training fields are the caller's. */
-void mlp_to_model(model *md, const mlp *m);
+ * model) from m, and with with_adam the Adam state (a checkpoint); the
+ * training fields are the caller's. */
+void mlp_to_model(model *md, const mlp *m, int with_adam);
 
 #endif

@@ -111,6 +111,8 @@ void model_save(const model *m, const char *path)
 	putf(&w, "lr %.9g\n", m->lr);
 	if (m->cosine)
 		putf(&w, "lr_schedule cosine\n");
+	if (m->precision != KERN_FP32)   /* absent means fp32, as in older files */
+		putf(&w, "precision %s\n", kern_precision_name(m->precision));
 	putf(&w, "weight_decay %.9g\n", m->weight_decay);
 	putf(&w, "seed %" PRIu64 "\n", m->seed);
 	putf(&w, "train_loss %.9g\n", m->train_loss);
@@ -200,7 +202,7 @@ static const char *const known_keys[] = {
 	"weight_decay", "seed", "train_loss", "nparams", "nstats", "adam", "adam_step",
 	/* optional: the trainer's progress */
 	"val_loss", "best_val", "best_epoch", "since_best", "since_cut", "stopped", "resume",
-	"lr_schedule",
+	"lr_schedule", "precision",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -262,6 +264,11 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 		if (strcmp(val, "constant") && strcmp(val, "cosine"))
 			return fail(c, "bad value '%s' for lr_schedule (constant or cosine)", val);
 		m->cosine = !strcmp(val, "cosine");
+	} else if (!strcmp(key, "precision")) {
+		int p = kern_precision_parse(val);
+		if (p < 0)
+			return fail(c, "bad value '%s' for precision (fp32 or bf16)", val);
+		m->precision = (kern_precision)p;
 	} else if (!strcmp(key, "lr") || !strcmp(key, "weight_decay") || !strcmp(key, "train_loss")) {
 		float f;
 		if (parse_float(val, &f) < 0)

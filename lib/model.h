@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kern.h"
 #include "nn.h"
 #include "unet.h"
 
@@ -39,6 +40,8 @@ typedef struct {
 	int epochs, batch, epoch;        /* epoch = epochs completed */
 	float lr, weight_decay;  /* lr: the base rate (before the schedule) */
 	int cosine;             /* the lr schedule: 1 cosine, 0 constant */
+	kern_precision precision;   /* the products' precision it was trained with
+				     * (optional key "precision", absent: fp32) */
 	uint64_t seed;
 	float train_loss;       /* last epoch's mean training loss */
 	/* tensors */

@@ -29,7 +29,8 @@ setup() {
 	assert_output --partial "Usage: encode"
 	run encode --version
 	assert_success
-	assert_output --regexp "^encode \(segpipe\) [0-9.]+$"
+	assert_line --index 0 --regexp "^encode \(segpipe\) [0-9.]+$"
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision (fp32|bf16)$'
 }
 
 @test "encode: the codes of a 784-2-784 autoencoder: (N,2) float32, as numpy computes them" {
@@ -147,4 +148,18 @@ open(sys.argv[1], "wb").write(h + zlib.crc32(h).to_bytes(4, "little"))' "$T/unet
 		assert_line --index 0 --regexp '^encode: '
 		assert_equal "${#lines[@]}" 2
 	done
+}
+
+@test "encode --precision: bf16 codes agree with fp32 within 0.05; -v names it; a bad value exits 2" {
+	encode -j 1 "$D/ae2.model" "$X" > "$T/fp32.npy"
+	encode -j 1 --precision bf16 "$D/ae2.model" "$X" > "$T/bf16.npy"
+	run py 'a, b = load(sys.argv[1]), load(sys.argv[2]); print(a.shape == b.shape, np.abs(a - b).max() < 0.05)' \
+		"$T/fp32.npy" "$T/bf16.npy"
+	assert_output "True True"
+	encode -v -j 1 --precision bf16 "$D/ae2.model" "$X" 2> "$T/log" > /dev/null
+	run cat "$T/log"
+	assert_output --regexp '^encode: kernel [a-z0-9-]+, precision bf16$'
+	run encode --precision fp8 "$D/ae2.model" "$X"
+	assert_failure 2
+	assert_line --index 0 "encode: --precision: 'fp8' is not bf16 or fp32"
 }

@@ -44,3 +44,23 @@ if [ -n "${SEGPIPE_SANITIZE:-}" ]; then
 else
 	MEMLIMIT='ulimit -v 1000000'
 fi
+
+# model_edit MODEL OUT OLD NEW: MODEL with the header line OLD replaced by
+# NEW (NEW empty: removed, OLD empty: NEW added before the end of the
+# header), its checksum made right again, written to OUT.
+model_edit() {
+	"$PY" -c '
+import sys, zlib
+d = open(sys.argv[1], "rb").read()[:-4]
+head, _, body = d.partition(b"\n\n")
+lines = head.split(b"\n")
+old, new = sys.argv[3].encode(), sys.argv[4].encode()
+if old:
+    assert old in lines, old
+    i = lines.index(old)
+    lines[i:i + 1] = [new] if new else []
+else:
+    lines.append(new)
+d = b"\n".join(lines) + b"\n\n" + body
+open(sys.argv[2], "wb").write(d + zlib.crc32(d).to_bytes(4, "little"))' "$@"
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 load helper
+bats_require_minimum_version 1.5.0
 
 # Small models trained once for the whole file (seconds): a bce model on
 # Otsu masks, a 2-channel mse model, an 11-class ce model on compose canvases.
@@ -72,7 +73,8 @@ PYEOF
 	assert_output --partial "Usage: predict"
 	run predict --version
 	assert_success
-	assert_output --regexp "^predict \(segpipe\) [0-9.]+$"
+	assert_line --index 0 --regexp "^predict \(segpipe\) [0-9.]+$"
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision (fp32|bf16)$'
 }
 
 @test "predict: bce, mse and ce outputs equal an independent numpy U-Net (tolerance 1e-4)" {
@@ -275,6 +277,55 @@ open(sys.argv[3], "wb").write(d)' bce.model "$d/flip.model" "$d/v2.model"
 	run predict -j 0 bce.model i64.npy
 	assert_failure 2
 	assert_line --index 0 --regexp '^predict: --threads: '
+}
+
+@test "predict --precision: bf16 and fp32 probabilities of one model agree within 0.05" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	# a bf16-trained model predicts in its own precision and in fp32
+	train-unet --filters 4 -j 1 -b 16 -e 4 --lr 0.01 --precision bf16 -o "$d/bf.model" \
+		i200.npy m200.npy 2> /dev/null
+	predict -j 1 "$d/bf.model" i64.npy > "$d/own.npy"
+	predict -j 1 --precision bf16 "$d/bf.model" i64.npy > "$d/bf16.npy"
+	predict -j 1 --precision fp32 "$d/bf.model" i64.npy > "$d/fp32.npy"
+	cmp "$d/own.npy" "$d/bf16.npy"
+	# and an fp32-trained one in bf16; tolerance: max abs difference of
+	# probabilities below 0.05 (bf16 keeps 8 bits of mantissa per product
+	# input); the two are not asserted to differ while kgemm is a stub
+	predict -j 1 bce.model i64.npy > "$d/a32.npy"
+	predict -j 1 --precision bf16 bce.model i64.npy > "$d/a16.npy"
+	run py '
+f = lambda p: load(p).astype(np.float64)
+for a, b in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
+    x, y = f(a), f(b)
+    print(x.shape == y.shape, np.abs(x - y).max() < 0.05, 0 <= y.min() and y.max() <= 1)' \
+		"$d/fp32.npy" "$d/bf16.npy" "$d/a32.npy" "$d/a16.npy"
+	assert_success
+	assert_output $'True True True\nTrue True True'
+	# -v names the precision in use: the model's unless told
+	run --separate-stderr sh -c 'predict -v -j 1 "$1" i64.npy > /dev/null' sh "$d/bf.model"
+	assert_equal "$stderr" "$(predict --precision bf16 --version | sed -n 's/^/predict: /; 2p')"
+	[[ "$stderr" =~ ^predict:\ kernel\ .*,\ precision\ bf16$ ]]
+	run --separate-stderr sh -c 'predict -v --precision fp32 -j 1 "$1" i64.npy > /dev/null' sh "$d/bf.model"
+	[[ "$stderr" =~ ^predict:\ kernel\ .*,\ precision\ fp32$ ]]
+}
+
+@test "predict: a model whose precision key is unknown is one error line naming it; a bad --precision exits 2" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	model_edit bce.model "$d/fp16.model" "" "precision fp16"
+	run predict "$d/fp16.model" i64.npy
+	assert_failure 1
+	assert_output --regexp "^predict: .*fp16\.model: bad value 'fp16' for precision \(fp32 or bf16\)$"
+	assert_equal "${#lines[@]}" 1
+	# the key spelled out as fp32 reads as its absence
+	model_edit bce.model "$d/fp32.model" "" "precision fp32"
+	predict -j 1 "$d/fp32.model" i64.npy > "$d/a.npy"
+	predict -j 1 bce.model i64.npy | cmp - "$d/a.npy"
+	run predict --precision fp16 bce.model i64.npy
+	assert_failure 2
+	assert_line --index 0 "predict: --precision: 'fp16' is not bf16 or fp32"
+	assert_equal "${#lines[@]}" 2
 }
 
 @test "predict: man page is lint-clean" {

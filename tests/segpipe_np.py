@@ -59,11 +59,14 @@ def read_model(path):
 
 
 def read_mlp(path):
-    """hdr, params of an MLP model file that holds its parameters and
-    nothing else (no statistics, no optimiser state)."""
+    """hdr, params of an MLP model file: no statistics; the Adam state and
+    the last epoch's copy that may follow (segpipe-model(5)) are checked
+    for size and left out."""
     hdr, p = _model_floats(path)
-    assert len(p) == int(hdr['nparams'])
-    return hdr, p
+    n = int(hdr['nparams'])
+    assert int(hdr['nstats']) == 0
+    assert len(p) == n * (1 + 2 * int(hdr['adam']) + int(hdr.get('resume', 0)))
+    return hdr, p[:n]
 
 
 def layers(hdr, p):

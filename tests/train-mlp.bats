@@ -22,7 +22,8 @@ setup() {
 	assert_output --partial "Usage: train-mlp"
 	run train-mlp --version
 	assert_success
-	assert_output --regexp "^train-mlp \(segpipe\) [0-9.]+$"
+	assert_line --index 0 --regexp "^train-mlp \(segpipe\) [0-9.]+$"
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision (fp32|bf16)$'
 }
 
 @test "train-mlp: a 784-2-784 autoencoder on 100 images lowers its loss; history, stderr and header agree" {
@@ -169,4 +170,117 @@ np.save(sys.argv[2], x)' "$X" "$T/occluded.npy"
 		assert_equal "${#lines[@]}" 2
 	done
 	[ ! -e "$T/m" ]
+}
+
+# header MODEL KEY: the value of KEY in MODEL's text header
+header() {
+	sed -n "/^\$/q; s/^$2 //p" "$1"
+}
+
+# the small, fast network of the trainer tests
+NET="--layers 784,8,784 --activations relu,sigmoid -j 1 -b 20"
+
+@test "train-mlp --resume: 2 epochs then resumed to 4 equals 4 in one go; the settings come from the model" {
+	train-mlp $NET --lr 0.01 -e 4 -o "$T/full.model" "$X" "$X" 2> /dev/null
+	train-mlp $NET --lr 0.01 -e 2 -o "$T/run.model" "$X" "$X" 2> /dev/null
+	assert_equal "$(header "$T/run.model" epoch)" 2
+	assert_equal "$(header "$T/run.model" adam)" 1
+	# layers, batch, seed, rate from the model: other ones given are ignored
+	train-mlp -j 1 --layers 784,3,784 --activations tanh,linear --lr 0.5 -b 3 -s 9 \
+		--resume "$T/run.model" -e 4 -o "$T/run.model" "$X" "$X" 2> /dev/null
+	cmp "$T/full.model" "$T/run.model"
+	# a finished run resumed has nothing to do: the same bytes
+	train-mlp -j 1 --resume "$T/full.model" -o "$T/again.model" "$X" "$X" 2> /dev/null
+	cmp "$T/full.model" "$T/again.model"
+	# a U-Net is not an MLP to resume
+	pick --first 16 "$X" > "$T/i16.npy"
+	otsu "$T/i16.npy" > "$T/m16.npy"
+	train-unet --filters 2 -j 1 -e 1 -o "$T/u.model" "$T/i16.npy" "$T/m16.npy" 2> /dev/null
+	run train-mlp -j 1 --resume "$T/u.model" -o "$T/x.model" "$X" "$X"
+	assert_failure 1
+	assert_output --regexp '^train-mlp: .*u\.model: the model is a unet, not an mlp$'
+	[ ! -e "$T/x.model" ]
+}
+
+@test "train-mlp --resume with --val-fraction, --patience, --plateau equals the run in one go" {
+	# measured on this data: epoch 2's validation loss is worse than epoch
+	# 1's, so the resumed run needs the best weights, the last ones and the
+	# halved rate from the model
+	local v="--val-fraction 0.3 --patience 3 --plateau 1"
+	train-mlp $NET --lr 0.05 $v -e 5 --history "$T/f.tsv" -o "$T/full.model" "$X" "$X" 2> /dev/null
+	train-mlp $NET --lr 0.05 $v -e 2 --history "$T/r.tsv" -o "$T/run.model" "$X" "$X" 2> /dev/null
+	assert_equal "$(header "$T/run.model" best_epoch)" 1
+	assert_equal "$(header "$T/run.model" since_best)" 1
+	assert_equal "$(header "$T/run.model" resume)" 1
+	assert_equal "$(header "$T/run.model" lr)" 0.0250000004
+	train-mlp -j 1 $v --resume "$T/run.model" -e 5 --history "$T/r.tsv" -o "$T/run.model" \
+		"$X" "$X" 2> /dev/null
+	cmp "$T/full.model" "$T/run.model"
+	# the history goes on: the same epochs, losses and rates
+	cut -f 1-4 "$T/f.tsv" > "$T/f4"
+	cut -f 1-4 "$T/r.tsv" > "$T/r4"
+	cmp "$T/f4" "$T/r4"
+	run awk -F '\t' 'NR > 1 && $3 + 0 > 0 { n++ } END { print n }' "$T/r.tsv"
+	assert_output 5
+}
+
+@test "train-mlp --patience: stops early and keeps the best epoch's weights" {
+	local s="$NET --lr 0.05 --val-fraction 0.3"
+	train-mlp $s -e 1 -o "$T/one.model" "$X" "$X" 2> /dev/null
+	train-mlp $s --patience 1 -e 6 -o "$T/stop.model" "$X" "$X" 2> "$T/log"
+	run tail -n 1 "$T/log"
+	assert_output --regexp '^train-mlp: epoch 2/6 .*\(early stop\)$'
+	assert_equal "$(header "$T/stop.model" stopped)" 1
+	assert_equal "$(header "$T/stop.model" best_epoch)" 1
+	run py '
+_, a = read_mlp(sys.argv[1]); _, b = read_mlp(sys.argv[2])
+print(np.array_equal(a, b))' "$T/one.model" "$T/stop.model"
+	assert_output True
+	# a stopped run stays stopped
+	train-mlp -j 1 --val-fraction 0.3 --resume "$T/stop.model" -o "$T/more.model" \
+		"$X" "$X" 2> /dev/null
+	cmp "$T/stop.model" "$T/more.model"
+}
+
+@test "train-mlp --cosine: epoch e trains at lr (1 + cos(pi e / E)) / 2, kept in the model" {
+	train-mlp $NET --lr 0.01 --cosine -e 4 --history "$T/h.tsv" -o "$T/m.model" "$X" "$X" 2> /dev/null
+	run awk -F '\t' 'NR > 1 { e = $1 - 1; want = 0.01 * (1 + cos(3.14159265358979 * e / 4)) / 2
+		d = ($4 - want) / want; if (d > 1e-5 || d < -1e-5) bad = bad " " $1 ":" $4 "/" want; n++ }
+		END { print n, bad ? bad : "ok" }' "$T/h.tsv"
+	assert_output "4 ok"
+	assert_equal "$(header "$T/m.model" lr_schedule)" cosine
+}
+
+@test "train-mlp: killed with SIGKILL, the model is whole and --resume goes on exactly" {
+	local d=$T/kill i
+	mkdir "$d"
+	"$PY" -c '
+import numpy as np, sys
+x = np.load(sys.argv[1]); np.save(sys.argv[2], np.concatenate([x] * 20))' "$X" "$T/x2000.npy"
+	train-mlp $NET --lr 0.01 -e 100000 --history "$d/h.tsv" -o "$d/m.model" \
+		"$T/x2000.npy" "$T/x2000.npy" 2> /dev/null &
+	local pid=$!
+	for i in $(seq 200); do
+		[ -e "$d/m.model" ] && break
+		sleep 0.05
+	done
+	sleep 0.2
+	kill -9 $pid
+	wait $pid || true
+	local k
+	k=$(header "$d/m.model" epoch)
+	[ "$k" -ge 1 ]
+	# nothing else but, when the kill came mid-write, a temporary file
+	run sh -c "ls -A '$d' | grep -v -x -e 'm\.model' -e 'h\.tsv' -e '.*\.tmp......'"
+	assert_output ""
+	# resumed to k+1 epochs it equals an uninterrupted run of k+1, and the
+	# history lists each epoch once
+	train-mlp -j 1 --resume "$d/m.model" -e $((k + 1)) --history "$d/h.tsv" -o "$d/m.model" \
+		"$T/x2000.npy" "$T/x2000.npy" 2> /dev/null
+	train-mlp $NET --lr 0.01 -e $((k + 1)) --history "$T/ref.tsv" -o "$T/ref.model" \
+		"$T/x2000.npy" "$T/x2000.npy" 2> /dev/null
+	cmp "$T/ref.model" "$d/m.model"
+	cut -f 1-4 "$d/h.tsv" > "$T/h4"
+	cut -f 1-4 "$T/ref.tsv" > "$T/ref4"
+	cmp "$T/ref4" "$T/h4"
 }

@@ -42,7 +42,8 @@ T="--filters 4 -j 1 -b 16"
 	assert_output --partial "Usage: train-unet"
 	run train-unet --version
 	assert_success
-	assert_output --regexp "^train-unet \(segpipe\) [0-9.]+$"
+	assert_line --index 0 --regexp "^train-unet \(segpipe\) [0-9.]+$"
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision (fp32|bf16)$'
 }
 
 @test "train-unet: otsu | train-unet | predict | iou learns foreground (IoU > 0.85, measured 0.94)" {
@@ -350,6 +351,134 @@ np.save(sys.argv[2], (m * np.where(np.arange(28) < 14, 1, 2)).astype(np.uint8))'
 	run header "$d/a.model" val_loss
 	refute_output nan
 	assert_equal "$(header "$d/a.model" best_epoch)" 1
+}
+
+@test "train-unet --precision: the key is written for bf16 only, read back, kept on resume; -v names it" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	train-unet $T -e 1 -o "$d/def.model" i64.npy m64.npy 2> /dev/null
+	train-unet $T -e 1 --precision fp32 -o "$d/fp32.model" i64.npy m64.npy 2> /dev/null
+	train-unet $T -e 1 --precision bf16 -v -o "$d/bf16.model" i64.npy m64.npy 2> "$d/log"
+	# fp32 is the default and writes no key: the bytes of older versions
+	cmp "$d/def.model" "$d/fp32.model"
+	assert_equal "$(header "$d/def.model" precision)" ""
+	assert_equal "$(header "$d/bf16.model" precision)" bf16
+	run grep -c '^train-unet: kernel [a-z0-9-]*, precision bf16$' "$d/log"
+	assert_output 1
+	# resumed, the run keeps the model's precision, whatever is given
+	train-unet -j 1 -v --precision fp32 --resume "$d/bf16.model" -e 2 -o "$d/more.model" \
+		i64.npy m64.npy 2> "$d/log2"
+	assert_equal "$(header "$d/more.model" precision)" bf16
+	run grep -c 'precision bf16$' "$d/log2"
+	assert_output 1
+	# an unknown value is refused, naming the file
+	model_edit "$d/bf16.model" "$d/fp16.model" "precision bf16" "precision fp16"
+	run train-unet -j 1 --resume "$d/fp16.model" -e 2 -o "$d/x.model" i64.npy m64.npy
+	assert_failure 1
+	assert_output --regexp "^train-unet: .*fp16\.model: bad value 'fp16' for precision \(fp32 or bf16\)$"
+	assert_equal "${#lines[@]}" 1
+	run train-unet $T --precision fp16 -o "$d/x.model" i64.npy m64.npy
+	assert_failure 2
+	assert_line --index 0 "train-unet: --precision: 'fp16' is not bf16 or fp32"
+	[ ! -e "$d/x.model" ]
+	run train-unet --precision bf16 --version
+	assert_line --index 1 --regexp '^kernel [a-z0-9-]+, precision bf16$'
+}
+
+@test "train-unet: NaN or Inf in inputs, targets or validation data is one error line naming the sample" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	"$PY" -c '
+import numpy as np, sys
+x = np.load("i64.npy").astype(np.float32) / 255; x[3, 5, 5] = np.nan; np.save(sys.argv[1], x)
+y = np.load("m64.npy").astype(np.float32); y[7, 0, 0] = np.inf; np.save(sys.argv[2], y)
+y[7, 0, 0] = -np.inf; np.save(sys.argv[3], y)' "$d/nan.npy" "$d/inf.npy" "$d/minf.npy"
+	run train-unet $T -e 1 -o "$d/x.model" "$d/nan.npy" m64.npy
+	assert_failure 1
+	assert_output --regexp '^train-unet: a non-finite value \(nan\) in the samples \(.*nan\.npy, sample 3\)$'
+	assert_equal "${#lines[@]}" 1
+	run train-unet $T -e 1 --loss mse -o "$d/x.model" i64.npy "$d/inf.npy"
+	assert_failure 1
+	assert_output --regexp '^train-unet: a non-finite value \(inf\) in the samples \(.*inf\.npy, sample 7\)$'
+	run train-unet $T -e 1 --val i64.npy "$d/minf.npy" -o "$d/x.model" i64.npy m64.npy
+	assert_failure 1
+	assert_output --regexp '^train-unet: a non-finite value \(-inf\) in the samples \(.*minf\.npy, sample 7\)$'
+	[ ! -e "$d/x.model" ]
+}
+
+@test "train-unet: a run that diverges stops, exit 1, and leaves the last good model as it was" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	train-unet $T -e 2 --history "$d/h.tsv" -o "$d/m.model" i64.npy m64.npy 2> /dev/null
+	cp "$d/m.model" "$d/keep.model"
+	cp "$d/h.tsv" "$d/keep.tsv"
+	# lr inf is refused before any training
+	model_edit "$d/m.model" "$d/inf.model" "lr 0.00100000005" "lr inf"
+	run train-unet -j 1 --resume "$d/inf.model" -e 4 -o "$d/x.model" i64.npy m64.npy
+	assert_failure 1
+	assert_output --regexp '^train-unet: .*inf\.model: lr inf is not a positive finite learning rate$'
+	# lr 1e30: the loss turns NaN in epoch 3; the model and history of epoch 2 stay
+	model_edit "$d/m.model" "$d/m.model" "lr 0.00100000005" "lr 1e30"
+	cp "$d/m.model" "$d/big.model"
+	run train-unet -j 1 --resume "$d/m.model" -e 4 --history "$d/h.tsv" -o "$d/m.model" \
+		i64.npy m64.npy
+	assert_failure 1
+	assert_output --regexp '^train-unet: epoch 3: the training loss is nan; stopped, nothing written \(.*m\.model keeps epoch 2\)$'
+	assert_equal "${#lines[@]}" 1
+	cmp "$d/big.model" "$d/m.model"
+	cmp "$d/keep.tsv" "$d/h.tsv"
+	run train-unet -j 1 --resume "$d/big.model" -e 4 -o "$d/x.model" i64.npy m64.npy
+	assert_failure 1
+	[ ! -e "$d/x.model" ]
+	run sh -c "ls -A '$d' | grep tmp"
+	assert_output ""
+}
+
+@test "train-unet --history: killed between the history and the model write, --resume lists each epoch once" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	train-unet $T -e 4 --history "$d/ref.tsv" -o "$d/ref.model" i64.npy m64.npy 2> /dev/null
+	# what such a kill leaves: the history of epoch 3 beside the model of epoch 2
+	train-unet $T -e 2 -o "$d/m.model" i64.npy m64.npy 2> /dev/null
+	train-unet $T -e 3 --history "$d/h.tsv" -o "$d/m3.model" i64.npy m64.npy 2> /dev/null
+	train-unet -j 1 --resume "$d/m.model" -e 4 --history "$d/h.tsv" -o "$d/m.model" \
+		i64.npy m64.npy 2> /dev/null
+	cmp "$d/ref.model" "$d/m.model"
+	cut -f 1-4 "$d/ref.tsv" > "$d/ref4"
+	cut -f 1-4 "$d/h.tsv" > "$d/h4"
+	cmp "$d/ref4" "$d/h4"
+}
+
+@test "train-unet --history: a write that fails (file size limit) leaves the history whole and the model as it was" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	train-unet $T -e 2 --history "$d/h.tsv" -o "$d/m.model" i64.npy m64.npy 2> /dev/null
+	# pad epoch 1's row (spaces before its newline) to a file of 1020 bytes:
+	# the next row crosses a 1024-byte limit
+	"$PY" -c '
+import sys
+p = sys.argv[1]; lines = open(p).read().split("\n")
+pad = 1020 - sum(len(l) + 1 for l in lines[:-1])
+lines[1] += " " * pad
+open(p, "w").write("\n".join(lines))' "$d/h.tsv"
+	[ "$(wc -c < "$d/h.tsv")" -eq 1020 ]
+	cp "$d/h.tsv" "$d/keep.tsv"
+	cp "$d/m.model" "$d/keep.model"
+	# a 1024-byte limit on the files written, SIGXFSZ ignored: writes fail with EFBIG
+	run "$PY" -c '
+import os, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+os.execvp(sys.argv[2], sys.argv[2:])' "$d/log" train-unet -j 1 --resume "$d/m.model" -e 3 \
+		--history "$d/h.tsv" -o "$d/m.model" i64.npy m64.npy
+	assert_failure 1
+	run cat "$d/log"
+	assert_output --regexp 'cannot write .*h\.tsv: File too large'
+	cmp "$d/keep.tsv" "$d/h.tsv"
+	cmp "$d/keep.model" "$d/m.model"
+	run sh -c "ls -A '$d' | grep tmp"
+	assert_output ""
 }
 
 @test "train-unet: man pages are lint-clean" {

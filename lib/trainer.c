@@ -1,0 +1,373 @@
+/* trainer.c: the one trainer of every train-* tool (see trainer.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trainer.h"
+#include "batch.h"
+#include "cli.h"
+#include "history.h"
+
+train_options train_defaults(int epochs, int batch)
+{
+	train_options o = { .epochs = epochs, .batch = batch, .lr = 1e-3f, .seed = 1 };
+
+	o.net.precision = TRAIN_PRECISION_DEFAULT;
+	return o;
+}
+
+int trainer_option(train_options *o, int c, const char *arg, int argc, char **argv)
+{
+	switch (c) {
+	case 'o': o->output = arg; break;
+	case 'e':
+		o->epochs = (int)cli_long("--epochs", arg, 1, 100000);
+		o->epochsSpec = 1;
+		break;
+	case 'b': o->batch = (int)cli_long("--batch", arg, 1, 65536); break;
+	case TRAIN_OPT_LR: o->lr = (float)cli_double("--lr", arg, 1e-12, 10); break;
+	case TRAIN_OPT_WD: o->weight_decay = (float)cli_double("--weight-decay", arg, 0, 10); break;
+	case TRAIN_OPT_VALF: o->val_fraction = cli_double("--val-fraction", arg, 0, 0.9); break;
+	case TRAIN_OPT_VAL:
+		/* --val INPUTS TARGETS: the option takes the next word too */
+		if (optind >= argc)
+			usage_die("--val needs INPUTS and TARGETS");
+		o->val_in = arg;
+		o->val_tgt = argv[optind++];
+		break;
+	case TRAIN_OPT_PAT: o->patience = (int)cli_long("--patience", arg, 1, 100000); break;
+	case TRAIN_OPT_PLAT: o->plateau = (int)cli_long("--plateau", arg, 1, 100000); break;
+	case TRAIN_OPT_COS: o->cosine = 1; break;
+	case TRAIN_OPT_HIST: o->history = arg; break;
+	case TRAIN_OPT_RESUME: o->resume = arg; break;
+	case 's': o->seed = cli_seed("--seed", arg); break;
+	case 'j': o->threads = (int)cli_long("--threads", arg, 1, 256); break;
+	default: return net_option(&o->net, c, arg);
+	}
+	return 1;
+}
+
+void trainer_check_options(const train_options *o)
+{
+	if (!o->output)
+		usage_die("the model file (-o MODEL) is required");
+	if ((o->patience || o->plateau) && !o->val_in && o->val_fraction == 0)
+		usage_die("--patience and --plateau need validation data (--val or --val-fraction)");
+	if (o->val_in && o->val_fraction > 0)
+		usage_die("--val and --val-fraction exclude each other");
+}
+
+void trainer_init(trainer *t, train_options *o, const char *kind)
+{
+	memset(t, 0, sizeof *t);
+	t->o = o;
+	nn_set_threads(o->threads ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	model_init(&t->m, kind);
+	if (o->resume) {
+		/* the run goes on with the settings it started with */
+		model_read(&t->m, o->resume);
+		if (strcmp(t->m.kind, kind) != 0)
+			die("%s: the model is a%s %s, not a%s %s", o->resume,
+			    t->m.kind[0] == 'm' ? "n" : "", t->m.kind, kind[0] == 'm' ? "n" : "", kind);
+		if (!isfinite(t->m.lr) || t->m.lr <= 0)
+			die("%s: lr %g is not a positive finite learning rate", o->resume, t->m.lr);
+		o->batch = t->m.batch;
+		o->weight_decay = t->m.weight_decay;
+		o->seed = t->m.seed;
+		o->cosine = t->m.cosine;
+		o->net.precision = t->m.precision;
+		if (!o->epochsSpec)
+			o->epochs = t->m.epochs;
+		if (o->batch < 1)
+			die("%s: batch %d is not a batch size", o->resume, o->batch);
+	} else {
+		t->m.lr = o->lr;
+		t->m.precision = o->net.precision;
+	}
+	net_use_precision(o->net.precision, o->net.verbose);
+}
+
+/* check_finite: every value of d is a number (uint8 data always is) */
+static void check_finite(const dataset *d)
+{
+	if (d->is_u8)
+		return;
+	for (int64_t i = 0; i < d->n * d->size; i++)
+		if (!isfinite(d->f32[i]))
+			die("a non-finite value (%g) in the samples (%s, sample %" PRId64 ")",
+			    d->f32[i], d->name, i / d->size);
+}
+
+static void check_count(const dataset *in, const dataset *tg)
+{
+	if (in->n != tg->n)
+		die("%" PRId64 " inputs but %" PRId64 " targets (%s, %s)", in->n, tg->n,
+		    in->name, tg->name);
+	if (in->n == 0)
+		die("no training data (%s)", in->name);
+}
+
+void trainer_data(trainer *t, const char *inputs, const char *targets)
+{
+	t->in = dataset_load(inputs);
+	t->tg = dataset_load(targets);
+	check_count(t->in, t->tg);
+	check_finite(t->in);
+	check_finite(t->tg);
+	if (t->o->val_in) {
+		t->vin = dataset_load(t->o->val_in);
+		t->vtg = dataset_load(t->o->val_tgt);
+		check_count(t->vin, t->vtg);
+		check_finite(t->vin);
+		check_finite(t->vtg);
+		if (!shape_equal(&t->vin->shape, &t->in->shape) ||
+		    !shape_equal(&t->vtg->shape, &t->tg->shape))
+			die("validation samples differ in shape from the training samples (%s)",
+			    t->vin->name);
+	}
+}
+
+/* the run's working state */
+typedef struct {
+	int64_t *order, *val_idx, ntrain, nval;
+	const dataset *vin, *vtg;
+	float *x, *best;        /* a batch of inputs; the best epoch's params, stats */
+	void *y;                /* a batch of targets */
+	size_t np, ns;          /* parameters, statistics */
+	int saved;              /* the epoch this run last wrote to the output file */
+} run_state;
+
+/* evaluate: mean loss over the validation samples, in inference mode */
+static double evaluate(net *n, const run_state *r, int batch)
+{
+	double sum = 0;
+
+	for (int64_t s = 0; s < r->nval; s += batch) {
+		int B = (int)(r->nval - s < batch ? r->nval - s : batch);
+		batch_inputs(r->x, r->vin, r->val_idx + s, B);
+		net_targets(n, r->y, r->vtg, r->val_idx + s, B);
+		sum += (double)net_eval_loss(n, r->x, r->y, B) * B;
+	}
+	return sum / r->nval;
+}
+
+/* save: the model at an epoch end: the best epoch's weights when there is
+ * validation data, with the last epoch's and Adam's state for --resume. */
+static void save(trainer *t, net *n, run_state *r)
+{
+	model *m = &t->m;
+
+	net_to_model(n, m);
+	m->height = (int)shape_h(&t->in->shape);
+	m->width = (int)shape_w(&t->in->shape);
+	if (r->nval && m->best_epoch > 0) {
+		m->has_resume = 1;
+		m->resume_params = m->params;
+		m->resume_stats = m->stats;
+		m->params = xmalloc_array(r->np, sizeof(float));
+		m->stats = xmalloc_array(r->ns ? r->ns : 1, sizeof(float));
+		memcpy(m->params, r->best, r->np * sizeof(float));
+		memcpy(m->stats, r->best + r->np, r->ns * sizeof(float));
+	} else {
+		m->has_resume = 0;
+	}
+	model_save(m, t->o->output);
+	if (strcmp(t->o->output, "-") != 0)
+		r->saved = m->epoch;
+}
+
+/* keep_best: the network's parameters and statistics into best */
+static void keep_best(net *n, run_state *r)
+{
+	size_t ns;
+	float *st = net_stats(n, &ns);
+
+	memcpy(r->best, net_params(n)->p, r->np * sizeof(float));
+	if (ns)
+		memcpy(r->best + r->np, st, ns * sizeof(float));
+}
+
+/* diverged: stop the run, leaving the model of the last good epoch as it
+ * is on disk; saved is the epoch this run last wrote to the output (0: none) */
+static void diverged(const trainer *t, const char *what, double value, int epoch, int saved)
+{
+	char v[32];
+
+	snprintf(v, sizeof v, isnan(value) ? "nan" : "%g", value);
+	if (saved)
+		die("epoch %d: %s is %s; stopped, %s keeps epoch %d", epoch, what, v,
+		    t->o->output, saved);
+	if (t->o->resume)
+		die("epoch %d: %s is %s; stopped, nothing written (%s keeps epoch %d)", epoch,
+		    what, v, t->o->resume, t->m.epoch);
+	die("epoch %d: %s is %s; stopped, no model written", epoch, what, v);
+}
+
+static int params_finite(net *n, const run_state *r)
+{
+	size_t ns;
+	const float *p = net_params(n)->p, *st = net_stats(n, &ns);
+
+	for (size_t i = 0; i < r->np; i++)
+		if (!isfinite(p[i]))
+			return 0;
+	for (size_t i = 0; i < ns; i++)
+		if (!isfinite(st[i]))
+			return 0;
+	return 1;
+}
+
+void trainer_run(trainer *t, net *n)
+{
+	train_options *o = t->o;
+	model *m = &t->m;
+	run_state r = { 0 };
+	history hist;
+	const dataset *in = t->in, *tg = t->tg;
+	progress bar;
+	size_t ns;
+	float *st;
+
+	net_check_data(n, in, tg, o->resume ? o->resume : "the network");
+	/* the order of the training samples; the held-out tail validates */
+	r.order = holdout_split(in->n, o->val_fraction, o->seed, &r.ntrain, &r.nval);
+	if (r.nval) {
+		r.val_idx = r.order + r.ntrain;
+		r.vin = in;
+		r.vtg = tg;
+	} else if (t->vin) {
+		r.nval = t->vin->n;
+		r.val_idx = xmalloc_array((size_t)r.nval, sizeof *r.val_idx);
+		for (int64_t i = 0; i < r.nval; i++)
+			r.val_idx[i] = i;
+		r.vin = t->vin;
+		r.vtg = t->vtg;
+	}
+
+	r.np = net_params(n)->n;
+	st = net_stats(n, &ns);
+	r.ns = ns;
+	r.best = xmalloc_array(r.np + r.ns, sizeof *r.best);
+	if (o->resume) {
+		/* the model's params are the best epoch's; the last epoch's follow */
+		memcpy(r.best, m->params, r.np * sizeof *r.best);
+		if (ns)
+			memcpy(r.best + r.np, m->stats, ns * sizeof *r.best);
+		if (m->has_resume) {
+			memcpy(net_params(n)->p, m->resume_params, r.np * sizeof(float));
+			if (ns)
+				memcpy(st, m->resume_stats, ns * sizeof(float));
+		}
+	}
+	m->loss = net_loss(n);
+	m->classes = net_classes(n);
+	m->epochs = o->epochs;
+	m->batch = o->batch;
+	m->weight_decay = o->weight_decay;
+	m->seed = o->seed;
+	m->cosine = o->cosine;
+
+	r.x = xmalloc_array((size_t)o->batch * in->size, sizeof *r.x);
+	r.y = xmalloc_array((size_t)o->batch * tg->size, net_target_bytes(n));
+	if (o->history)   /* a resumed run keeps the rows of the epochs its model has */
+		history_begin(&hist, o->history, o->resume != NULL, m->epoch);
+
+	if (m->epoch >= o->epochs || m->stopped) {   /* nothing left to do */
+		if (o->history)
+			history_write(&hist);
+		model_save(m, o->output);
+	}
+	while (m->epoch < o->epochs && !m->stopped) {
+		adam_config opt = adam_defaults((float)epoch_lr(m->lr, m->cosine, m->epoch, o->epochs));
+		int64_t *perm = epoch_order(r.order, r.ntrain, o->seed, m->epoch);
+		double t0 = now_seconds(), sum = 0, secs;
+		char label[32];
+		float val_loss = m->val_loss;
+
+		opt.weight_decay = o->weight_decay;
+		snprintf(label, sizeof label, "epoch %d/%d", m->epoch + 1, o->epochs);
+		progress_start(&bar, label, r.ntrain);
+		for (int64_t s = 0; s < r.ntrain; s += o->batch) {
+			int B = (int)(r.ntrain - s < o->batch ? r.ntrain - s : o->batch);
+			char extra[64];
+			float loss;
+
+			batch_inputs(r.x, in, perm + s, B);
+			net_targets(n, r.y, tg, perm + s, B);
+			loss = net_train_step(n, r.x, r.y, B, &opt);
+			if (!isfinite(loss)) {
+				progress_end(&bar);
+				diverged(t, "the training loss", loss, m->epoch + 1, r.saved);
+			}
+			sum += (double)loss * B;
+			snprintf(extra, sizeof extra, "loss %.4f %.0f img/s", sum / (s + B),
+				 (s + B) / (now_seconds() - t0));
+			progress_update(&bar, s + B, extra);
+		}
+		progress_end(&bar);
+		free(perm);
+		if (!params_finite(n, &r))
+			diverged(t, "a parameter", NAN, m->epoch + 1, r.saved);
+		secs = now_seconds() - t0;
+		if (r.nval) {
+			val_loss = (float)evaluate(n, &r, o->batch);
+			if (!isfinite(val_loss))
+				diverged(t, "the validation loss", val_loss, m->epoch + 1, r.saved);
+		}
+		/* the epoch is good: it becomes the model's */
+		m->epoch++;
+		m->train_loss = (float)(sum / r.ntrain);
+		if (r.nval) {
+			m->val_loss = val_loss;
+			if (m->val_loss < m->best_val) {
+				m->best_val = m->val_loss;
+				m->best_epoch = m->epoch;
+				m->since_best = m->since_cut = 0;
+				keep_best(n, &r);
+			} else {
+				m->since_best++;
+				m->since_cut++;
+			}
+			if (o->plateau && m->since_cut >= o->plateau) {
+				m->lr *= 0.5f;
+				m->since_cut = 0;
+			}
+			if (o->patience && m->since_best >= o->patience)
+				m->stopped = 1;
+		}
+		fprintf(stderr, "%s: epoch %d/%d train_loss %.6f val_loss %.6f lr %g %.1fs %.0f img/s%s\n",
+			progname, m->epoch, o->epochs, m->train_loss, m->val_loss, opt.lr, secs,
+			r.ntrain / secs, m->stopped ? " (early stop)" : "");
+		/* the history first: after a crash between the two writes, --resume
+		 * drops its row of the epoch the model does not have */
+		if (o->history) {
+			history_add(&hist, m->epoch, m->train_loss, m->val_loss, opt.lr, secs,
+				    r.ntrain / secs);
+			history_write(&hist);
+		}
+		/* a file takes every epoch's model; standard output only the last */
+		if (strcmp(o->output, "-") != 0 || m->epoch >= o->epochs || m->stopped)
+			save(t, n, &r);
+	}
+	if (o->history)
+		history_end(&hist);
+	free(r.x);
+	free(r.y);
+	free(r.best);
+	free(r.order);
+	if (t->vin)
+		free(r.val_idx);
+}
+
+void trainer_end(trainer *t)
+{
+	model_free(&t->m);
+	dataset_free(t->in);
+	dataset_free(t->tg);
+	if (t->vin) {
+		dataset_free(t->vin);
+		dataset_free(t->vtg);
+	}
+}
