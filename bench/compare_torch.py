@@ -3,6 +3,7 @@
 on the same inputs; fail if the outputs differ by more than the tolerance.
 
 Usage: compare_torch.py [--predict bin/predict] [-j 2] [-n 500] [--tol 1e-4]
+                        [--precision fp32|bf16]
                         MODEL INPUTS
 
 MODEL is a file written by bin/train-unet (format: segpipe-model(5)); its
@@ -138,6 +139,8 @@ def main():
     ap.add_argument("-j", "--threads", type=int, default=2)
     ap.add_argument("-n", "--samples", type=int, default=500)
     ap.add_argument("--tol", type=float, default=TOLERANCE)
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="predict's precision (the reference is float64 either way)")
     a = ap.parse_args()
 
     import torch
@@ -180,7 +183,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         inp = os.path.join(tmp, "in.npy")
         write_npy(inp, raw)
-        r = subprocess.run([a.predict, "-j", str(a.threads), a.model, inp],
+        r = subprocess.run([a.predict, "-j", str(a.threads), "--precision", a.precision,
+                            a.model, inp],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if r.returncode != 0:
             sys.stderr.write(r.stderr.decode(errors="replace"))

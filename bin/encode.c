@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 	if (k > net_layers(m))
 		die("--layer %d: %s has layers 0..%d", k, o.files[0], net_layers(m));
 	/* a model encodes in the precision it was trained with, unless told */
-	net_use_precision(o.net.precisionSpec ? o.net.precision : net_trained_precision(m),
+	net_use_precision(o.net.precision_given ? o.net.precision : net_trained_precision(m),
 			  o.net.verbose);
 	in = input_open(o.files[1]);
 	net_check_input(m, input_shape(in), input_name(in));

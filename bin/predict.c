@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 		die("--argmax needs a ce model; %s was trained with %s", o.files[0],
 		    loss_name(net_loss(nn)));
 	/* a model predicts in the precision it was trained with, unless told */
-	net_use_precision(o.net.precisionSpec ? o.net.precision : net_trained_precision(nn),
+	net_use_precision(o.net.precision_given ? o.net.precision : net_trained_precision(nn),
 			  o.net.verbose);
 
 	/* outputs (K,H,W) or a vector; --argmax takes the most probable of K */

@@ -366,7 +366,7 @@ int net_option(net_options *o, int c, const char *arg)
 		if ((p = kern_precision_parse(arg)) < 0)
 			usage_die("--precision: '%s' is not bf16 or fp32", arg);
 		o->precision = (kern_precision)p;
-		o->precisionSpec = 1;
+		o->precision_given = 1;
 		kern_set_precision(o->precision);   /* for a --version that follows */
 		return 1;
 	case NET_OPT_VERBOSE:

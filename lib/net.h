@@ -117,7 +117,7 @@ enum { NET_OPT_PRECISION = 0x4e00, NET_OPT_VERBOSE = 'v' };
 
 typedef struct {
 	kern_precision precision;
-	int precisionSpec;      /* --precision was given */
+	int precision_given;      /* --precision was given */
 	int verbose;
 } net_options;
 

@@ -15,6 +15,7 @@ train_options train_defaults(int epochs, int batch)
 	train_options o = { .epochs = epochs, .batch = batch, .lr = 1e-3f, .seed = 1 };
 
 	o.net.precision = TRAIN_PRECISION_DEFAULT;
+	kern_set_precision(o.net.precision);   /* what --version shows */
 	return o;
 }
 

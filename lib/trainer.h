@@ -22,8 +22,9 @@
 #include "net.h"
 #include "stream.h"
 
-/* the precision of a new training run without --precision */
-#define TRAIN_PRECISION_DEFAULT KERN_FP32
+/* the precision of a new training run without --precision: the fastest
+ * that keeps quality on this CPU's kernel path (kern_default_precision) */
+#define TRAIN_PRECISION_DEFAULT kern_default_precision()
 
 /* what the command line sets; the run's progress lives in the model */
 typedef struct {
@@ -79,8 +80,9 @@ enum {
 "      --history FILE      TSV per epoch: epoch, train_loss, val_loss, lr,\n" \
 "                          seconds, images_per_s\n" \
 "      --resume MODEL      continue an interrupted run from its last model\n" \
-"      --precision P       bf16 or fp32 (default fp32): the precision of the\n" \
-"                          products; kept in the model, a resumed run keeps it\n" \
+"      --precision P       bf16 or fp32: the precision of the products (default\n" \
+"                          bf16 where the CPU multiplies bf16 natively, else\n" \
+"                          fp32); kept in the model, a resumed run keeps it\n" \
 "  -s, --seed N            random seed (default 1)\n" \
 "  -j, --threads N         threads (default: all cores)\n" \
 "  -v, --verbose           say which kernel and precision compute\n"

@@ -9,11 +9,11 @@ raw = gzip.decompress(open(sys.argv[1], "rb").read())
 x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
 np.save(sys.argv[2], x[:100])
 np.save(sys.argv[3], np.zeros((4, 10, 10), np.float32))' "$IMAGES" "$d/img100.npy" "$d/small.npy"
-	train-mlp --layers 784,2,784 --activations sigmoid,linear --epochs 2 --batch 20 \
+	train-mlp --precision fp32 --layers 784,2,784 --activations sigmoid,linear --epochs 2 --batch 20 \
 		-o "$d/ae2.model" "$d/img100.npy" "$d/img100.npy" 2> /dev/null
-	train-mlp --layers 784,16,2,16,784 --activations relu,tanh,leaky_relu,sigmoid --epochs 2 \
+	train-mlp --precision fp32 --layers 784,16,2,16,784 --activations relu,tanh,leaky_relu,sigmoid --epochs 2 \
 		--batch 20 -o "$d/deep.model" "$d/img100.npy" "$d/img100.npy" 2> /dev/null
-	train-mlp --layers 784,784 --activations sigmoid --epochs 1 --batch 50 \
+	train-mlp --precision fp32 --layers 784,784 --activations sigmoid --epochs 1 --batch 50 \
 		-o "$d/flat.model" "$d/img100.npy" "$d/img100.npy" 2> /dev/null
 }
 

@@ -37,7 +37,8 @@ paths() {
 @test "kernel: the paths agree on a model's predictions within 1e-3 (fp32)" {
 	cd "$BATS_FILE_TMPDIR"
 	best=$(paths | tail -n 1)
-	SEGPIPE_KERNEL=$best train-unet --filters 4 -b 16 -e 1 -j 1 -o ref.model x.npy m.npy 2> /dev/null
+	SEGPIPE_KERNEL=$best train-unet --precision fp32 --filters 4 -b 16 -e 1 -j 1 -o ref.model \
+		x.npy m.npy 2> /dev/null
 	SEGPIPE_KERNEL=$best predict ref.model x.npy > ref.npy
 	for p in $(paths); do
 		SEGPIPE_KERNEL=$p predict ref.model x.npy > p.npy

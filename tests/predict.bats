@@ -9,7 +9,9 @@ setup_file() {
 	PATH="$BATS_TEST_DIRNAME/../bin:$PATH"
 	local images="$BATS_TEST_DIRNAME/fixtures/mnist-test-500-images.idx.gz"
 	local labels="$BATS_TEST_DIRNAME/fixtures/mnist-test-500-labels.idx.gz"
-	local t="--filters 4 -j 1 -b 16"
+	# fp32: outputs are compared with a float64 numpy U-Net to 1e-4 (the
+	# default precision is bf16 on CPUs that multiply bf16 natively)
+	local t="--filters 4 -j 1 -b 16 --precision fp32"
 	pick --first 200 "$images" > i200.npy
 	otsu i200.npy > m200.npy
 	pick --first 64 i200.npy > i64.npy

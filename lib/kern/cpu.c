@@ -157,6 +157,13 @@ void kern_set_precision(kern_precision p)
 	precision = p;
 }
 
+kern_precision kern_default_precision(void)
+{
+	kern_path p = kern_current();
+
+	return p == KPATH_AMX || p == KPATH_AVX512_BF16 ? KERN_BF16 : KERN_FP32;
+}
+
 kern_precision kern_get_precision(void)
 {
 	return precision;

@@ -47,6 +47,10 @@ int kern_path_parse(const char *name); /* -1 if unknown */
 void kern_use(kern_path p);
 
 void kern_set_precision(kern_precision p);
+/* kern_default_precision: the fastest precision that keeps quality
+ * (bench/precision_check.sh): bf16 where the path in use multiplies bf16
+ * natively (amx, avx512-bf16), else fp32 (emulated bf16 is slower). */
+kern_precision kern_default_precision(void);
 kern_precision kern_get_precision(void);
 const char *kern_precision_name(kern_precision p);
 int kern_precision_parse(const char *name);   /* "fp32", "bf16"; -1 if unknown */
