@@ -1,5 +1,5 @@
 /* stream.c: readers and writers of tensor streams (npy), netpbm streams
- * (through libnetpbm's pam API) and IDX files, plain or gzip (zlib). */
+ * (through libnetpbm's pam API) and IDX files, plain or gzip (source.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -12,9 +12,10 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <netpbm/pam.h>
 
+#include "npy_header.h"
+#include "source.h"
 #include "stream.h"
 #include "util.h"
 
@@ -22,8 +23,8 @@ enum format { FMT_NONE, FMT_NPY, FMT_PNM, FMT_IDX };
 
 struct input {
 	char *name;
-	gzFile gz;
-	FILE *pnm_fp;          /* stdio view of gz, for libnetpbm */
+	source *src;           /* the bytes, plain or gzip */
+	FILE *pnm_fp;          /* stdio view of src, for libnetpbm */
 	enum format format;
 	unsigned char peek[8]; /* bytes read ahead to detect the format */
 	int npeek, peekpos;
@@ -119,44 +120,19 @@ const char *shape_str(const shape_t *s)
 
 /* ---------- bytes ---------- */
 
-/* zmessage: zlib's message without its "<fd:3>: " prefix. */
-static const char *zmessage(gzFile gz, int *err)
-{
-	const char *msg = gzerror(gz, err), *c = strstr(msg, ">: ");
-
-	return c ? c + 3 : msg;
-}
-
 /* in_read: up to n bytes; returns how many arrived (short only at EOF). */
 static size_t in_read(input *in, void *buf, size_t n)
 {
 	unsigned char *p = buf;
 	size_t got = 0;
+	const char *err;
 
 	while (got < n && in->peekpos < in->npeek)
 		p[got++] = in->peek[in->peekpos++];
-	while (got < n) {
-		size_t want = n - got;
-		int r;
-
-		if (want > (1u << 30))
-			want = 1u << 30;
-		r = gzread(in->gz, p + got, (unsigned)want);
-		if (r < 0) {
-			int err;
-			const char *msg = zmessage(in->gz, &err);
-			if (err == Z_ERRNO)
-				bad(in, "read error: %s", strerror(errno));
-			bad(in, "bad gzip data: %s", msg);
-		}
-		if (r == 0) {
-			int err;
-			const char *msg = zmessage(in->gz, &err);
-			if (err != Z_OK && err != Z_STREAM_END)
-				bad(in, "truncated gzip data: %s", msg);
-			break;
-		}
-		got += (size_t)r;
+	if (got < n) {
+		got += source_read(in->src, p + got, n - got, &err);
+		if (err)
+			bad(in, "%s", err);
 	}
 	return got;
 }
@@ -258,52 +234,17 @@ static void convert(const unsigned char *raw, dtype_t t, int64_t n, float *out,
 
 /* ---------- npy headers ---------- */
 
-/* parse_int64: a non-negative decimal that fits; advances *p. */
-static int parse_dim(const char **p, int64_t *v)
-{
-	const char *s = *p;
-	int64_t x = 0;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	while (*s >= '0' && *s <= '9') {
-		if (x > (INT64_MAX - 9) / 10)
-			return -1;
-		x = x * 10 + (*s++ - '0');
-	}
-	if (*s == 'L')
-		s++;
-	*p = s;
-	*v = x;
-	return 0;
-}
-
-static const char *dict_value(input *in, const char *hdr, const char *key)
-{
-	const char *k = strstr(hdr, key);
-
-	if (!k)
-		bad(in, "npy header has no %s", key);
-	k += strlen(key);
-	while (*k == ' ')
-		k++;
-	if (*k != ':')
-		bad(in, "malformed npy header");
-	k++;
-	while (*k == ' ')
-		k++;
-	return k;
-}
-
 /* read_npy_header: after the magic; sets dtype, shape, record count. */
 static void read_npy_header(input *in)
 {
 	unsigned char ver[2], lenbuf[4];
 	uint32_t hlen;
-	char *hdr, descr[16];
-	const char *p;
-	int64_t dims[8], count;
-	int nd = 0;
+	char *hdr;
+	const char *err;
+	npy_header h;
+	const int64_t *dims;
+	int64_t count;
+	int nd;
 	shape_t s;
 
 	in_read_exact(in, ver, 2, "npy header");
@@ -322,42 +263,16 @@ static void read_npy_header(input *in)
 	hdr = in->hdr = xrealloc(in->hdr, hlen + 1);
 	in_read_exact(in, hdr, hlen, "npy header");
 	hdr[hlen] = '\0';
-	if (strlen(hdr) != hlen)
-		bad(in, "malformed npy header");
 
-	p = dict_value(in, hdr, "'descr'");
-	if (*p != '\'' || !strchr(p + 1, '\'') || strchr(p + 1, '\'') - p - 1 >= (long)sizeof descr)
-		bad(in, "malformed npy descr");
-	memcpy(descr, p + 1, strchr(p + 1, '\'') - p - 1);
-	descr[strchr(p + 1, '\'') - p - 1] = '\0';
-	if (parse_descr(descr, &in->dtype, &in->swap) != 0)
-		bad(in, "unsupported npy dtype '%s'", descr);
+	if ((err = npy_header_parse(hdr, hlen, ver[0], &h)) != NULL)
+		bad(in, "%s", err);
+	if (parse_descr(h.descr, &in->dtype, &in->swap) != 0)
+		bad(in, "unsupported npy dtype '%s'", h.descr);
 	in->itemsize = dtype_size(in->dtype);
-
-	p = dict_value(in, hdr, "'fortran_order'");
-	if (strncmp(p, "True", 4) == 0)
+	if (h.fortran_order)
 		bad(in, "npy array in Fortran order is not supported");
-	if (strncmp(p, "False", 5) != 0)
-		bad(in, "malformed npy fortran_order");
-
-	p = dict_value(in, hdr, "'shape'");
-	if (*p++ != '(')
-		bad(in, "malformed npy shape");
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		if (*p == ')')
-			break;
-		if (nd == 8 || parse_dim(&p, &dims[nd]) != 0)
-			bad(in, "bad npy shape");
-		nd++;
-		while (*p == ' ')
-			p++;
-		if (*p == ',')
-			p++;
-		else if (*p != ')')
-			bad(in, "bad npy shape");
-	}
+	nd = h.ndim;
+	dims = h.dim;
 	if (nd == 0)
 		bad(in, "npy array has no sample axis (0-d array)");
 	if (nd > 4)
@@ -598,12 +513,7 @@ input *input_open(const char *path)
 	}
 	if (fd < 0)
 		die("cannot open %s:", in->name);
-	in->gz = gzdopen(fd, "rb");
-	if (!in->gz) {
-		close(fd);
-		die("cannot open %s: out of memory", in->name);
-	}
-	gzbuffer(in->gz, 1 << 17);
+	in->src = source_open(fd);
 	in->shape.ndim = -1;
 
 	if (in_peek(in, 4) < 2)
@@ -708,7 +618,7 @@ void input_close(input *in)
 		fclose(in->pnm_fp);
 	if (in->row)
 		pnm_freepamrow(in->row);
-	gzclose(in->gz);
+	source_close(in->src);
 	free(in->raw);
 	free(in->pnmbuf);
 	free(in->hdr);
