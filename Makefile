@@ -114,6 +114,8 @@ FUZZ_OBJ     = $(patsubst lib/%.c,fuzz/build/%.o,$(FUZZ_SRC))
 FUZZ_NAMES   = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_MAXLEN_stream = 16384
 FUZZ_MAXLEN_model  = 12288
+FUZZ_MAXLEN_npy_header = 4096
+FUZZ_MAXLEN_gzip   = 8192
 
 fuzz/build/%.o: lib/%.c lib/*.h
 	@mkdir -p fuzz/build
