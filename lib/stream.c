@@ -706,6 +706,7 @@ struct output {
 	shape_t shape;
 	int64_t size;
 	int64_t per_record, nbuf;
+	int64_t written;    /* samples so far */
 	unsigned char *buf;
 	struct pam pam;
 	tuple *row;
@@ -775,8 +776,6 @@ static void write_record(output *o)
 	char hdr[256], dims[96];
 	int len = 0, hlen;
 
-	if (o->nbuf == 0)
-		return;
 	len = snprintf(dims, sizeof dims, "%" PRId64 ",", o->nbuf);
 	for (int i = 0; i < o->shape.ndim; i++)
 		len += snprintf(dims + len, sizeof dims - len, "%s%" PRId64,
@@ -809,6 +808,7 @@ static uint8_t to_u8(float v)
 
 void output_write(output *o, const float *x)
 {
+	o->written++;
 	if (o->pgm) {
 		int w = o->pam.width, h = o->pam.height;
 		float scale = o->dt == DT_U8 ? 1.0f : 255.0f;
@@ -847,7 +847,9 @@ void output_write(output *o, const float *x)
 
 void output_close(output *o)
 {
-	if (!o->pgm)
+	/* the last record; a stream of no samples is one record of 0 samples,
+	 * which says the sample shape (a PGM stream of none is empty) */
+	if (!o->pgm && (o->nbuf > 0 || o->written == 0))
 		write_record(o);
 	check(o->f, o->name);
 	if (o->row)
