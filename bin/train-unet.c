@@ -239,10 +239,12 @@ int main(int argc, char **argv)
 			o.ts.epochs = m.epochs;
 	}
 	check_pair(in, tg, o.ts.loss);
+	batch_check_targets(tg, o.ts.loss, o.classes);
 	if (o.val_in) {
 		vin = dataset_load(o.val_in);
 		vtg = dataset_load(o.val_tgt);
 		check_pair(vin, vtg, o.ts.loss);
+		batch_check_targets(vtg, o.ts.loss, o.classes);
 		if (!shape_equal(&vin->shape, &in->shape) || !shape_equal(&vtg->shape, &tg->shape))
 			die("validation samples differ in shape from the training samples (%s)", vin->name);
 	}

@@ -46,6 +46,8 @@ struct input {
 	float *pnmbuf;         /* the prefetched netpbm sample's values, (H,W,C) */
 	int64_t pnmcap;        /* floats in pnmbuf */
 	char *hdr;             /* the current npy header's text */
+	float *ints;           /* input_read_ints' stored values */
+	int64_t ints_cap;
 	int ready;             /* a sample is prefetched */
 	int done;
 };
@@ -540,13 +542,62 @@ input *input_open(const char *path)
 	return in;
 }
 
+/* stored_is_u8: the sample just read stores uint8 0..255 (npy/IDX uint8,
+ * netpbm maxval 255) */
+static int stored_is_u8(const input *in)
+{
+	return in->format == FMT_PNM ? in->maxval == 255 : in->dtype == DT_U8;
+}
+
+/* intensity_scale: what turns the stored values of the sample just read
+ * into intensities */
+static float intensity_scale(const input *in)
+{
+	if (in->format == FMT_PNM)
+		return (float)(1.0 / in->maxval);
+	return in->dtype == DT_U8 ? 1.0f / 255 : 1.0f;
+}
+
+/* ---------- the one reading of masks, class maps and labels ---------- */
+
+/* to_mask: v (n) stored values as a mask or probability target: uint8
+ * nonzero is 1; otherwise the intensity (stored x scale), which must lie
+ * in [0,1]. Dies naming the element, the stream and the sample. */
+static void to_mask(float *v, int64_t n, int u8, float scale, const char *name, int64_t sample)
+{
+	for (int64_t i = 0; i < n; i++) {
+		float a = u8 ? v[i] != 0 : v[i] * scale;
+
+		if (!(a >= 0 && a <= 1))
+			die("mask value %g at element %" PRId64 " is not in 0..1 (uint8 masks: "
+			    "nonzero is 1; others: 0..1) (%s, sample %" PRId64 ")",
+			    (double)v[i], i, name, sample);
+		v[i] = a;
+	}
+}
+
+/* to_ints: v (n) stored values as integers 0..max into out (n); dies on
+ * one that is not exactly that (a fraction, NaN, out of range) */
+static void to_ints(int32_t *out, const float *v, int64_t n, int32_t max, const char *what,
+		    const char *name, int64_t sample)
+{
+	for (int64_t i = 0; i < n; i++) {
+		float a = v[i];
+
+		if (!(a >= 0 && a <= (float)max) || a != (float)(int32_t)a)
+			die("%s value %g at element %" PRId64 " is not an integer in 0..%" PRId32
+			    " (%s, sample %" PRId64 ")", what, (double)a, i, max, name, sample);
+		out[i] = (int32_t)a;
+	}
+}
+
 int input_read(input *in, float *out, enum role role)
 {
 	if (!in->ready)
 		prefetch(in);
 	if (!in->ready)
 		return 0;
-	if (role == ROLE_KEEP && (in->format == FMT_PNM ? in->maxval != 255 : in->dtype != DT_U8))
+	if (role == ROLE_KEEP && !stored_is_u8(in))
 		die("a uint8 stream changes dtype; it cannot be passed on as uint8 (%s, sample %"
 		    PRId64 ")", in->name, in->index);
 	if (in->format == FMT_PNM) {
@@ -559,8 +610,22 @@ int input_read(input *in, float *out, enum role role)
 		float scale = role == ROLE_INTENSITY && in->dtype == DT_U8 ? 1.0f / 255 : 1.0f;
 		convert(in->raw, in->dtype, in->size, out, scale);
 	}
+	if (role == ROLE_MASK)
+		to_mask(out, in->size, stored_is_u8(in), intensity_scale(in), in->name, in->index);
 	in->index++;
 	in->ready = 0;   /* the next sample is read when asked for */
+	return 1;
+}
+
+int input_read_ints(input *in, int32_t *out, int32_t max, const char *what)
+{
+	if (in->ints_cap < in->size) {
+		in->ints = xrealloc(in->ints, (size_t)in->size * sizeof *in->ints);
+		in->ints_cap = in->size;
+	}
+	if (!input_read(in, in->ints, ROLE_RAW))
+		return 0;
+	to_ints(out, in->ints, in->size, max, what, in->name, in->index - 1);
 	return 1;
 }
 
@@ -622,6 +687,7 @@ void input_close(input *in)
 	free(in->raw);
 	free(in->pnmbuf);
 	free(in->hdr);
+	free(in->ints);
 	free(in->name);
 	free(in);
 }
@@ -657,14 +723,18 @@ dataset *dataset_load(const char *path)
 			 * (at least one sample), whatever the header promises */
 			int64_t first = ((int64_t)1 << 22) / ((int64_t)esz * d->size);
 			cap = cap ? cap * 2 : first < 1 ? 1 : first > 64 ? 64 : first;
-			if (d->is_u8)
+			if (d->is_u8) {
 				d->u8 = xrealloc(d->u8, (size_t)cap * d->size * esz);
-			else
+			} else {
 				d->f32 = xrealloc(d->f32, (size_t)cap * d->size * esz);
+				d->scale = xrealloc(d->scale, (size_t)cap * sizeof *d->scale);
+			}
 		}
 		if (d->is_u8 ? !input_read_u8(in, d->u8 + d->n * d->size)
-			     : !input_read(in, d->f32 + d->n * d->size, ROLE_INTENSITY))
+			     : !input_read(in, d->f32 + d->n * d->size, ROLE_RAW))
 			break;
+		if (!d->is_u8)
+			d->scale[d->n] = intensity_scale(in);
 		d->n++;
 	}
 	input_close(in);
@@ -679,9 +749,29 @@ void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
 		const uint8_t *p = d->u8 + i * d->size;
 		float scale = role == ROLE_INTENSITY ? 1.0f / 255 : 1.0f;
 		for (int64_t k = 0; k < d->size; k++)
-			out[k] = p[k] * scale;
+			out[k] = role == ROLE_MASK ? p[k] != 0 : p[k] * scale;
 	} else {
-		memcpy(out, d->f32 + i * d->size, (size_t)d->size * sizeof(float));
+		const float *p = d->f32 + i * d->size;
+		float scale = role == ROLE_INTENSITY ? d->scale[i] : 1.0f;
+		for (int64_t k = 0; k < d->size; k++)
+			out[k] = p[k] * scale;
+		if (role == ROLE_MASK)
+			to_mask(out, d->size, 0, d->scale[i], d->name, i);
+	}
+}
+
+void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what)
+{
+	if (d->is_u8) {
+		const uint8_t *p = d->u8 + i * d->size;
+		for (int64_t k = 0; k < d->size; k++) {
+			if (p[k] > max)
+				die("%s value %d at element %" PRId64 " is not an integer in 0..%" PRId32
+				    " (%s, sample %" PRId64 ")", what, p[k], k, max, d->name, i);
+			out[k] = p[k];
+		}
+	} else {
+		to_ints(out, d->f32 + i * d->size, d->size, max, what, d->name, i);
 	}
 }
 
@@ -691,6 +781,7 @@ void dataset_free(dataset *d)
 		return;
 	free(d->u8);
 	free(d->f32);
+	free(d->scale);
 	free(d->name);
 	free(d);
 }
