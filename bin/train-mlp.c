@@ -196,8 +196,8 @@ int main(int argc, char **argv)
 
 	/* the order of the training samples; the held-out tail validates */
 	order = holdout_split(in->n, o.val_fraction, o.seed, &ntrain, &nval);
-	x = xmalloc_array((size_t)o.batch * in->size, sizeof *x);
-	y = xmalloc_array((size_t)o.batch * tg->size, sizeof *y);
+	x = xmalloc_array((size_t)batch_cap((int)o.batch, in->n) * in->size, sizeof *x);
+	y = xmalloc_array((size_t)batch_cap((int)o.batch, in->n) * tg->size, sizeof *y);
 	if (o.history)
 		hist = history_open(o.history, 0);
 

@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 	}
 
 	if (o.resume) {
-		u = unet_from_model(&m, o.ts.batch, H, W);
+		u = unet_from_model(&m, batch_cap(o.ts.batch, vin && vin->n > in->n ? vin->n : in->n), H, W);
 		if (u->cfg.in_channels != shape_c(&in->shape) ||
 		    (o.ts.loss != LOSS_CE && u->cfg.out_channels != shape_c(&tg->shape)))
 			die("the channels of %s do not match these streams (%s)", o.resume, in->name);
@@ -277,7 +277,7 @@ int main(int argc, char **argv)
 	} else {
 		o.net.in_channels = (int)shape_c(&in->shape);
 		o.net.out_channels = o.ts.loss == LOSS_CE ? o.classes : (int)shape_c(&tg->shape);
-		u = unet_create(&o.net, o.ts.batch, H, W);
+		u = unet_create(&o.net, batch_cap(o.ts.batch, vin && vin->n > in->n ? vin->n : in->n), H, W);
 		unet_init_params(u, o.ts.seed);
 		best = xmalloc_array(u->params.n + u->nstats, sizeof *best);
 		m.lr = o.ts.lr;
@@ -290,8 +290,8 @@ int main(int argc, char **argv)
 	m.seed = o.ts.seed;
 	m.cosine = o.ts.cosine;
 
-	x = xmalloc_array((size_t)o.ts.batch * in->size, sizeof *x);
-	y = xmalloc_array((size_t)o.ts.batch * tg->size, o.ts.loss == LOSS_CE ? 1 : sizeof(float));
+	x = xmalloc_array((size_t)u->max_batch * in->size, sizeof *x);
+	y = xmalloc_array((size_t)u->max_batch * tg->size, o.ts.loss == LOSS_CE ? 1 : sizeof(float));
 	if (o.history)   /* a resumed run goes on with its history */
 		hist = history_open(o.history, o.resume != NULL);
 

@@ -31,6 +31,11 @@ void batch_targets(void *y, const dataset *d, const int64_t *idx, int B,
 	free(cls);
 }
 
+int batch_cap(int batch, int64_t n)
+{
+	return n < 1 ? 1 : n < batch ? (int)n : batch;
+}
+
 void batch_check_targets(const dataset *d, loss_kind loss, int classes)
 {
 	void *y = xmalloc_array((size_t)d->size, sizeof(float));

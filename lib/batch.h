@@ -21,6 +21,10 @@ void batch_targets(void *y, const dataset *d, const int64_t *idx, int B,
  * target outside its role is refused before any training. */
 void batch_check_targets(const dataset *d, loss_kind loss, int classes);
 
+/* batch_cap: the batch a buffer needs: batch, but never more than the n
+ * samples there are (at least 1), so --batch 65536 on 64 images costs 64. */
+int batch_cap(int batch, int64_t n);
+
 /* split_indices: a seeded permutation of 0..n-1; the last nval are for
  * validation. */
 int64_t *split_indices(int64_t n, uint64_t seed);

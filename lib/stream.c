@@ -71,6 +71,25 @@ static noreturn void bad(const input *in, const char *fmt, ...)
 
 /* ---------- shapes ---------- */
 
+int64_t sample_max(void)
+{
+	static int64_t max;
+	const char *e;
+	char *end;
+	long long v;
+
+	if (max)
+		return max;
+	e = getenv("SEGPIPE_SAMPLE_MAX");
+	if (!e || !*e)
+		return max = SAMPLE_MAX_DEFAULT;
+	errno = 0;
+	v = strtoll(e, &end, 10);
+	if (errno || *end || v < 1 || v > (1LL << 31))
+		die("SEGPIPE_SAMPLE_MAX: '%s' is not an integer in 1..2147483648", e);
+	return max = v;
+}
+
 int64_t shape_size(const shape_t *s)
 {
 	int64_t n = 1;
@@ -800,7 +819,7 @@ struct output {
 	int64_t written;    /* samples so far */
 	unsigned char *buf;
 	struct pam pam;
-	tuple *row;
+	unsigned char *row; /* one PGM/PAM row of bytes */
 	const char *name;   /* for errors: a file written by name; NULL for stdout */
 };
 
@@ -855,7 +874,7 @@ output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
 		o->pam.format = o->pam.depth == 1 ? RPGM_FORMAT : PAM_FORMAT;
 		o->pam.bytes_per_sample = 1;
 		strcpy(o->pam.tuple_type, o->pam.depth == 1 ? PAM_PGM_TUPLETYPE : "GRAYSCALE");
-		o->row = pnm_allocpamrow(&o->pam);
+		o->row = xmalloc_array((size_t)o->pam.width, o->pam.depth);
 	} else {
 		o->buf = xmalloc_array((size_t)o->per_record, (size_t)bytes);
 	}
@@ -914,13 +933,17 @@ void output_write(output *o, const float *x)
 			die("write error: %s", pnm_msg);
 		}
 		pnm_writepaminit(&o->pam);
+		pm_setjmpbuf(old);
+		/* the raster of a raw PGM/PAM of maxval 255 is one byte a value,
+		 * row by row: written from a row of bytes, not libnetpbm's tuple
+		 * row of 16 bytes a value */
 		for (int y = 0; y < h; y++) {
+			unsigned char *p = o->row;
 			for (int xx = 0; xx < w; xx++)
 				for (unsigned c = 0; c < o->pam.depth; c++)
-					o->row[xx][c] = to_u8(x[((int64_t)c * h + y) * w + xx] * scale);
-			pnm_writepamrow(&o->pam, o->row);
+					*p++ = to_u8(x[((int64_t)c * h + y) * w + xx] * scale);
+			fwrite(o->row, 1, (size_t)(p - o->row), o->f);
 		}
-		pm_setjmpbuf(old);
 		if (ferror(o->f))
 			check(o->f, o->name);
 		return;
@@ -943,8 +966,7 @@ void output_close(output *o)
 	if (!o->pgm && (o->nbuf > 0 || o->written == 0))
 		write_record(o);
 	check(o->f, o->name);
-	if (o->row)
-		pnm_freepamrow(o->row);
+	free(o->row);
 	free(o->buf);
 	free(o);
 }

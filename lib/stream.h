@@ -19,7 +19,12 @@ typedef struct {
 	int64_t dim[3];
 } shape_t;
 
-#define SAMPLE_MAX ((int64_t)1 << 26)   /* elements in one sample, at most */
+/* sample_max: elements in one sample, at most, read or written: 2^22
+ * (a 2048x2048 image; an MNIST digit is 784), or SEGPIPE_SAMPLE_MAX from
+ * the environment (1 to 2^31). Every tool's memory is a few times this. */
+#define SAMPLE_MAX_DEFAULT ((int64_t)1 << 22)
+int64_t sample_max(void);
+#define SAMPLE_MAX sample_max()
 
 int64_t shape_size(const shape_t *s);        /* elements per sample */
 int64_t shape_c(const shape_t *s);           /* channels: dim[0] of (C,H,W), else 1 */
