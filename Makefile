@@ -116,12 +116,14 @@ FUZZ_SECONDS ?= 30
 FUZZ_ARGS    ?=
 FUZZ_CFLAGS  = -g -O1 -std=gnu11 -fopenmp -fno-omit-frame-pointer \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_SRC     = lib/stream.c lib/model.c lib/util.c lib/atomic.c
+FUZZ_SRC     = lib/stream.c lib/source.c lib/npy_header.c lib/model.c lib/util.c lib/atomic.c
 FUZZ_OBJ     = $(patsubst lib/%.c,fuzz/build/%.o,$(FUZZ_SRC))
 .SECONDARY: $(FUZZ_OBJ)
 FUZZ_NAMES   = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_MAXLEN_stream = 16384
 FUZZ_MAXLEN_model  = 12288
+FUZZ_MAXLEN_npy_header = 4096
+FUZZ_MAXLEN_gzip   = 8192
 
 fuzz/build/%.o: lib/%.c lib/*.h
 	@mkdir -p fuzz/build

@@ -132,10 +132,9 @@ int main(int argc, char **argv)
 			int x0 = DIGIT * (int)d + (int)rng_below(&rng, 10);
 			int y0 = (int)rng_below(&rng, CANVAS_H - DIGIT + 1);
 			const uint8_t *p = img->u8 + k * DIGIT * DIGIT, *f = fg + k * DIGIT * DIGIT;
-			int label = lab->is_u8 ? lab->u8[k] : (int)lab->f32[k];
+			int32_t label;
 
-			if (label < 0 || label > 9)
-				die("label %d is not a digit (%s, sample %" PRId64 ")", label, lab->name, k);
+			dataset_get_ints(lab, k, &label, 9, "label");   /* a digit */
 			if (x0 + DIGIT > CANVAS_W)
 				continue;
 			for (int y = 0; y < DIGIT; y++)

@@ -188,15 +188,20 @@ static void pair_open(struct pair *s, const struct options *o)
 	if (!s->argmax && !same_chw(a, b))
 		die("PRED %s has samples of %s, TRUTH %s of %s", input_name(s->pred),
 		    shape_str(a), input_name(s->truth), shape_str(b));
-	s->x = xmalloc_array((size_t)input_size(s->pred), sizeof *s->x);
-	s->y = xmalloc_array((size_t)input_size(s->truth), sizeof *s->y);
+	/* class maps are read as integers straight into the caller's arrays */
+	s->x = !o->classes || s->argmax ? xmalloc_array((size_t)input_size(s->pred), sizeof *s->x) : NULL;
+	s->y = !o->classes ? xmalloc_array((size_t)input_size(s->truth), sizeof *s->y) : NULL;
 }
 
-/* pair_read: the next sample of both; 0 when both end together. */
-static int pair_read(struct pair *s)
+/* pair_read: the next sample of both; 0 when both end together. With
+ * class maps (pc, tc not NULL; pc NULL for scores taken by argmax) their
+ * values are the stream layer's integers 0..nclass-1. */
+static int pair_read(struct pair *s, int32_t *pc, int32_t *tc, long nclass)
 {
-	int a = input_read(s->pred, s->x, ROLE_RAW);
-	int b = input_read(s->truth, s->y, ROLE_RAW);
+	int a = pc ? input_read_ints(s->pred, pc, (int32_t)nclass - 1, "PRED")
+		   : input_read(s->pred, s->x, ROLE_RAW);
+	int b = tc ? input_read_ints(s->truth, tc, (int32_t)nclass - 1, "TRUTH")
+		   : input_read(s->truth, s->y, ROLE_RAW);
 
 	if (a != b) {
 		const input *shorter = a ? s->truth : s->pred, *longer = a ? s->pred : s->truth;
@@ -229,7 +234,7 @@ static void run_binary(const struct options *o)
 	n = input_size(s.pred);
 	if (o->per_sample)
 		printf("index\tiou\tdice\tprecision\trecall\ttp\tfp\tfn\ttn\n");
-	while (pair_read(&s)) {
+	while (pair_read(&s, NULL, NULL, 0)) {
 		counts k = binary_counts(s.x, s.y, n, t);
 		double iou = counts_iou(&k);
 
@@ -258,22 +263,6 @@ static void run_binary(const struct options *o)
 		       all.tp, all.fp, all.fn, all.tn);
 	}
 	pair_close(&s);
-}
-
-/* to_classes: class indices of one class map; dies on a value that is not
- * an integer in 0..nclass-1. cls (n), v (n) */
-static void to_classes(int32_t *cls, const float *v, int64_t n, long nclass,
-		       const char *what, const input *in)
-{
-	for (int64_t i = 0; i < n; i++) {
-		float a = v[i];
-		int32_t k = (int32_t)a;
-
-		if (!(a >= 0 && a < (float)nclass) || (float)k != a)
-			die("%s value %g at element %" PRId64 " is not a class in 0..%ld (%s, sample %"
-			    PRId64 ")", what, a, i, nclass - 1, input_name(in), input_index(in) - 1);
-		cls[i] = k;
-	}
 }
 
 /* argmax_classes: the first highest of c channel planes per pixel.
@@ -361,12 +350,9 @@ static void run_classes(const struct options *o)
 			printf("\tiou_%ld\tdice_%ld", c, c);
 		putchar('\n');
 	}
-	while (pair_read(&s)) {
+	while (pair_read(&s, s.argmax ? NULL : pc, tc, nc)) {
 		if (s.argmax)
 			argmax_classes(pc, best, s.x, nc, hw);
-		else
-			to_classes(pc, s.x, n, nc, "PRED", s.pred);
-		to_classes(tc, s.y, n, nc, "TRUTH", s.truth);
 		memset(one.pred, 0, (size_t)nc * sizeof(int64_t));
 		memset(one.truth, 0, (size_t)nc * sizeof(int64_t));
 		memset(one.inter, 0, (size_t)nc * sizeof(int64_t));

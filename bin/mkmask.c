@@ -77,7 +77,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_SIZE: cli_size("--size", optarg, &o->w, &o->h); break;
 		case 'w': width = optarg; break;
 		case 'f': o->fraction = cli_double("--fraction", optarg, 0, 1); break;
-		case 'n': o->count = cli_long("--count", optarg, 1, 1L << 40); break;
+		case 'n': o->count = cli_long("--count", optarg, 0, 1L << 40); break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;

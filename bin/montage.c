@@ -8,7 +8,7 @@
 #include "tensor.h"
 
 #define GAP_VALUE 0.5f              /* mid-grey: apart from black and white */
-#define CANVAS_MAX ((int64_t)1 << 28) /* pixels in the picture, at most */
+#define CANVAS_MAX SAMPLE_MAX   /* pixels in the picture, at most: one sample */
 
 static const char usage[] =
 "Usage: montage [--cols N] [--gap G] [--max N] [--scale S] [--stretch] [FILE]\n"
@@ -121,12 +121,20 @@ int main(int argc, char **argv)
 	c = shape_c(s);
 	h = shape_h(s);
 	w = shape_w(s);
-	if ((int64_t)o.max * size > CANVAS_MAX)
-		die("%ld samples of shape %s are too many to lay out; lower --max (%s)",
-		    o.max, shape_str(s), input_name(in));
-	buf = xmalloc_array((size_t)(o.max * size), sizeof *buf);
-	while (n < o.max && input_read(in, buf + n * size, ROLE_INTENSITY))
-		n++;
+	buf = NULL;   /* grows as images arrive, not as --max says */
+	for (int64_t cap = 0; n < o.max; n++) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			cap = cap < o.max ? cap : o.max;
+			cap = cap < CANVAS_MAX / size + 1 ? cap : CANVAS_MAX / size + 1;
+			buf = xrealloc(buf, (size_t)(cap * size) * sizeof *buf);
+		}
+		if (!input_read(in, buf + n * size, ROLE_INTENSITY))
+			break;
+		if ((n + 1) * size > CANVAS_MAX)
+			die("%" PRId64 " samples of shape %s are too many to lay out; lower --max (%s)",
+			    n + 1, shape_str(s), input_name(in));
+	}
 	if (n == 0)
 		die("no images in the stream (%s)", input_name(in));
 	tiles = n * c;

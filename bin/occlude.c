@@ -102,8 +102,6 @@ int main(int argc, char **argv)
 	cli_init(argc, argv, "occlude");
 	parse_args(argc, argv, &o);
 	masks = dataset_load(o.files[0]);
-	if (masks->n == 0)
-		die("no masks in the stream (%s)", masks->name);
 	in = input_open(o.files[1]);
 	check_shapes(masks, in);
 	n = input_size(in);
@@ -114,6 +112,8 @@ int main(int argc, char **argv)
 	rng_seed(&rng, o.seed);
 	out = output_open(stdout, o.pgm, DT_F32, input_shape(in));
 	while (input_read(in, x, ROLE_INTENSITY)) {
+		if (masks->n == 0)   /* no images, no masks: an empty stream out */
+			die("no masks in the stream for %s (%s)", input_name(in), masks->name);
 		dataset_get(masks, k, m, ROLE_RAW);
 		k = k + 1 == masks->n ? 0 : k + 1;
 		for (int64_t c = 0; c < n / plane; c++) {

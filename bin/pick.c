@@ -219,6 +219,18 @@ static input *open_labels(const char *path)
 	return lab;
 }
 
+/* read_label: the next label, an integer 0..LABEL_MAX as the stream layer
+ * reads labels; 0 at the end */
+static int read_label(input *lab, float *label)
+{
+	int32_t k;
+
+	if (!input_read_ints(lab, &k, LABEL_MAX, "label"))
+		return 0;
+	*label = (float)k;
+	return 1;
+}
+
 /* slice_resolve: Python's slice(from, to) over n items, as start and end. */
 static void slice_resolve(int64_t from, int64_t to, int64_t n, int64_t *start, int64_t *end)
 {
@@ -248,7 +260,7 @@ static void pick_stream(const struct options *o)
 	sink_open(&k, o, is_u8, input_shape(in));
 	while (input_read(in, x, role)) {
 		if (lab) {
-			if (!input_read(lab, &label, ROLE_RAW))
+			if (!read_label(lab, &label))
 				die("fewer labels than samples (%s ends after %" PRId64
 				    " labels, %s has more)", input_name(lab),
 				    input_index(lab), input_name(in));
@@ -265,7 +277,7 @@ static void pick_stream(const struct options *o)
 			continue;
 		sink_write(&k, x, label);
 	}
-	if (lab && ended && input_read(lab, &label, ROLE_RAW))
+	if (lab && ended && read_label(lab, &label))
 		die("more labels than samples (%s has %" PRId64 " samples, %s has more labels)",
 		    input_name(in), input_index(in), input_name(lab));
 	sink_close(&k);
@@ -290,11 +302,11 @@ static void pick_memory(const struct options *o)
 
 		labels = xmalloc_array((size_t)(d->n ? d->n : 1), sizeof *labels);
 		for (int64_t i = 0; i < d->n; i++)
-			if (!input_read(lab, &labels[i], ROLE_RAW))
+			if (!read_label(lab, &labels[i]))
 				die("fewer labels than samples (%s has %" PRId64
 				    " labels, %s has %" PRId64 " samples)", input_name(lab),
 				    i, d->name, d->n);
-		if (input_read(lab, &extra, ROLE_RAW))
+		if (read_label(lab, &extra))
 			die("more labels than samples (%s has %" PRId64
 			    " samples, %s has more labels)", d->name, d->n, input_name(lab));
 		input_close(lab);

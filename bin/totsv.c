@@ -85,7 +85,6 @@ int main(int argc, char **argv)
 	input *in;
 	int64_t size;
 	float *x;
-	char *line;
 	int is_u8;
 
 	cli_init(argc, argv, "totsv");
@@ -94,31 +93,30 @@ int main(int argc, char **argv)
 	size = input_size(in);
 	is_u8 = input_is_u8(in);
 	x = xmalloc_array((size_t)size, sizeof *x);
-	/* a value is at most 24 bytes plus its tab; the index fits in 24 more */
-	line = xmalloc_array((size_t)size + 2, 32);
+	/* values go out through stdio's buffer: memory is the sample, not its
+	 * text (up to 25 bytes a value) */
 	if (o.header)
 		print_header(&o, size, input_shape(in)->ndim == 0);
 	while (input_read(in, x, input_keep_role(in))) {
-		char *p = line;
-
 		if (o.index)
-			p += sprintf(p, "%" PRId64 "\t", input_index(in) - 1);
+			printf("%" PRId64 "\t", input_index(in) - 1);
 		for (int64_t i = 0; i < size; i++) {
+			char v[32], *p = v;
+
 			if (i)
 				*p++ = '\t';
 			if (is_u8)
 				p = put_u8(p, (unsigned)x[i]);
 			else
-				p += sprintf(p, "%.*g", o.precision, (double)x[i]);
+				p += snprintf(p, sizeof v - 1, "%.*g", o.precision, (double)x[i]);
+			fwrite(v, 1, (size_t)(p - v), stdout);
 		}
-		*p++ = '\n';
-		fwrite(line, 1, (size_t)(p - line), stdout);
+		putchar('\n');
 		if (ferror(stdout))
 			output_check(stdout);
 	}
 	output_check(stdout);
 	input_close(in);
 	free(x);
-	free(line);
 	return 0;
 }

@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	trainer_init(&t, &o.tr, "mlp");
 	trainer_data(&t, o.files[0], o.files[1]);
 	if (o.tr.resume)
-		n = net_from_model(&t.m, o.tr.resume, o.tr.batch, 0, 0);
+		n = net_from_model(&t.m, o.tr.resume, trainer_batch(&t), 0, 0);
 	else
 		n = net_wrap_mlp(create(&o, t.in, t.tg));
 	trainer_run(&t, n);

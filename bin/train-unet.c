@@ -110,18 +110,21 @@ int main(int argc, char **argv)
 	}
 	trainer_data(&t, o.files[0], o.files[1]);
 	check_pair(t.in, t.tg, o.loss);
-	if (t.vin)
+	batch_check_targets(t.tg, o.loss, o.classes);
+	if (t.vin) {
 		check_pair(t.vin, t.vtg, o.loss);
+		batch_check_targets(t.vtg, o.loss, o.classes);
+	}
 	H = (int)shape_h(&t.in->shape);
 	W = (int)shape_w(&t.in->shape);
 	if (o.tr.resume) {
-		n = net_from_model(&t.m, o.tr.resume, o.tr.batch, H, W);
+		n = net_from_model(&t.m, o.tr.resume, trainer_batch(&t), H, W);
 	} else {
 		unet *u;
 
 		o.net.in_channels = (int)shape_c(&t.in->shape);
 		o.net.out_channels = o.loss == LOSS_CE ? o.classes : (int)shape_c(&t.tg->shape);
-		u = unet_create(&o.net, o.tr.batch, H, W);
+		u = unet_create(&o.net, trainer_batch(&t), H, W);
 		unet_init_params(u, o.tr.seed);
 		n = net_wrap_unet(u, o.loss, o.classes);
 	}

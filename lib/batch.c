@@ -1,4 +1,5 @@
 /* batch.c: gathering minibatches from uint8 or float datasets. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
@@ -14,31 +15,34 @@ void batch_targets(void *y, const dataset *d, const int64_t *idx, int B,
 		   loss_kind loss, int classes)
 {
 	int64_t size = d->size;
+	int32_t *cls = loss == LOSS_CE ? xmalloc_array((size_t)size, sizeof *cls) : NULL;
 
 	for (int b = 0; b < B; b++) {
-		int64_t i = idx[b];
-
 		if (loss == LOSS_CE) {
 			uint8_t *out = (uint8_t *)y + (int64_t)b * size;
-			if (d->is_u8) {
-				memcpy(out, d->u8 + i * size, (size_t)size);
-			} else {
-				for (int64_t k = 0; k < size; k++)
-					out[k] = (uint8_t)(d->f32[i * size + k]);
-			}
+			dataset_get_ints(d, idx[b], cls, classes - 1, "class");
 			for (int64_t k = 0; k < size; k++)
-				if (out[k] >= classes)
-					die("class %d is not below --classes %d (%s, sample %" PRId64 ")",
-					    out[k], classes, d->name, i);
-		} else if (loss == LOSS_BCE && d->is_u8) {
-			float *out = (float *)y + (int64_t)b * size;
-			const uint8_t *p = d->u8 + i * size;
-			for (int64_t k = 0; k < size; k++)
-				out[k] = p[k] != 0;
+				out[k] = (uint8_t)cls[k];
 		} else {
-			dataset_get(d, i, (float *)y + (int64_t)b * size, ROLE_INTENSITY);
+			dataset_get(d, idx[b], (float *)y + (int64_t)b * size,
+				    loss == LOSS_BCE ? ROLE_MASK : ROLE_INTENSITY);
 		}
 	}
+	free(cls);
+}
+
+int batch_cap(int batch, int64_t n)
+{
+	return n < 1 ? 1 : n < batch ? (int)n : batch;
+}
+
+void batch_check_targets(const dataset *d, loss_kind loss, int classes)
+{
+	void *y = xmalloc_array((size_t)d->size, sizeof(float));
+
+	for (int64_t i = 0; i < d->n; i++)
+		batch_targets(y, d, &i, 1, loss, classes);
+	free(y);
 }
 
 int64_t *split_indices(int64_t n, uint64_t seed)

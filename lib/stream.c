@@ -1,5 +1,5 @@
 /* stream.c: readers and writers of tensor streams (npy), netpbm streams
- * (through libnetpbm's pam API) and IDX files, plain or gzip (zlib). */
+ * (through libnetpbm's pam API) and IDX files, plain or gzip (source.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -12,9 +12,10 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <netpbm/pam.h>
 
+#include "npy_header.h"
+#include "source.h"
 #include "stream.h"
 #include "util.h"
 
@@ -22,8 +23,8 @@ enum format { FMT_NONE, FMT_NPY, FMT_PNM, FMT_IDX };
 
 struct input {
 	char *name;
-	gzFile gz;
-	FILE *pnm_fp;          /* stdio view of gz, for libnetpbm */
+	source *src;           /* the bytes, plain or gzip */
+	FILE *pnm_fp;          /* stdio view of src, for libnetpbm */
 	enum format format;
 	unsigned char peek[8]; /* bytes read ahead to detect the format */
 	int npeek, peekpos;
@@ -45,6 +46,8 @@ struct input {
 	float *pnmbuf;         /* the prefetched netpbm sample's values, (H,W,C) */
 	int64_t pnmcap;        /* floats in pnmbuf */
 	char *hdr;             /* the current npy header's text */
+	float *ints;           /* input_read_ints' stored values */
+	int64_t ints_cap;
 	int ready;             /* a sample is prefetched */
 	int done;
 };
@@ -67,6 +70,25 @@ static noreturn void bad(const input *in, const char *fmt, ...)
 }
 
 /* ---------- shapes ---------- */
+
+int64_t sample_max(void)
+{
+	static int64_t max;
+	const char *e;
+	char *end;
+	long long v;
+
+	if (max)
+		return max;
+	e = getenv("SEGPIPE_SAMPLE_MAX");
+	if (!e || !*e)
+		return max = SAMPLE_MAX_DEFAULT;
+	errno = 0;
+	v = strtoll(e, &end, 10);
+	if (errno || *end || v < 1 || v > (1LL << 31))
+		die("SEGPIPE_SAMPLE_MAX: '%s' is not an integer in 1..2147483648", e);
+	return max = v;
+}
 
 int64_t shape_size(const shape_t *s)
 {
@@ -119,44 +141,19 @@ const char *shape_str(const shape_t *s)
 
 /* ---------- bytes ---------- */
 
-/* zmessage: zlib's message without its "<fd:3>: " prefix. */
-static const char *zmessage(gzFile gz, int *err)
-{
-	const char *msg = gzerror(gz, err), *c = strstr(msg, ">: ");
-
-	return c ? c + 3 : msg;
-}
-
 /* in_read: up to n bytes; returns how many arrived (short only at EOF). */
 static size_t in_read(input *in, void *buf, size_t n)
 {
 	unsigned char *p = buf;
 	size_t got = 0;
+	const char *err;
 
 	while (got < n && in->peekpos < in->npeek)
 		p[got++] = in->peek[in->peekpos++];
-	while (got < n) {
-		size_t want = n - got;
-		int r;
-
-		if (want > (1u << 30))
-			want = 1u << 30;
-		r = gzread(in->gz, p + got, (unsigned)want);
-		if (r < 0) {
-			int err;
-			const char *msg = zmessage(in->gz, &err);
-			if (err == Z_ERRNO)
-				bad(in, "read error: %s", strerror(errno));
-			bad(in, "bad gzip data: %s", msg);
-		}
-		if (r == 0) {
-			int err;
-			const char *msg = zmessage(in->gz, &err);
-			if (err != Z_OK && err != Z_STREAM_END)
-				bad(in, "truncated gzip data: %s", msg);
-			break;
-		}
-		got += (size_t)r;
+	if (got < n) {
+		got += source_read(in->src, p + got, n - got, &err);
+		if (err)
+			bad(in, "%s", err);
 	}
 	return got;
 }
@@ -258,52 +255,17 @@ static void convert(const unsigned char *raw, dtype_t t, int64_t n, float *out,
 
 /* ---------- npy headers ---------- */
 
-/* parse_int64: a non-negative decimal that fits; advances *p. */
-static int parse_dim(const char **p, int64_t *v)
-{
-	const char *s = *p;
-	int64_t x = 0;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	while (*s >= '0' && *s <= '9') {
-		if (x > (INT64_MAX - 9) / 10)
-			return -1;
-		x = x * 10 + (*s++ - '0');
-	}
-	if (*s == 'L')
-		s++;
-	*p = s;
-	*v = x;
-	return 0;
-}
-
-static const char *dict_value(input *in, const char *hdr, const char *key)
-{
-	const char *k = strstr(hdr, key);
-
-	if (!k)
-		bad(in, "npy header has no %s", key);
-	k += strlen(key);
-	while (*k == ' ')
-		k++;
-	if (*k != ':')
-		bad(in, "malformed npy header");
-	k++;
-	while (*k == ' ')
-		k++;
-	return k;
-}
-
 /* read_npy_header: after the magic; sets dtype, shape, record count. */
 static void read_npy_header(input *in)
 {
 	unsigned char ver[2], lenbuf[4];
 	uint32_t hlen;
-	char *hdr, descr[16];
-	const char *p;
-	int64_t dims[8], count;
-	int nd = 0;
+	char *hdr;
+	const char *err;
+	npy_header h;
+	const int64_t *dims;
+	int64_t count;
+	int nd;
 	shape_t s;
 
 	in_read_exact(in, ver, 2, "npy header");
@@ -322,42 +284,16 @@ static void read_npy_header(input *in)
 	hdr = in->hdr = xrealloc(in->hdr, hlen + 1);
 	in_read_exact(in, hdr, hlen, "npy header");
 	hdr[hlen] = '\0';
-	if (strlen(hdr) != hlen)
-		bad(in, "malformed npy header");
 
-	p = dict_value(in, hdr, "'descr'");
-	if (*p != '\'' || !strchr(p + 1, '\'') || strchr(p + 1, '\'') - p - 1 >= (long)sizeof descr)
-		bad(in, "malformed npy descr");
-	memcpy(descr, p + 1, strchr(p + 1, '\'') - p - 1);
-	descr[strchr(p + 1, '\'') - p - 1] = '\0';
-	if (parse_descr(descr, &in->dtype, &in->swap) != 0)
-		bad(in, "unsupported npy dtype '%s'", descr);
+	if ((err = npy_header_parse(hdr, hlen, ver[0], &h)) != NULL)
+		bad(in, "%s", err);
+	if (parse_descr(h.descr, &in->dtype, &in->swap) != 0)
+		bad(in, "unsupported npy dtype '%s'", h.descr);
 	in->itemsize = dtype_size(in->dtype);
-
-	p = dict_value(in, hdr, "'fortran_order'");
-	if (strncmp(p, "True", 4) == 0)
+	if (h.fortran_order)
 		bad(in, "npy array in Fortran order is not supported");
-	if (strncmp(p, "False", 5) != 0)
-		bad(in, "malformed npy fortran_order");
-
-	p = dict_value(in, hdr, "'shape'");
-	if (*p++ != '(')
-		bad(in, "malformed npy shape");
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		if (*p == ')')
-			break;
-		if (nd == 8 || parse_dim(&p, &dims[nd]) != 0)
-			bad(in, "bad npy shape");
-		nd++;
-		while (*p == ' ')
-			p++;
-		if (*p == ',')
-			p++;
-		else if (*p != ')')
-			bad(in, "bad npy shape");
-	}
+	nd = h.ndim;
+	dims = h.dim;
 	if (nd == 0)
 		bad(in, "npy array has no sample axis (0-d array)");
 	if (nd > 4)
@@ -598,12 +534,7 @@ input *input_open(const char *path)
 	}
 	if (fd < 0)
 		die("cannot open %s:", in->name);
-	in->gz = gzdopen(fd, "rb");
-	if (!in->gz) {
-		close(fd);
-		die("cannot open %s: out of memory", in->name);
-	}
-	gzbuffer(in->gz, 1 << 17);
+	in->src = source_open(fd);
 	in->shape.ndim = -1;
 
 	if (in_peek(in, 4) < 2)
@@ -630,13 +561,62 @@ input *input_open(const char *path)
 	return in;
 }
 
+/* stored_is_u8: the sample just read stores uint8 0..255 (npy/IDX uint8,
+ * netpbm maxval 255) */
+static int stored_is_u8(const input *in)
+{
+	return in->format == FMT_PNM ? in->maxval == 255 : in->dtype == DT_U8;
+}
+
+/* intensity_scale: what turns the stored values of the sample just read
+ * into intensities */
+static float intensity_scale(const input *in)
+{
+	if (in->format == FMT_PNM)
+		return (float)(1.0 / in->maxval);
+	return in->dtype == DT_U8 ? 1.0f / 255 : 1.0f;
+}
+
+/* ---------- the one reading of masks, class maps and labels ---------- */
+
+/* to_mask: v (n) stored values as a mask or probability target: uint8
+ * nonzero is 1; otherwise the intensity (stored x scale), which must lie
+ * in [0,1]. Dies naming the element, the stream and the sample. */
+static void to_mask(float *v, int64_t n, int u8, float scale, const char *name, int64_t sample)
+{
+	for (int64_t i = 0; i < n; i++) {
+		float a = u8 ? v[i] != 0 : v[i] * scale;
+
+		if (!(a >= 0 && a <= 1))
+			die("mask value %g at element %" PRId64 " is not in 0..1 (uint8 masks: "
+			    "nonzero is 1; others: 0..1) (%s, sample %" PRId64 ")",
+			    (double)v[i], i, name, sample);
+		v[i] = a;
+	}
+}
+
+/* to_ints: v (n) stored values as integers 0..max into out (n); dies on
+ * one that is not exactly that (a fraction, NaN, out of range) */
+static void to_ints(int32_t *out, const float *v, int64_t n, int32_t max, const char *what,
+		    const char *name, int64_t sample)
+{
+	for (int64_t i = 0; i < n; i++) {
+		float a = v[i];
+
+		if (!(a >= 0 && a <= (float)max) || a != (float)(int32_t)a)
+			die("%s value %g at element %" PRId64 " is not an integer in 0..%" PRId32
+			    " (%s, sample %" PRId64 ")", what, (double)a, i, max, name, sample);
+		out[i] = (int32_t)a;
+	}
+}
+
 int input_read(input *in, float *out, enum role role)
 {
 	if (!in->ready)
 		prefetch(in);
 	if (!in->ready)
 		return 0;
-	if (role == ROLE_KEEP && (in->format == FMT_PNM ? in->maxval != 255 : in->dtype != DT_U8))
+	if (role == ROLE_KEEP && !stored_is_u8(in))
 		die("a uint8 stream changes dtype; it cannot be passed on as uint8 (%s, sample %"
 		    PRId64 ")", in->name, in->index);
 	if (in->format == FMT_PNM) {
@@ -649,8 +629,22 @@ int input_read(input *in, float *out, enum role role)
 		float scale = role == ROLE_INTENSITY && in->dtype == DT_U8 ? 1.0f / 255 : 1.0f;
 		convert(in->raw, in->dtype, in->size, out, scale);
 	}
+	if (role == ROLE_MASK)
+		to_mask(out, in->size, stored_is_u8(in), intensity_scale(in), in->name, in->index);
 	in->index++;
 	in->ready = 0;   /* the next sample is read when asked for */
+	return 1;
+}
+
+int input_read_ints(input *in, int32_t *out, int32_t max, const char *what)
+{
+	if (in->ints_cap < in->size) {
+		in->ints = xrealloc(in->ints, (size_t)in->size * sizeof *in->ints);
+		in->ints_cap = in->size;
+	}
+	if (!input_read(in, in->ints, ROLE_RAW))
+		return 0;
+	to_ints(out, in->ints, in->size, max, what, in->name, in->index - 1);
 	return 1;
 }
 
@@ -708,10 +702,11 @@ void input_close(input *in)
 		fclose(in->pnm_fp);
 	if (in->row)
 		pnm_freepamrow(in->row);
-	gzclose(in->gz);
+	source_close(in->src);
 	free(in->raw);
 	free(in->pnmbuf);
 	free(in->hdr);
+	free(in->ints);
 	free(in->name);
 	free(in);
 }
@@ -747,14 +742,18 @@ dataset *dataset_load(const char *path)
 			 * (at least one sample), whatever the header promises */
 			int64_t first = ((int64_t)1 << 22) / ((int64_t)esz * d->size);
 			cap = cap ? cap * 2 : first < 1 ? 1 : first > 64 ? 64 : first;
-			if (d->is_u8)
+			if (d->is_u8) {
 				d->u8 = xrealloc(d->u8, (size_t)cap * d->size * esz);
-			else
+			} else {
 				d->f32 = xrealloc(d->f32, (size_t)cap * d->size * esz);
+				d->scale = xrealloc(d->scale, (size_t)cap * sizeof *d->scale);
+			}
 		}
 		if (d->is_u8 ? !input_read_u8(in, d->u8 + d->n * d->size)
-			     : !input_read(in, d->f32 + d->n * d->size, ROLE_INTENSITY))
+			     : !input_read(in, d->f32 + d->n * d->size, ROLE_RAW))
 			break;
+		if (!d->is_u8)
+			d->scale[d->n] = intensity_scale(in);
 		d->n++;
 	}
 	input_close(in);
@@ -769,9 +768,29 @@ void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
 		const uint8_t *p = d->u8 + i * d->size;
 		float scale = role == ROLE_INTENSITY ? 1.0f / 255 : 1.0f;
 		for (int64_t k = 0; k < d->size; k++)
-			out[k] = p[k] * scale;
+			out[k] = role == ROLE_MASK ? p[k] != 0 : p[k] * scale;
 	} else {
-		memcpy(out, d->f32 + i * d->size, (size_t)d->size * sizeof(float));
+		const float *p = d->f32 + i * d->size;
+		float scale = role == ROLE_INTENSITY ? d->scale[i] : 1.0f;
+		for (int64_t k = 0; k < d->size; k++)
+			out[k] = p[k] * scale;
+		if (role == ROLE_MASK)
+			to_mask(out, d->size, 0, d->scale[i], d->name, i);
+	}
+}
+
+void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what)
+{
+	if (d->is_u8) {
+		const uint8_t *p = d->u8 + i * d->size;
+		for (int64_t k = 0; k < d->size; k++) {
+			if (p[k] > max)
+				die("%s value %d at element %" PRId64 " is not an integer in 0..%" PRId32
+				    " (%s, sample %" PRId64 ")", what, p[k], k, max, d->name, i);
+			out[k] = p[k];
+		}
+	} else {
+		to_ints(out, d->f32 + i * d->size, d->size, max, what, d->name, i);
 	}
 }
 
@@ -781,6 +800,7 @@ void dataset_free(dataset *d)
 		return;
 	free(d->u8);
 	free(d->f32);
+	free(d->scale);
 	free(d->name);
 	free(d);
 }
@@ -796,9 +816,10 @@ struct output {
 	shape_t shape;
 	int64_t size;
 	int64_t per_record, nbuf;
+	int64_t written;    /* samples so far */
 	unsigned char *buf;
 	struct pam pam;
-	tuple *row;
+	unsigned char *row; /* one PGM/PAM row of bytes */
 	const char *name;   /* for errors: a file written by name; NULL for stdout */
 };
 
@@ -853,7 +874,7 @@ output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
 		o->pam.format = o->pam.depth == 1 ? RPGM_FORMAT : PAM_FORMAT;
 		o->pam.bytes_per_sample = 1;
 		strcpy(o->pam.tuple_type, o->pam.depth == 1 ? PAM_PGM_TUPLETYPE : "GRAYSCALE");
-		o->row = pnm_allocpamrow(&o->pam);
+		o->row = xmalloc_array((size_t)o->pam.width, o->pam.depth);
 	} else {
 		o->buf = xmalloc_array((size_t)o->per_record, (size_t)bytes);
 	}
@@ -865,8 +886,6 @@ static void write_record(output *o)
 	char hdr[256], dims[96];
 	int len = 0, hlen;
 
-	if (o->nbuf == 0)
-		return;
 	len = snprintf(dims, sizeof dims, "%" PRId64 ",", o->nbuf);
 	for (int i = 0; i < o->shape.ndim; i++)
 		len += snprintf(dims + len, sizeof dims - len, "%s%" PRId64,
@@ -899,6 +918,7 @@ static uint8_t to_u8(float v)
 
 void output_write(output *o, const float *x)
 {
+	o->written++;
 	if (o->pgm) {
 		int w = o->pam.width, h = o->pam.height;
 		float scale = o->dt == DT_U8 ? 1.0f : 255.0f;
@@ -913,13 +933,17 @@ void output_write(output *o, const float *x)
 			die("write error: %s", pnm_msg);
 		}
 		pnm_writepaminit(&o->pam);
+		pm_setjmpbuf(old);
+		/* the raster of a raw PGM/PAM of maxval 255 is one byte a value,
+		 * row by row: written from a row of bytes, not libnetpbm's tuple
+		 * row of 16 bytes a value */
 		for (int y = 0; y < h; y++) {
+			unsigned char *p = o->row;
 			for (int xx = 0; xx < w; xx++)
 				for (unsigned c = 0; c < o->pam.depth; c++)
-					o->row[xx][c] = to_u8(x[((int64_t)c * h + y) * w + xx] * scale);
-			pnm_writepamrow(&o->pam, o->row);
+					*p++ = to_u8(x[((int64_t)c * h + y) * w + xx] * scale);
+			fwrite(o->row, 1, (size_t)(p - o->row), o->f);
 		}
-		pm_setjmpbuf(old);
 		if (ferror(o->f))
 			check(o->f, o->name);
 		return;
@@ -937,11 +961,12 @@ void output_write(output *o, const float *x)
 
 void output_close(output *o)
 {
-	if (!o->pgm)
+	/* the last record; a stream of no samples is one record of 0 samples,
+	 * which says the sample shape (a PGM stream of none is empty) */
+	if (!o->pgm && (o->nbuf > 0 || o->written == 0))
 		write_record(o);
 	check(o->f, o->name);
-	if (o->row)
-		pnm_freepamrow(o->row);
+	free(o->row);
 	free(o->buf);
 	free(o);
 }

@@ -19,7 +19,12 @@ typedef struct {
 	int64_t dim[3];
 } shape_t;
 
-#define SAMPLE_MAX ((int64_t)1 << 26)   /* elements in one sample, at most */
+/* sample_max: elements in one sample, at most, read or written: 2^22
+ * (a 2048x2048 image; an MNIST digit is 784), or SEGPIPE_SAMPLE_MAX from
+ * the environment (1 to 2^31). Every tool's memory is a few times this. */
+#define SAMPLE_MAX_DEFAULT ((int64_t)1 << 22)
+int64_t sample_max(void);
+#define SAMPLE_MAX sample_max()
 
 int64_t shape_size(const shape_t *s);        /* elements per sample */
 int64_t shape_c(const shape_t *s);           /* channels: dim[0] of (C,H,W), else 1 */
@@ -34,7 +39,10 @@ const char *shape_str(const shape_t *s);
 /* How a tool reads the values. */
 enum role {
 	ROLE_INTENSITY,  /* uint8 /255, PGM value/maxval, anything else as it is */
-	ROLE_RAW,        /* the stored value (masks, labels, class maps) */
+	ROLE_RAW,        /* the stored value, never scaled (PGM: whatever the maxval) */
+	ROLE_MASK,       /* a mask or probability target: uint8 (PGM maxval 255)
+			    nonzero is 1, anything else an intensity that must
+			    lie in [0,1]; a value outside dies naming it */
 	ROLE_KEEP        /* raw uint8 of a uint8 stream, to be written as uint8;
 			    a later record that is not uint8 is an error */
 };
@@ -47,6 +55,13 @@ input *input_open(const char *path);
 /* input_read: the next sample into out (shape_size elements); 1, or 0 at
  * the end of the stream. Dies on malformed input, naming file and sample. */
 int input_read(input *in, float *out, enum role role);
+/* input_read_ints: the next sample as the integers it stores (class maps,
+ * labels): the stored values, never scaled (PGM: whatever the maxval),
+ * each an integer in 0..max (a float exactly integral; NaN never). Any
+ * other value dies: "WHAT value V at element K is not an integer in
+ * 0..MAX (input, sample N)". 1, or 0 at the end of the stream. */
+int input_read_ints(input *in, int32_t *out, int32_t max, const char *what);
+#define LABEL_MAX ((int32_t)1 << 24)   /* labels: 0..2^24, each exact in a float */
 const shape_t *input_shape(const input *in);
 int64_t input_size(const input *in);          /* elements per sample */
 const char *input_name(const input *in);      /* for messages */
@@ -82,21 +97,24 @@ void output_name(output *o, const char *name);
 /* A write error of our own: EPIPE ends the tool quietly, anything else dies. */
 void output_check(FILE *f);
 
-/* A whole stream in memory: uint8 when the stream is uint8, else float. */
+/* A whole stream in memory, as stored: uint8 when the stream is uint8,
+ * else floats; the role is applied when a sample is taken. */
 typedef struct {
 	int64_t n;
 	shape_t shape;
 	int64_t size;        /* elements per sample */
 	int is_u8;
-	uint8_t *u8;         /* (n, size) raw values, when is_u8 */
-	float *f32;          /* (n, size) intensity values, otherwise */
+	uint8_t *u8;         /* (n, size) stored values, when is_u8 */
+	float *f32;          /* (n, size) stored values, otherwise */
+	float *scale;        /* (n) stored x scale = intensity, with f32 */
 	char *name;
 } dataset;
 
 dataset *dataset_load(const char *path);
-/* dataset_get: sample i as floats, mapped by role (u8 data only; float
- * data is returned as loaded). */
+/* dataset_get: sample i as floats, mapped by role as input_read maps it. */
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role);
+/* dataset_get_ints: sample i as input_read_ints reads it (dies the same way). */
+void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what);
 void dataset_free(dataset *d);
 
 #endif

@@ -141,6 +141,15 @@ typedef struct {
 } run_state;
 
 /* evaluate: mean loss over the validation samples, in inference mode */
+int trainer_batch(const trainer *t)
+{
+	int64_t n = t->in->n;
+
+	if (t->vin && t->vin->n > n)
+		n = t->vin->n;
+	return batch_cap(t->o->batch, n);
+}
+
 static double evaluate(net *n, const run_state *r, int batch)
 {
 	double sum = 0;
@@ -270,8 +279,8 @@ void trainer_run(trainer *t, net *n)
 	m->seed = o->seed;
 	m->cosine = o->cosine;
 
-	r.x = xmalloc_array((size_t)o->batch * in->size, sizeof *r.x);
-	r.y = xmalloc_array((size_t)o->batch * tg->size, net_target_bytes(n));
+	r.x = xmalloc_array((size_t)trainer_batch(t) * in->size, sizeof *r.x);
+	r.y = xmalloc_array((size_t)trainer_batch(t) * tg->size, net_target_bytes(n));
 	if (o->history)   /* a resumed run keeps the rows of the epochs its model has */
 		history_begin(&hist, o->history, o->resume != NULL, m->epoch);
 

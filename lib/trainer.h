@@ -112,6 +112,9 @@ void trainer_init(trainer *t, train_options *o, const char *kind);
  * inputs, at least one sample, every value finite (an error names the
  * stream and the sample), validation samples shaped as the training ones. */
 void trainer_data(trainer *t, const char *inputs, const char *targets);
+/* trainer_batch: the batch a network and its buffers need: --batch, but
+ * no more than the samples there are (training or validation) */
+int trainer_batch(const trainer *t);
 /* trainer_run: train n (for a resumed run, built from t->m) to the end:
  * every epoch a model (a file by name; standard output only at the end) and
  * the history. A non-finite loss, validation loss or parameter stops the

@@ -79,3 +79,15 @@ survives() {
 		done
 	done
 }
+
+@test "fuzz_regress: gzip corpus and crash inputs, whole and cut short, through otsu and totsv" {
+	for f in "$ROOT"/fuzz/corpus/gzip/* "$ROOT"/fuzz/crashes/gzip/*; do
+		[ -e "$f" ] || continue
+		survives otsu "$f"
+		survives totsv "$f"
+		for cut in 1 2 10 $(($(wc -c <"$f") / 2)) $(($(wc -c <"$f") - 1)); do
+			head -c "$cut" "$f" >"$BATS_TEST_TMPDIR/cut"
+			survives totsv "$BATS_TEST_TMPDIR/cut"
+		done
+	done
+}

@@ -231,7 +231,7 @@ np.save(D + '/ok.npy', np.array([[[0, 1]], [[1, 1]]], np.uint8))
 np.save(D + '/frac.npy', np.array([[[0, 1]], [[1, 0.5]]], np.float32))
 EOF
 	run -1 iou -c 11 "$BATS_FILE_TMPDIR/bad.npy" "$BATS_FILE_TMPDIR/ok.npy"
-	assert_output --regexp '^iou: PRED value 11 .*not a class in 0\.\.10 \(.*bad\.npy, sample 1\)$'
+	assert_output --regexp '^iou: PRED value 11 .*not an integer in 0\.\.10 \(.*bad\.npy, sample 1\)$'
 	assert_equal "${#lines[@]}" 1
 	run -1 iou -c 11 "$BATS_FILE_TMPDIR/ok.npy" "$BATS_FILE_TMPDIR/bad.npy"
 	assert_output --regexp '^iou: TRUTH value 11 .*bad\.npy, sample 1\)$'

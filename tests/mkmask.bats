@@ -119,7 +119,6 @@ print(m.shape, ok, sorted(sides) == list(range(5, 22)), min(xs), max(xs), min(ys
 		"--kind patch --width 3 -n 1" \
 		"--kind patch --size 28 --width 3 -n 1" \
 		"--kind patch --size 28x28 --width 3" \
-		"--kind patch --size 28x28 --width 3 -n 0" \
 		"--kind patch --size 28x28 --width 3 -n 1 -s -4" \
 		"--kind patch --size 28x28 --width 3 -n 1 extra" \
 		"--bogus"; do

@@ -33,9 +33,10 @@ setup() {
 	done
 }
 
-@test "pick: an empty selection writes nothing" {
+@test "pick: an empty selection writes an empty stream (0 samples of the shape)" {
 	pick --range 10:5 "$IMAGES" > "$T/a.npy"
-	[ ! -s "$T/a.npy" ]
+	run npy_eval "$T/a.npy" 'a.shape'
+	assert_output "(0, 28, 28)"
 }
 
 @test "pick: --labels --keep keeps those digits, --labels-out their labels" {

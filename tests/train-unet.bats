@@ -278,7 +278,7 @@ np.save(sys.argv[2], (m * np.where(np.arange(28) < 14, 1, 2)).astype(np.uint8))'
 	# the raw images as class maps: values up to 255
 	run train-unet $T --loss ce --classes 2 -o "$d/x.model" i64.npy i64.npy
 	assert_failure 1
-	assert_output --regexp '^train-unet: class [0-9]+ is not below --classes 2 \(i64\.npy, sample 0\)'
+	assert_output --regexp '^train-unet: class value [0-9]+ at element [0-9]+ is not an integer in 0\.\.1 \(i64\.npy, sample 0\)'
 	assert_equal "${#lines[@]}" 1
 
 	run train-unet $T -o "$d/x.model" i64.npy "$d/no-such.npy"
