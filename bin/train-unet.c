@@ -9,6 +9,7 @@
 #include "unet.h"
 #include "net.h"
 #include "trainer.h"
+#include "batch.h"
 
 static const char usage[] =
 "Usage: train-unet [options] -o MODEL INPUTS TARGETS\n"
