@@ -95,7 +95,7 @@ rss_below() {
 	rss_below 204800 train-unet $t -b 65536 -o u.model i64.npy m64.npy
 	rss_below 204800 train-unet $t -b 65536 --val i64.npy m64.npy -o u.model i64.npy m64.npy
 	rss_below 204800 train-mlp -j 1 --layers 784,2,784 --activations sigmoid,linear -e 1 \
-		-b 1048576 -o mlp.model i64.npy i64.npy
+		-b 65536 -o mlp.model i64.npy i64.npy
 	# the same model as with a batch of all 64
 	train-unet $t -b 64 -o u64.model i64.npy m64.npy 2>/dev/null
 	predict --threshold 0.5 u.model i64.npy | cksum > a.ck
