@@ -69,8 +69,30 @@ static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long
 	_tile_stored(3, C + 48, sc);
 }
 
+/* A's rows along K into 32-wide chunks of bf16 rows (PACK_BF16_ROWS):
+ * each chunk of a row is 32 floats converted at once; rows past n zero */
+static void pack_rows(void *dst, int width, const float *src, long ld, int n, int kc, int kcp)
+{
+	uint16_t *d = dst;
+
+	for (int k0 = 0; k0 < kcp; k0 += KB) {
+		int left = kc - k0;
+		__mmask16 lo = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+		__mmask16 hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+		for (int r = 0; r < width; r++) {
+			__m512i v = _mm512_setzero_si512();
+			if (r < n) {
+				const float *s = src + (long)r * ld + k0;
+				v = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, s + 16),
+								 _mm512_maskz_loadu_ps(lo, s));
+			}
+			_mm512_store_si512(d + ((long)(k0 / KB) * width + r) * KB, v);
+		}
+	}
+}
+
 const kern_ukr kern_amx_bf16 = {
 	.name = "amx", .mr = MR, .nr = NR, .kalign = KB, .a_fmt = PACK_BF16_ROWS,
-	.b_fmt = PACK_BF16_PAIRS, .ukr = ukr, .thread_init = thread_init,
+	.b_fmt = PACK_BF16_PAIRS, .ukr = ukr, .thread_init = thread_init, .a_pack_t = pack_rows,
 	.b_pack_t = kern_pack_t_pairs_avx512bf16, .b_pack_n = kern_pack_n_pairs_avx512bf16,
 };
