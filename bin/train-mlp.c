@@ -92,7 +92,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case O_VALF: o->val_fraction = cli_double("--val-fraction", optarg, 0, 0.9); break;
 		case O_HIST: o->history = optarg; break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
-		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
+		case 'j': o->threads = cli_threads("--threads", optarg); break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

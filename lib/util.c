@@ -140,6 +140,42 @@ void *xmalloc_array(size_t n, size_t size)
 	return xmalloc(n * size);
 }
 
+/* threads_startable: the threads of a probe wait here until all are made */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t probe_cond = PTHREAD_COND_INITIALIZER;
+static int probe_over;
+
+static void *probe_wait(void *arg)
+{
+	pthread_mutex_lock(&probe_lock);
+	while (!probe_over)
+		pthread_cond_wait(&probe_cond, &probe_lock);
+	pthread_mutex_unlock(&probe_lock);
+	return arg;
+}
+
+int threads_startable(int n, int *err)
+{
+	pthread_t *t = xmalloc_array(n > 1 ? (size_t)n - 1 : 1, sizeof *t);
+	int k;
+
+	*err = 0;
+	probe_over = 0;
+	/* n - 1 threads beside this one, all alive at once, with the default
+	 * attributes (an OpenMP team's, unless OMP_STACKSIZE says otherwise) */
+	for (k = 0; k < n - 1; k++)
+		if ((*err = pthread_create(&t[k], NULL, probe_wait, NULL)) != 0)
+			break;
+	pthread_mutex_lock(&probe_lock);
+	probe_over = 1;
+	pthread_cond_broadcast(&probe_cond);
+	pthread_mutex_unlock(&probe_lock);
+	for (int i = 0; i < k; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	return k + 1;
+}
+
 static uint64_t splitmix64(uint64_t *x)
 {
 	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
