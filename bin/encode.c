@@ -51,7 +51,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, ":k:j:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->layer = (int)cli_long("--layer", optarg, 0, MLP_MAX_LAYERS - 1); break;
-		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
+		case 'j': o->threads = cli_threads("--threads", optarg); break;
 		case 'h': cli_help(usage); break;
 		case 'V': net_version(); break;
 		default:

@@ -59,7 +59,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'a': o->argmax = 1; break;
 		case 'b': o->batch = (int)cli_long("--batch", optarg, 1, 65536); break;
 		case 'P': o->pgm = 1; break;
-		case 'j': o->threads = (int)cli_long("--threads", optarg, 1, 256); break;
+		case 'j': o->threads = cli_threads("--threads", optarg); break;
 		case 'h': cli_help(usage); break;
 		case 'V': net_version(); break;
 		default:

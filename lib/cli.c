@@ -75,6 +75,16 @@ long cli_long(const char *opt, const char *s, long lo, long hi)
 	return v;
 }
 
+int cli_threads(const char *opt, const char *s)
+{
+	int n = (int)cli_long(opt, s, 1, CLI_THREADS_MAX), err, k = threads_startable(n, &err);
+
+	if (k < n)
+		usage_die("%s %d: this process can run only %d threads here (%s)", opt, n, k,
+			  strerror(err));
+	return n;
+}
+
 double cli_double(const char *opt, const char *s, double lo, double hi)
 {
 	char *end;

@@ -27,6 +27,11 @@ void cli_help(const char *text);
 
 /* Parsers for option values; a bad value is a usage error naming the option. */
 long cli_long(const char *opt, const char *s, long lo, long hi);
+/* cli_threads: every tool's -j/--threads N: 1..CLI_THREADS_MAX, and no more
+ * than the process can run at once here (threads_startable), else a usage
+ * error that says how many it can. */
+#define CLI_THREADS_MAX 256
+int cli_threads(const char *opt, const char *s);
 double cli_double(const char *opt, const char *s, double lo, double hi);
 uint64_t cli_seed(const char *opt, const char *s);
 /* cli_size: "WxH" */

@@ -144,6 +144,15 @@ int mlp_parse_acts(const char *s, int *act, int max)
 
 /* ---- the network ---- */
 
+size_t mlp_nparams(int L, const int *size)
+{
+	size_t n = 0;
+
+	for (int l = 0; l < L; l++)
+		n += ((size_t)size[l] + 1) * (size_t)size[l + 1];   /* weights, biases */
+	return n;
+}
+
 mlp *mlp_create(int L, const int *size, const int *act, loss_kind loss,
 		char *err, size_t errlen)
 {
@@ -381,12 +390,14 @@ mlp *mlp_from_model(const model *md, const char *path)
 	if (size[0] != md->in_channels || size[ns - 1] != md->out_channels)
 		die("%s: layers %s disagree with in_channels %d, out_channels %d", path,
 		    md->layers, md->in_channels, md->out_channels);
+	/* the count the header's layers imply, checked before they are
+	 * allocated: md->nparams was checked against the file's size */
+	if (mlp_nparams(ns - 1, size) != md->nparams)
+		die("%s: the model has %zu parameters, but layers %s need %zu", path, md->nparams,
+		    md->layers, mlp_nparams(ns - 1, size));
 	m = mlp_create(ns - 1, size, act, md->loss, err, sizeof err);
 	if (!m)
 		die("%s: %s", path, err);
-	if (m->params.n != md->nparams)
-		die("%s: the model has %zu parameters, but layers %s need %zu", path, md->nparams,
-		    md->layers, m->params.n);
 	memcpy(m->params.p, md->params, md->nparams * sizeof(float));
 	if (md->has_adam) {
 		memcpy(m->params.m, md->adam_m, md->nparams * sizeof(float));

@@ -63,6 +63,9 @@ int mlp_parse_sizes(const char *s, int *size, int max);
 /* mlp_parse_acts: "relu,sigmoid" into act[]; the count, or -1. */
 int mlp_parse_acts(const char *s, int *act, int max);
 
+/* mlp_nparams: the parameter count of L dense layers between size[0..L]
+ * (sizes 1..2^24), without allocating them. */
+size_t mlp_nparams(int L, const int *size);
 /* mlp_create: L dense layers between size[0..L]; parameters zero. Returns
  * NULL with a message in err when the network cannot be built (bce without
  * a sigmoid output, a size out of range). */

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -336,11 +338,13 @@ static uint32_t get_u32(const unsigned char *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* the n floats at p, or NULL when memory runs out (model_load says so,
+ * naming the file) */
 static float *get_floats(const unsigned char *p, size_t n)
 {
-	float *x = xmalloc_array(n ? n : 1, sizeof(float));
+	float *x = malloc((n ? n : 1) * sizeof(float));   /* n <= the file's size / 4 */
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; x && i < n; i++) {
 		uint32_t u = get_u32(p + 4 * i);
 		memcpy(&x[i], &u, 4);
 	}
@@ -388,29 +392,70 @@ static int parse_header(ctx *c, model *m, char *buf, size_t len, int *seen)
 	return 0;
 }
 
+static const char *file_type(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+	     : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+/* open_regular: the model file for reading and its size, or NULL with a
+ * message. A model is a regular file: the path is opened without blocking
+ * (a FIFO would wait for a writer forever) and refused unless fstat says
+ * it is one, whatever else it is (a directory, /dev/zero, a socket). */
+static FILE *open_regular(ctx *c, size_t *size)
+{
+	struct stat st;
+	int fd = open(c->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	FILE *f;
+
+	if (fd < 0) {
+		fail(c, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		fail(c, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(c, "%s, not a model file (a model is a regular file)", file_type(st.st_mode));
+		close(fd);
+		return NULL;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 || !(f = fdopen(fd, "rb"))) {
+		fail(c, "cannot open: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	*size = (size_t)st.st_size;
+	return f;
+}
+
 int model_load(model *m, const char *path, char *err, size_t errlen)
 {
 	ctx c = { err, errlen, path };
 	int rc = -1;
 	unsigned char *buf = NULL;
-	FILE *f = fopen(path, "rb");
-	struct stat st;
+	size_t size = 0;
+	FILE *f;
 
 	model_init(m, "unet");
-	if (!f) {
-		fail(&c, "cannot open: %s", strerror(errno));
+	m->path = path;
+	f = open_regular(&c, &size);
+	if (!f)
 		return -1;
-	}
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+	buf = malloc(size + 1);
+	if (!buf) {
 		fclose(f);
-		return fail(&c, "not a regular file");
+		return fail(&c, "cannot hold its %zu bytes in memory", size);
 	}
-	size_t size = (size_t)st.st_size;
-	buf = xmalloc(size + 1);
-	if (fread(buf, 1, size, f) != size) {
+	if (fread(buf, 1, size, f) != size || getc(f) != EOF) {
+		int e = ferror(f) ? errno : 0;
 		fclose(f);
 		free(buf);
-		return fail(&c, "cannot read: %s", strerror(errno));
+		if (e)
+			return fail(&c, "cannot read: %s", strerror(e));
+		return fail(&c, "the file changed size while it was read");
 	}
 	fclose(f);
 	buf[size] = '\0';
@@ -534,6 +579,12 @@ int model_load(model *m, const char *path, char *err, size_t errlen)
 		p += 4 * m->nparams;
 		m->resume_stats = get_floats(p, m->nstats);
 	}
+	if (!m->params || !m->stats || (m->has_adam && (!m->adam_m || !m->adam_v)) ||
+	    (m->has_resume && (!m->resume_params || !m->resume_stats))) {
+		model_free(m);
+		fail(&c, "cannot hold its %zu bytes of tensors in memory", need);
+		goto out;
+	}
 	rc = 0;
 out:
 	free(buf);
@@ -579,15 +630,25 @@ void model_from_unet(model *m, const unet *u, int with_adam)
 
 unet *unet_from_model(const model *m, int max_batch, int H, int W)
 {
-	if (strcmp(m->kind, "unet") != 0)
-		die("the model is a%s %s, not a unet", m->kind[0] == 'm' ? "n" : "", m->kind);
+	const char *name = m->path ? m->path : "the model";
 	unet_config cfg = { m->in_channels, m->out_channels, m->depth, m->filters, m->act };
-	size_t n = unet_nparams(&cfg);
+	size_t n, ns;
+	char err[128];
+
+	if (strcmp(m->kind, "unet") != 0)
+		die("%s: the model is a%s %s, not a unet", name, m->kind[0] == 'm' ? "n" : "", m->kind);
+	if (unet_check(&cfg, err, sizeof err) < 0)
+		die("%s: the unet header has %s", name, err);
+	/* the sizes the header implies, checked before the network is
+	 * allocated: nparams and nstats were checked against the file's size */
+	unet_sizes(&cfg, &n, &ns);
 	if (n != m->nparams)
-		die("the model has %zu parameters, but its unet header implies %zu", m->nparams, n);
+		die("%s: the model has %zu parameters, but its unet header implies %zu", name, m->nparams, n);
+	if (ns != m->nstats)
+		die("%s: the model has %zu statistics, but its unet header implies %zu", name, m->nstats, ns);
+	if (max_batch < 1 || max_batch > 65536)
+		die("%s: batch %d out of range 1..65536", name, max_batch);
 	unet *u = unet_create(&cfg, max_batch, H > 0 ? H : m->height, W > 0 ? W : m->width);
-	if (u->nstats != m->nstats)
-		die("the model has %zu statistics, but its unet header implies %zu", m->nstats, u->nstats);
 	memcpy(u->params.p, m->params, n * sizeof(float));
 	memcpy(u->stats, m->stats, m->nstats * sizeof(float));
 	if (m->has_adam) {

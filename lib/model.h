@@ -26,6 +26,8 @@
 #define MODEL_LIST_MAX 256   /* longest "layers" / "activations" value */
 
 typedef struct {
+	const char *path;       /* the file it was read from, for messages (the
+	                         * caller's string); NULL for a model not read */
 	char kind[8];           /* "unet" or "mlp" */
 	/* architecture */
 	int in_channels, out_channels;
@@ -78,8 +80,9 @@ void model_read(model *m, const char *path);
 /* From and to the U-Net. model_from_unet copies the parameters, statistics
  * and (with_adam) the Adam state; the training fields are the caller's.
  * unet_from_model builds a network for batches of max_batch images of
- * H x W (0, 0: the size in the model) and loads the tensors; dies if the
- * model is not a unet or its sizes do not match. */
+ * H x W (0, 0: the size in the model) and loads the tensors; dies, naming
+ * the file, if the model is not a unet or its sizes do not match (checked
+ * before anything is allocated). */
 void model_from_unet(model *m, const unet *u, int with_adam);
 unet *unet_from_model(const model *m, int max_batch, int H, int W);
 

@@ -28,8 +28,15 @@ static void flush_denormals(void)
 
 void nn_set_threads(int n)
 {
+	int err;
+
 	if (n < 1)
 		n = 1;
+	/* libgomp ends the process with its own message when it cannot make
+	 * the team below; a count the tool chose itself (all cores) is checked
+	 * here, one given with -j already by cli_threads */
+	if (n > 1 && threads_startable(n, &err) < n)
+		die("cannot run %d threads here (%s); give fewer with -j", n, strerror(err));
 	nthreads = n;
 	omp_set_num_threads(n);
 	/* the kernel path is chosen here, on the main thread, before any

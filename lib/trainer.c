@@ -44,7 +44,7 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 	case TRAIN_OPT_HIST: o->history = arg; break;
 	case TRAIN_OPT_RESUME: o->resume = arg; break;
 	case 's': o->seed = cli_seed("--seed", arg); break;
-	case 'j': o->threads = (int)cli_long("--threads", arg, 1, 256); break;
+	case 'j': o->threads = cli_threads("--threads", arg); break;
 	default: return net_option(&o->net, c, arg);
 	}
 	return 1;

@@ -9,6 +9,7 @@
  * part to the skip half. */
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,18 +42,29 @@ unet_config unet_defaults(void)
 	return c;
 }
 
-static void check_config(const unet_config *c)
+int unet_check(const unet_config *c, char *err, size_t errlen)
 {
 	if (c->in_channels < 1 || c->in_channels > 4096)
-		die("unet: in_channels %d out of range 1..4096", c->in_channels);
-	if (c->out_channels < 1 || c->out_channels > 256)
-		die("unet: out_channels %d out of range 1..256", c->out_channels);
-	if (c->depth < 0 || c->depth > 8)
-		die("unet: depth %d out of range 0..8", c->depth);
-	if (c->filters < 1 || ((long)c->filters << c->depth) > 65536)
-		die("unet: filters %d too large for depth %d", c->filters, c->depth);
-	if ((int)c->act < 0 || c->act > ACT_SIGMOID)
-		die("unet: unknown activation %d", (int)c->act);
+		snprintf(err, errlen, "in_channels %d out of range 1..4096", c->in_channels);
+	else if (c->out_channels < 1 || c->out_channels > 256)
+		snprintf(err, errlen, "out_channels %d out of range 1..256", c->out_channels);
+	else if (c->depth < 0 || c->depth > 8)
+		snprintf(err, errlen, "depth %d out of range 0..8", c->depth);
+	else if (c->filters < 1 || ((long)c->filters << c->depth) > 65536)
+		snprintf(err, errlen, "filters %d too large for depth %d", c->filters, c->depth);
+	else if ((int)c->act < 0 || c->act > ACT_SIGMOID)
+		snprintf(err, errlen, "unknown activation %d", (int)c->act);
+	else
+		return 0;
+	return -1;
+}
+
+static void check_config(const unet_config *c)
+{
+	char err[128];
+
+	if (unet_check(c, err, sizeof err) < 0)
+		die("unet: %s", err);
 }
 
 static double now(void)
@@ -113,7 +125,7 @@ static void build(unet *u)
 	nn_layout_free(&stats);
 }
 
-size_t unet_nparams(const unet_config *cfg)
+void unet_sizes(const unet_config *cfg, size_t *nparams, size_t *nstats)
 {
 	unet u;
 
@@ -121,11 +133,19 @@ size_t unet_nparams(const unet_config *cfg)
 	memset(&u, 0, sizeof u);
 	u.cfg = *cfg;
 	build(&u);
-	size_t n = u.layout.total;
+	*nparams = u.layout.total;
+	*nstats = u.nstats;
 	nn_layout_free(&u.layout);
 	free(u.blocks);
 	free(u.convt_w);
 	free(u.convt_b);
+}
+
+size_t unet_nparams(const unet_config *cfg)
+{
+	size_t n, ns;
+
+	unet_sizes(cfg, &n, &ns);
 	return n;
 }
 

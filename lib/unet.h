@@ -46,7 +46,13 @@ typedef struct {
 } unet_config;
 
 unet_config unet_defaults(void);
-/* unet_nparams: the parameter count of a configuration. */
+/* unet_check: 0 if the configuration can be built, else -1 with what is
+ * wrong in err ("depth 9 out of range 0..8"). unet_create and unet_sizes
+ * die on such a configuration. */
+int unet_check(const unet_config *cfg, char *err, size_t errlen);
+/* unet_sizes: the parameter and batch-norm statistics counts of a
+ * configuration, without allocating the network; unet_nparams the first. */
+void unet_sizes(const unet_config *cfg, size_t *nparams, size_t *nstats);
 size_t unet_nparams(const unet_config *cfg);
 
 /* time spent per layer kind, filled when unet.profile is set */

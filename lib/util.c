@@ -1,10 +1,15 @@
 /* util.c: the one error routine, checked allocation, seeded random numbers. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -25,48 +30,72 @@ static void vmessage(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-/* Under AddressSanitizer, an exit through die() or usage_die() skips the
- * leak check at exit: what the tool still held is freed by the exit, and
- * whether a pointer to it is still in a register there is chance, so the
- * reports would be noise (make sanitize). The fuzz targets, which go on
- * after die(), still check every error path for leaks. */
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
-static int exiting_on_error;
-int __lsan_is_turned_off(void);
-int __lsan_is_turned_off(void)
+/* One ending for every error, from any thread: the first thread to fail
+ * takes die_lock and keeps it, so a second one (every worker of an OpenMP
+ * parallel region can run out of memory at once) waits there until the
+ * process ends and its message is never printed. The process then ends
+ * with _exit, not exit(): exit() runs the libraries' destructors, and
+ * OpenBLAS's joins its thread, which hangs when that thread is stuck (it
+ * is, when memory ran out) and can crash while other threads still
+ * compute. On the main thread outside a parallel region the output streams
+ * are flushed first, as exit() would (the lines a tool wrote before the
+ * error); a thread that fails mid-computation flushes nothing, so nothing
+ * half-done is written. Either way the registered temporary file is
+ * removed first. An exit that skips the destructors also skips
+ * LeakSanitizer's check, which is noise on an error path (make sanitize);
+ * the fuzz targets, which go on after die(), still check every error path
+ * for leaks. */
+static pthread_mutex_t die_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic pid_t dying;   /* the thread in die() or usage_die(), 0 when none */
+
+static void error_enter(void)
 {
-	return exiting_on_error;
+	pid_t self = gettid();
+
+	if (atomic_load(&dying) == self)
+		_exit(1);   /* failed again while failing: the first message stands */
+	pthread_mutex_lock(&die_lock);
+	atomic_store(&dying, self);
 }
-#define ERROR_EXIT(code) (exiting_on_error = 1, exit(code))
-#else
-#define ERROR_EXIT(code) exit(code)
-#endif
+
+static noreturn void error_exit(int code)
+{
+	atomic_cleanup();
+	if (gettid() == getpid() && !omp_in_parallel())
+		fflush(NULL);
+	else
+		fflush(stderr);
+	_exit(code);
+}
 
 void die(const char *fmt, ...)
 {
 	va_list ap;
 
+	error_enter();
 	va_start(ap, fmt);
 	vmessage(fmt, ap);
 	va_end(ap);
-	atomic_cleanup();
-	if (die_hook)
+	if (die_hook && gettid() == getpid() && !omp_in_parallel()) {
+		/* the fuzzing harness longjmps out of the hook and goes on */
+		atomic_cleanup();
+		atomic_store(&dying, 0);
+		pthread_mutex_unlock(&die_lock);
 		die_hook();
-	ERROR_EXIT(1);
+	}
+	error_exit(1);
 }
 
 void usage_die(const char *fmt, ...)
 {
 	va_list ap;
 
+	error_enter();
 	va_start(ap, fmt);
 	vmessage(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
-	ERROR_EXIT(2);
+	error_exit(2);
 }
 
 void warnx(const char *fmt, ...)
@@ -109,6 +138,42 @@ void *xmalloc_array(size_t n, size_t size)
 	if (size && n > SIZE_MAX / size)
 		die("out of memory (%zu x %zu bytes)", n, size);
 	return xmalloc(n * size);
+}
+
+/* threads_startable: the threads of a probe wait here until all are made */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t probe_cond = PTHREAD_COND_INITIALIZER;
+static int probe_over;
+
+static void *probe_wait(void *arg)
+{
+	pthread_mutex_lock(&probe_lock);
+	while (!probe_over)
+		pthread_cond_wait(&probe_cond, &probe_lock);
+	pthread_mutex_unlock(&probe_lock);
+	return arg;
+}
+
+int threads_startable(int n, int *err)
+{
+	pthread_t *t = xmalloc_array(n > 1 ? (size_t)n - 1 : 1, sizeof *t);
+	int k;
+
+	*err = 0;
+	probe_over = 0;
+	/* n - 1 threads beside this one, all alive at once, with the default
+	 * attributes (an OpenMP team's, unless OMP_STACKSIZE says otherwise) */
+	for (k = 0; k < n - 1; k++)
+		if ((*err = pthread_create(&t[k], NULL, probe_wait, NULL)) != 0)
+			break;
+	pthread_mutex_lock(&probe_lock);
+	probe_over = 1;
+	pthread_cond_broadcast(&probe_cond);
+	pthread_mutex_unlock(&probe_lock);
+	for (int i = 0; i < k; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	return k + 1;
 }
 
 static uint64_t splitmix64(uint64_t *x)

@@ -25,6 +25,12 @@ void *xrealloc(void *p, size_t n);
 /* xmalloc_array: n*size with overflow check. */
 void *xmalloc_array(size_t n, size_t size);
 
+/* threads_startable: how many of n threads (this one counted) the process
+ * can run at once, found by starting them and letting them end: n, or fewer
+ * with pthread_create's error in err. OpenMP ends a process that cannot
+ * make its team with its own message; this asks first. */
+int threads_startable(int n, int *err);
+
 /* Deterministic random numbers: splitmix64-seeded xoshiro256**. */
 typedef struct { uint64_t s[4]; } rng_t;
 void rng_seed(rng_t *r, uint64_t seed);
