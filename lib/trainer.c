@@ -25,7 +25,7 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 	case 'o': o->output = arg; break;
 	case 'e':
 		o->epochs = (int)cli_long("--epochs", arg, 1, 100000);
-		o->epochsSpec = 1;
+		o->epochs_given = 1;
 		break;
 	case 'b': o->batch = (int)cli_long("--batch", arg, 1, 65536); break;
 	case TRAIN_OPT_LR: o->lr = (float)cli_double("--lr", arg, 1e-12, 10); break;
@@ -79,10 +79,10 @@ void trainer_init(trainer *t, train_options *o, const char *kind)
 		o->seed = t->m.seed;
 		o->cosine = t->m.cosine;
 		o->net.precision = t->m.precision;
-		if (!o->epochsSpec)
+		if (!o->epochs_given)
 			o->epochs = t->m.epochs;
-		if (o->batch < 1)
-			die("%s: batch %d is not a batch size", o->resume, o->batch);
+		if (o->batch < 1 || o->batch > 65536)   /* what --batch takes */
+			die("%s: batch %d out of range 1..65536", o->resume, o->batch);
 	} else {
 		t->m.lr = o->lr;
 		t->m.precision = o->net.precision;

@@ -30,7 +30,7 @@
 typedef struct {
 	const char *output, *history, *resume;
 	const char *val_in, *val_tgt;   /* --val INPUTS TARGETS */
-	int epochs, epochsSpec;
+	int epochs, epochs_given;
 	int batch, patience, plateau, cosine, threads;
 	float lr, weight_decay;
 	double val_fraction;
