@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "avx512.h"
 #include "ukr.h"
 
 #define MR 16
@@ -76,9 +77,7 @@ static void pack_rows(void *dst, int width, const float *src, long ld, int n, in
 	uint16_t *d = dst;
 
 	for (int k0 = 0; k0 < kcp; k0 += KB) {
-		int left = kc - k0;
-		__mmask16 lo = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-		__mmask16 hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+		__mmask16 lo = half(kc - k0, 0), hi = half(kc - k0, 1);
 		for (int r = 0; r < width; r++) {
 			__m512i v = _mm512_setzero_si512();
 			if (r < n) {

@@ -5,18 +5,11 @@
  * tail of K masked. Also emulated bf16 (inputs rounded by the packing). */
 #include <immintrin.h>
 
-#include "tr16.h"
+#include "avx512.h"
 #include "ukr.h"
 
 #define MR 8
 #define NR 32
-
-/* masks of the first n of 32 columns, as two halves */
-static inline __mmask16 half(int n, int h)
-{
-	n -= 16 * h;
-	return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 
 /* one template for both halves of the tile: w = 1 or 2 vectors wide */
 #define TILE(W)                                                                        \
@@ -112,11 +105,6 @@ static inline __m512i round_bf16(__m512i u)
 						_mm512_set1_epi32(0x7f800000));
 	r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
 	return _mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000));
-}
-
-static inline __mmask16 first(int n)
-{
-	return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
 /* rows along K into a k-major panel, 16 x 16 blocks through tr16 */

@@ -5,17 +5,11 @@
  * packing of B into pairs is here too (the amx path uses it). */
 #include <immintrin.h>
 
-#include "tr16.h"
+#include "avx512.h"
 #include "ukr.h"
 
 #define MR 8
 #define NR 32
-
-static inline __mmask16 half(int n, int h)
-{
-	n -= 16 * h;
-	return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 
 #define TILE(W)                                                                        \
 	do {                                                                           \
@@ -90,11 +84,6 @@ static void nt(int M, int N, int K, const void *Av, long lda, const void *Bv, lo
 					*o = beta != 0.0f ? *o + s : s;
 				}
 		}
-}
-
-static inline __mmask16 first(int n)
-{
-	return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
 
 /* K rows of n columns into pairs of K: rows k and k+1, 16 columns at a

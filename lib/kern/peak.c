@@ -20,74 +20,60 @@ static double now(void)
 
 #define REPS 4096
 
+/* PEAK_LOOP: 12 independent chains of the unit's multiply-add OP (a[i] =
+ * OP(a[i], x, y)) on vectors of type V, timed for `seconds`; FLOP per
+ * operation per chain, the result in GFLOP/s (the sum stays live) */
+#define PEAK_LOOP(V, SET1, OP, REDUCE, FLOP)                                           \
+	do {                                                                           \
+		V a[12];                                                               \
+		long n = 0;                                                            \
+		double t0 = now(), t;                                                  \
+		for (int i = 0; i < 12; i++)                                           \
+			a[i] = SET1((float)i);                                         \
+		do {                                                                   \
+			for (int r = 0; r < REPS; r++)                                 \
+				_Pragma("GCC unroll 12") for (int i = 0; i < 12; i++)  \
+					a[i] = OP(a[i], x, y);                         \
+			n += REPS;                                                     \
+			t = now() - t0;                                                \
+		} while (t < seconds);                                                 \
+		float s = 0;                                                           \
+		for (int i = 0; i < 12; i++)                                           \
+			s += REDUCE(a[i]);                                             \
+		__asm__ volatile("" : : "x"(s));                                       \
+		return (double)(FLOP) * 12 * n / t / 1e9;                              \
+	} while (0)
+
 __attribute__((target("avx512f,fma")))
 static double fma512(double seconds)
 {
-	__m512 a[12], x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-	long n = 0;
-	double t0 = now(), t;
+	__m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
 
-	for (int i = 0; i < 12; i++)
-		a[i] = _mm512_set1_ps((float)i);
-	do {
-		for (int r = 0; r < REPS; r++)
-			_Pragma("GCC unroll 12") for (int i = 0; i < 12; i++)
-				a[i] = _mm512_fmadd_ps(a[i], x, y);
-		n += REPS;
-		t = now() - t0;
-	} while (t < seconds);
-	float s = 0;
-	for (int i = 0; i < 12; i++)
-		s += _mm512_reduce_add_ps(a[i]);
-	__asm__ volatile("" : : "x"(s));
-	return 2.0 * 16 * 12 * n / t / 1e9;
+	PEAK_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps, 2 * 16);
+}
+
+__attribute__((target("avx2,fma")))
+static float sum256(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehl_ps(s, s)));
 }
 
 __attribute__((target("avx2,fma")))
 static double fma256(double seconds)
 {
-	__m256 a[12], x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
-	long n = 0;
-	double t0 = now(), t;
+	__m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
 
-	for (int i = 0; i < 12; i++)
-		a[i] = _mm256_set1_ps((float)i);
-	do {
-		for (int r = 0; r < REPS; r++)
-			_Pragma("GCC unroll 12") for (int i = 0; i < 12; i++)
-				a[i] = _mm256_fmadd_ps(a[i], x, y);
-		n += REPS;
-		t = now() - t0;
-	} while (t < seconds);
-	float s[8] = { 0 };
-	for (int i = 0; i < 12; i++)
-		_mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), a[i]));
-	__asm__ volatile("" : : "r"(s[0]));
-	return 2.0 * 8 * 12 * n / t / 1e9;
+	PEAK_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps, sum256, 2 * 8);
 }
 
 __attribute__((target("avx512f,avx512bf16")))
 static double dpbf16(double seconds)
 {
-	__m512 a[12];
-	__m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x33003300);
-	long n = 0;
-	double t0 = now(), t;
+	__m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80);
+	__m512bh y = (__m512bh)_mm512_set1_epi32(0x33003300);
 
-	for (int i = 0; i < 12; i++)
-		a[i] = _mm512_set1_ps((float)i);
-	do {
-		for (int r = 0; r < REPS; r++)
-			_Pragma("GCC unroll 12") for (int i = 0; i < 12; i++)
-				a[i] = _mm512_dpbf16_ps(a[i], x, y);
-		n += REPS;
-		t = now() - t0;
-	} while (t < seconds);
-	float s = 0;
-	for (int i = 0; i < 12; i++)
-		s += _mm512_reduce_add_ps(a[i]);
-	__asm__ volatile("" : : "x"(s));
-	return 2.0 * 32 * 12 * n / t / 1e9;
+	PEAK_LOOP(__m512, _mm512_set1_ps, _mm512_dpbf16_ps, _mm512_reduce_add_ps, 2 * 32);
 }
 
 __attribute__((target("amx-tile,amx-bf16")))

@@ -1,11 +1,24 @@
-/* tr16.h: a 16 x 16 transpose of 32-bit elements in AVX-512 registers,
- * for the packing of the AVX-512 kernel files (include only where
- * AVX-512F is enabled). out[j] element i = in[i] element j. */
-#ifndef SEGPIPE_TR16_H
-#define SEGPIPE_TR16_H
+/* avx512.h: what the AVX-512 kernel files (avx512.c, avx512bf16.c,
+ * amx.c) share; include only where AVX-512F is enabled. */
+#ifndef SEGPIPE_KERN_AVX512_H
+#define SEGPIPE_KERN_AVX512_H
 
 #include <immintrin.h>
 
+/* first: the mask of the first n of 16 lanes (n may be <= 0 or > 16) */
+static inline __mmask16 first(int n)
+{
+	return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* half: the mask of half h (0 or 1) of the first n of 32 columns */
+static inline __mmask16 half(int n, int h)
+{
+	return first(n - 16 * h);
+}
+
+/* tr16: a 16 x 16 transpose of 32-bit elements in registers, for the
+ * packing: out[j] element i = in[i] element j */
 static inline void tr16(const __m512i in[16], __m512i out[16])
 {
 	__m512i t[16], u[16];
