@@ -48,52 +48,36 @@ static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long
 		TILE(1);
 }
 
-#define T 4
+/* A B^T: 16 lanes of K per step, the tail of K masked */
 static void nt(int M, int N, int K, const void *Av, long lda, const void *Bv, long ldb,
 	       float beta, float *C, long ldc)
 {
 	const float *A = Av, *B = Bv;
 	int K16 = K & ~15;
-	__mmask16 tail = (__mmask16)((1u << (K - K16)) - 1);
+	__mmask16 tail = first(K - K16);
 
-	for (int i = 0; i < M; i += T)
-		for (int j = 0; j < N; j += T) {
-			int mi = M - i < T ? M - i : T, nj = N - j < T ? N - j : T;
-			const float *a[T], *b[T];
-			__m512 acc[T][T];
-			for (int r = 0; r < T; r++) {
-				a[r] = A + (long)(i + (r < mi ? r : 0)) * lda;
-				b[r] = B + (long)(j + (r < nj ? r : 0)) * ldb;
-				for (int c = 0; c < T; c++)
-					acc[r][c] = _mm512_setzero_ps();
+	NT_BLOCKS(float, {
+		for (int k = 0; k < K16; k += 16) {
+			__m512 av[4], bv[4];
+			for (int r = 0; r < 4; r++) {
+				av[r] = _mm512_loadu_ps(a[r] + k);
+				bv[r] = _mm512_loadu_ps(b[r] + k);
 			}
-			for (int k = 0; k < K16; k += 16) {
-				__m512 av[T], bv[T];
-				for (int r = 0; r < T; r++) {
-					av[r] = _mm512_loadu_ps(a[r] + k);
-					bv[r] = _mm512_loadu_ps(b[r] + k);
-				}
-				for (int r = 0; r < T; r++)
-					for (int c = 0; c < T; c++)
-						acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
-			}
-			if (tail) {
-				__m512 av[T], bv[T];
-				for (int r = 0; r < T; r++) {
-					av[r] = _mm512_maskz_loadu_ps(tail, a[r] + K16);
-					bv[r] = _mm512_maskz_loadu_ps(tail, b[r] + K16);
-				}
-				for (int r = 0; r < T; r++)
-					for (int c = 0; c < T; c++)
-						acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
-			}
-			for (int r = 0; r < mi; r++)
-				for (int c = 0; c < nj; c++) {
-					float s = _mm512_reduce_add_ps(acc[r][c]);
-					float *o = C + (long)(i + r) * ldc + j + c;
-					*o = beta != 0.0f ? *o + s : s;
-				}
+			for (int r = 0; r < 4; r++)
+				for (int c = 0; c < 4; c++)
+					acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
 		}
+		if (tail) {
+			__m512 av[4], bv[4];
+			for (int r = 0; r < 4; r++) {
+				av[r] = _mm512_maskz_loadu_ps(tail, a[r] + K16);
+				bv[r] = _mm512_maskz_loadu_ps(tail, b[r] + K16);
+			}
+			for (int r = 0; r < 4; r++)
+				for (int c = 0; c < 4; c++)
+					acc[r][c] = _mm512_fmadd_ps(av[r], bv[c], acc[r][c]);
+		}
+	})
 }
 
 /* round to bf16 (nearest even) in fp32 lanes; NaN stays NaN */

@@ -17,6 +17,32 @@ static inline __mmask16 half(int n, int h)
 	return first(n - 16 * h);
 }
 
+/* NT_BLOCKS(ELEM, STEPS): the A B^T kernels' frame (C = beta C + A B^T,
+ * A (M,K) and B (N,K) rows of ELEM): 4 x 4 entries at a time, each summed
+ * in the 16 lanes of acc[r][c] by STEPS (a block that reads a[r], b[c] and
+ * K), then reduced; rows and columns past M and N repeat the last one and
+ * are not stored. Expects M, N, K, A, lda, B, ldb, beta, C, ldc. */
+#define NT_BLOCKS(ELEM, ...)                                                          \
+	for (int i = 0; i < M; i += 4)                                                 \
+		for (int j = 0; j < N; j += 4) {                                       \
+			int mi = M - i < 4 ? M - i : 4, nj = N - j < 4 ? N - j : 4;    \
+			const ELEM *a[4], *b[4];                                       \
+			__m512 acc[4][4];                                              \
+			for (int r = 0; r < 4; r++) {                                  \
+				a[r] = A + (long)(i + (r < mi ? r : 0)) * lda;         \
+				b[r] = B + (long)(j + (r < nj ? r : 0)) * ldb;         \
+				for (int c = 0; c < 4; c++)                            \
+					acc[r][c] = _mm512_setzero_ps();               \
+			}                                                              \
+			__VA_ARGS__                                                    \
+			for (int r = 0; r < mi; r++)                                   \
+				for (int c = 0; c < nj; c++) {                         \
+					float s = _mm512_reduce_add_ps(acc[r][c]);     \
+					float *o = C + (long)(i + r) * ldc + j + c;    \
+					*o = beta != 0.0f ? *o + s : s;                \
+				}                                                      \
+		}
+
 /* tr16: a 16 x 16 transpose of 32-bit elements in registers, for the
  * packing: out[j] element i = in[i] element j */
 static inline void tr16(const __m512i in[16], __m512i out[16])

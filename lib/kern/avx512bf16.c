@@ -50,40 +50,25 @@ static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long
 		TILE(1);
 }
 
-#define T 4
+/* A B^T on bf16 rows (K padded to a multiple of 32): 32 steps of K per
+ * VDPBF16PS */
 static void nt(int M, int N, int K, const void *Av, long lda, const void *Bv, long ldb,
 	       float beta, float *C, long ldc)
 {
-	const uint16_t *A = Av, *B = Bv;   /* K padded to a multiple of 32 */
+	const uint16_t *A = Av, *B = Bv;
 
-	for (int i = 0; i < M; i += T)
-		for (int j = 0; j < N; j += T) {
-			int mi = M - i < T ? M - i : T, nj = N - j < T ? N - j : T;
-			const uint16_t *a[T], *b[T];
-			__m512 acc[T][T];
-			for (int r = 0; r < T; r++) {
-				a[r] = A + (long)(i + (r < mi ? r : 0)) * lda;
-				b[r] = B + (long)(j + (r < nj ? r : 0)) * ldb;
-				for (int c = 0; c < T; c++)
-					acc[r][c] = _mm512_setzero_ps();
+	NT_BLOCKS(uint16_t, {
+		for (int k = 0; k < K; k += 32) {
+			__m512bh av[4], bv[4];
+			for (int r = 0; r < 4; r++) {
+				av[r] = (__m512bh)_mm512_loadu_si512(a[r] + k);
+				bv[r] = (__m512bh)_mm512_loadu_si512(b[r] + k);
 			}
-			for (int k = 0; k < K; k += 32) {
-				__m512bh av[T], bv[T];
-				for (int r = 0; r < T; r++) {
-					av[r] = (__m512bh)_mm512_loadu_si512(a[r] + k);
-					bv[r] = (__m512bh)_mm512_loadu_si512(b[r] + k);
-				}
-				for (int r = 0; r < T; r++)
-					for (int c = 0; c < T; c++)
-						acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av[r], bv[c]);
-			}
-			for (int r = 0; r < mi; r++)
-				for (int c = 0; c < nj; c++) {
-					float s = _mm512_reduce_add_ps(acc[r][c]);
-					float *o = C + (long)(i + r) * ldc + j + c;
-					*o = beta != 0.0f ? *o + s : s;
-				}
+			for (int r = 0; r < 4; r++)
+				for (int c = 0; c < 4; c++)
+					acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av[r], bv[c]);
 		}
+	})
 }
 
 /* K rows of n columns into pairs of K: rows k and k+1, 16 columns at a
