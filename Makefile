@@ -10,14 +10,18 @@ CC      ?= cc
 # at run time (lib/kern/kern.h).
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -std=gnu11 -Wall -Wextra -pthread -fopenmp
-CPPFLAGS += -Ilib -Ilib/kern -DSEGPIPE_VERSION='"$(VERSION)"'
+# lib/: libtensor in folders that show its parts: io/ (streams, model files),
+# nn/ (layers, networks, the trainer), kern/ (the kernels); util, cli at the top
+LIBDIRS = lib lib/io lib/nn lib/kern
+CPPFLAGS += $(LIBDIRS:%=-I%) -DSEGPIPE_VERSION='"$(VERSION)"'
 LDLIBS  = -lnetpbm -lz -lm -lpthread
 
 DEBS = gcc make libnetpbm-dev netpbm libopenblas-dev zlib1g-dev bats bats-assert \
        bats-support mandoc gnuplot-nox python3-numpy dataset-fashion-mnist
 
 TOOLS   = $(patsubst %.c,%,$(wildcard bin/*.c))
-LIBSRC  = $(wildcard lib/*.c lib/kern/*.c)
+LIBSRC  = $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c))
+LIBHDR  = $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.h))
 LIBOBJ  = $(LIBSRC:.c=.o)
 UNITS   = $(patsubst %.c,%,$(wildcard tests/unit/*.c))
 BENCHES = $(patsubst %.c,%,$(wildcard bench/*.c))
@@ -33,7 +37,7 @@ all: deps lib/libtensor.a $(TOOLS) $(UNITS)
 lib/libtensor.a: $(LIBOBJ)
 	$(AR) rcs $@ $^
 
-lib/%.o: lib/%.c lib/*.h lib/kern/*.h
+lib/%.o: lib/%.c $(LIBHDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(KFLAGS_$(notdir $*)) -c -o $@ $<
 
 # instruction sets of the kernel files (lib/kern/NAME.c); the rest is plain x86-64
@@ -49,14 +53,14 @@ KFLAGS_vec_portable = $(KFLAGS_vec)
 KFLAGS_vec_avx2   = $(KFLAGS_vec) -mavx2 -mfma
 KFLAGS_vec_avx512 = $(KFLAGS_vec) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 
-bin/%: bin/%.c lib/libtensor.a lib/*.h lib/kern/*.h
+bin/%: bin/%.c lib/libtensor.a $(LIBHDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
 
-tests/unit/%: tests/unit/%.c lib/libtensor.a lib/*.h lib/kern/*.h
+tests/unit/%: tests/unit/%.c lib/libtensor.a $(LIBHDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS)
 
 # the benchmarks link OpenBLAS too, to measure it beside our kernels
-bench/%: bench/%.c lib/libtensor.a lib/*.h lib/kern/*.h
+bench/%: bench/%.c lib/libtensor.a $(LIBHDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libtensor.a $(LDLIBS) -lopenblas
 
 test: all
@@ -102,7 +106,7 @@ install: all
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 
 clean:
-	rm -f lib/*.o lib/kern/*.o lib/libtensor.a $(TOOLS) $(UNITS) $(BENCHES)
+	rm -f $(LIBDIRS:%=%/*.o) lib/libtensor.a $(TOOLS) $(UNITS) $(BENCHES)
 
 # ---- hardening (fuzz/README.md); neither is part of `make test` ----
 
@@ -116,7 +120,8 @@ FUZZ_SECONDS ?= 30
 FUZZ_ARGS    ?=
 FUZZ_CFLAGS  = -g -O1 -std=gnu11 -fopenmp -fno-omit-frame-pointer \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_SRC     = lib/stream.c lib/source.c lib/npy_header.c lib/model.c lib/util.c lib/atomic.c
+FUZZ_SRC     = lib/io/stream.c lib/io/source.c lib/io/npy_header.c lib/io/model.c lib/util.c \
+	       lib/io/atomic.c
 FUZZ_OBJ     = $(patsubst lib/%.c,fuzz/build/%.o,$(FUZZ_SRC))
 .SECONDARY: $(FUZZ_OBJ)
 FUZZ_NAMES   = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
@@ -125,8 +130,8 @@ FUZZ_MAXLEN_model  = 12288
 FUZZ_MAXLEN_npy_header = 4096
 FUZZ_MAXLEN_gzip   = 8192
 
-fuzz/build/%.o: lib/%.c lib/*.h
-	@mkdir -p fuzz/build
+fuzz/build/%.o: lib/%.c $(LIBHDR)
+	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/harness.h $(FUZZ_OBJ) lib/libtensor.a

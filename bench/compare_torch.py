@@ -8,7 +8,7 @@ Usage: compare_torch.py [--predict bin/predict] [-j 2] [-n 500] [--tol 1e-4]
 
 MODEL is a file written by bin/train-unet (format: segpipe-model(5)); its
 parameters and batch-norm running statistics are copied, in segpipe's
-documented order (lib/unet.h), into bench/unet_torch.py's network, which runs
+documented order (lib/nn/unet.h), into bench/unet_torch.py's network, which runs
 in float64, in eval mode (running statistics), as the reference. INPUTS is
 an image stream (uint8 /255, or float32 as it is), of which the first N
 samples are used. The outputs compared are predict's: probabilities
@@ -48,7 +48,7 @@ def header_get(h, *names, default=None):
 
 
 def load_segpipe_model(path):
-    """A segpipe-model(5) file (lib/model.h), plain or gzip-compressed:
+    """A segpipe-model(5) file (lib/io/model.h), plain or gzip-compressed:
         segpipe-model 1\n, then "key value" lines, then an empty line;
         float32 LE params[nparams], float32 LE stats[nstats],
         Adam's m and v (nparams each) when "adam 1", uint32 LE crc32 of

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """unet_torch.py: a PyTorch reference of segpipe's default U-Net, and its speed.
 
-The network (lib/unet.h): depth 2, 16 filters at level 0 doubling per level;
+The network (lib/nn/unet.h): depth 2, 16 filters at level 0 doubling per level;
 each level two (Conv2d 3x3 padding 1 with bias -> BatchNorm2d -> ReLU), then
 MaxPool2d 2 (the skip is taken before the pool); a bottleneck of two such
 blocks at 64; each decoder level a ConvTranspose2d(2x2, stride 2) halving the
@@ -9,7 +9,7 @@ channels, torch.cat([up, skip], dim=1) and two blocks; a 1x1 Conv2d head to
 the output channels (logits). 117,393 parameters at 1 in / 1 out.
 
 ordered_parameters() and ordered_stats() list the parameters and the
-BatchNorm running statistics in segpipe's documented order (lib/unet.h,
+BatchNorm running statistics in segpipe's documented order (lib/nn/unet.h,
 segpipe-model(5)); bench/compare_torch.py relies on them.
 
 Usage:
@@ -131,7 +131,7 @@ def build_unet(in_ch=1, out_ch=1, depth=2, filters=16, act="relu"):
             return self.head(x)
 
         def forward_order(self):
-            """The layers in segpipe's order (lib/unet.h): encoder levels,
+            """The layers in segpipe's order (lib/nn/unet.h): encoder levels,
             bottleneck, then per decoder level its up-convolution and its
             blocks, then the head. (Not self.modules(): that would list all
             up-convolutions before all decoder blocks.)"""

@@ -1,4 +1,4 @@
-/* fuzz_gzip: the byte source (lib/source.c): plain bytes, or gzip members
+/* fuzz_gzip: the byte source (lib/io/source.c): plain bytes, or gzip members
  * back to back, read to the end in uneven pieces. For an input that reads
  * cleanly as gzip, the input twice must read as its content twice (two
  * members are one stream), and the input with one more byte must fail

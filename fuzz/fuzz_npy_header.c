@@ -1,4 +1,4 @@
-/* fuzz_npy_header: the .npy header dict parser (lib/npy_header.c) on its
+/* fuzz_npy_header: the .npy header dict parser (lib/io/npy_header.c) on its
  * own, fast. The first byte picks the format version (1 to 3), the rest is
  * the header text. A header that parses is written back in numpy's own
  * spelling and parsed again: both readings must agree. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The stream layer (lib/stream.c) seen through otsu, which reads any stream
+# The stream layer (lib/io/stream.c) seen through otsu, which reads any stream
 # and writes masks (-t: one threshold line per sample read).
 # See man/man5/segpipe-stream.5 for the format these tests pin down.
 load helper

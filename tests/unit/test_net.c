@@ -1,6 +1,6 @@
-/* test_net.c: the network face (lib/net.c) against the networks it wraps,
+/* test_net.c: the network face (lib/nn/net.c) against the networks it wraps,
  * a model round trip through it, and the history file's resume rules
- * (lib/history.c). */
+ * (lib/nn/history.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
