@@ -13,6 +13,7 @@
 
 #include "kern.h"
 #include "nn.h"
+#include "vec.h"
 
 #define COL_TARGET_FLOATS (96 * 1024)   /* ~384 KB im2col buffer per group */
 
@@ -71,17 +72,13 @@ static void im2col3x3(float *col, const float *inp, int Ci, int N, int H, int W,
 			}
 }
 
-/* bias_sum: db[c] += sum of dout channel c (P floats), in double, per channel. */
+/* bias_backward: db[c] += sum of dout channel c (P floats): in vector
+ * lanes over fixed blocks, each block added in double (kvec()->sum) */
 static void bias_backward(float *db, const float *dout, int C, size_t P)
 {
 	#pragma omp parallel for schedule(static)
-	for (int c = 0; c < C; c++) {
-		const float *d = dout + c * P;
-		double s = 0.0;
-		for (size_t i = 0; i < P; i++)
-			s += d[i];
-		db[c] += (float)s;
-	}
+	for (int c = 0; c < C; c++)
+		db[c] += (float)kvec()->sum(dout + c * P, P);
 }
 
 /* combine the per-thread partial gradients part (T, n) into dw (n), in order */
