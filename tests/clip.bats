@@ -34,7 +34,7 @@ np.save('$T/f.npy', a)"
 	# the stream layer divides by 255 in float32: within 1e-7
 	run pyck "a.dtype == np.float32 and np.abs(a - img[:20] / 255.0).max() <= 1e-7" "$T/a.npy"
 	assert_output True
-	pick -n 3 "$IMAGES" | clip -P | pamfile | grep -c PGM | grep -qx 3
+	pick -n 3 "$IMAGES" | clip -P | pamfile -allimages | grep -c PGM | grep -qx 3
 }
 
 @test "clip: bad input and usage errors" {
