@@ -46,13 +46,39 @@ valid_png() {
 	valid_png "$RESULTS/separate/samples.png"
 }
 
-@test "pipelines/tune: every trial ranked" {
+@test "pipelines/tune: every trial ranked, no configuration twice, halving, best.tsv" {
 	run sh "$ROOT/pipelines/tune"
 	assert_success
-	has_metrics tune best_val_loss
-	[ "$(wc -l < "$RESULTS/tune/ranking.tsv")" -eq 2 ]
-	# ranked by validation loss, ascending
-	sort -t "$(printf '\t')" -k 5,5g -c "$RESULTS/tune/ranking.tsv"
+	has_metrics tune best_val_loss trials trainings
+	[ "$(wc -l < "$RESULTS/tune/ranking.tsv")" -eq 3 ]
+	[ "$(cut -f 2-4 "$RESULTS/tune/configs.tsv" | sort -u | wc -l)" -eq 3 ]
+	# smoke rungs at 1 and 2 epochs: 3 trials, then the best third (1) goes on
+	[ "$(wc -l < "$RESULTS/tune/trials.tsv")" -eq 4 ]
+	best=$(awk -F '\t' '$1 == 0' "$RESULTS/tune/trials.tsv" | sort -t "$(printf '\t')" -k 7,7g | head -1 | cut -f 2)
+	awk -F '\t' -v t="$best" '$1 == 1 { exit !($2 == t && $6 == 2) }' "$RESULTS/tune/trials.tsv"
+	# ranked: the trial of the last rung first, the others by validation loss
+	head -1 "$RESULTS/tune/ranking.tsv" | awk -F '\t' -v t="$best" '{ exit !($1 == t && $7 == 1) }'
+	sed 1d "$RESULTS/tune/ranking.tsv" | sort -t "$(printf '\t')" -k 5,5g -c
+	run cut -f 1 "$RESULTS/tune/best.tsv"
+	assert_output "$(printf 'filters\nactivation\nlr\nval_loss')"
+	valid_png "$RESULTS/tune/trials.png"
+}
+
+@test "pipelines/tune: an interrupted search trains only what it had not finished" {
+	sh "$ROOT/pipelines/tune" 2>/dev/null
+	cp "$RESULTS/tune/trials.tsv" "$BATS_TEST_TMPDIR/all.tsv"
+	# as if the search had stopped before the last rung's trial ended
+	sed -i '$d' "$RESULTS/tune/trials.tsv"
+	run sh "$ROOT/pipelines/tune"
+	assert_success
+	[ "$(wc -l < "$RESULTS/tune/trials.tsv")" -eq 4 ]
+	# the first three lines are untouched, one trial ran again: the last rung's
+	head -3 "$BATS_TEST_TMPDIR/all.tsv" | cmp - <(head -3 "$RESULTS/tune/trials.tsv")
+	tail -1 "$BATS_TEST_TMPDIR/all.tsv" | cut -f 1-6 | cmp - <(tail -1 "$RESULTS/tune/trials.tsv" | cut -f 1-6)
+	# a complete search run again trains nothing
+	run sh "$ROOT/pipelines/tune"
+	assert_success
+	[ "$(wc -l < "$RESULTS/tune/trials.tsv")" -eq 4 ]
 }
 
 @test "pipelines/summarise: one summary and one table of all studies" {
