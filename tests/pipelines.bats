@@ -61,7 +61,7 @@ valid_png() {
 	run sh "$ROOT/pipelines/separate"
 	assert_success
 	grep -q "16 filters, tanh, lr 1e-3" "$RESULTS/separate/REPORT.md"
-	grep -q "(tune's winner (results/tune/best.tsv)" "$RESULTS/separate/REPORT.md"
+	grep -q "(tune's winner, results/tune/best.tsv" "$RESULTS/separate/REPORT.md"
 }
 
 @test "pipelines/tune: every trial ranked, no configuration twice, halving, best.tsv" {
