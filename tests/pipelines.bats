@@ -47,7 +47,10 @@ valid_png() {
 	# smoke: 2 epochs of 100 fresh pairs from pools of 150 x 150 images
 	[ "$(wc -l < "$RESULTS/separate/pairs.tsv")" -eq 200 ]
 	n=$(awk -F '\t' '$2 == "pairs_seen" { print $3 }' "$RESULTS/separate/summary.tsv")
-	[ "$n" -eq "$(sort -u "$RESULTS/separate/pairs.tsv" | wc -l)" ] && [ "$n" -gt 100 ]
+	[ "$n" -eq "$(cut -f 2,3 "$RESULTS/separate/pairs.tsv" | sort -u | wc -l)" ] && [ "$n" -gt 100 ]
+	# a new pairing each epoch: epoch 2 is not epoch 1 again
+	awk -F '\t' '$1 == 1 { a[NR] = $2 " " $3 } $1 == 2 { b[NR - 100] = $2 " " $3 }
+		END { for (i in a) if (a[i] != b[i]) d++; exit !(d > 90) }' "$RESULTS/separate/pairs.tsv"
 	# the reported mse is the better variant's
 	awk -F '\t' '{ v[$2] = $3 } END { exit !(v["mse"] == (v["mse_one"] < v["mse_two"] ? v["mse_one"] : v["mse_two"])) }' \
 		"$RESULTS/separate/summary.tsv"
