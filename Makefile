@@ -17,7 +17,7 @@ CPPFLAGS += $(LIBDIRS:%=-I%) -DSEGPIPE_VERSION='"$(VERSION)"'
 LDLIBS  = -lnetpbm -lz -lm -lpthread
 
 DEBS = gcc make libnetpbm-dev netpbm libopenblas-dev zlib1g-dev bats bats-assert \
-       bats-support mandoc gnuplot-nox python3-numpy dataset-fashion-mnist
+       bats-support mandoc gnuplot-nox python3-numpy dataset-fashion-mnist parallel
 
 TOOLS   = $(patsubst %.c,%,$(wildcard bin/*.c))
 LIBSRC  = $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c))

@@ -1,4 +1,6 @@
-/* occlude: hide the pixels a mask stream marks, by a fill value or noise. */
+/* occlude: hide the pixels a mask stream marks, by a fill value, noise, or
+ * the pixels of another stream (paste-back: a restoration where the mask is,
+ * the input elsewhere). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,9 +10,10 @@
 #include "tensor.h"
 
 static const char usage[] =
-"Usage: occlude [-f VALUE | --noise] [-s SEED] [-P] MASKS [IMAGES]\n"
+"Usage: occlude [-f VALUE | --noise | -F FILL] [-s SEED] [-P] MASKS [IMAGES]\n"
 "Hide the pixels of each image where its mask is nonzero: they become\n"
-"VALUE (default 0) or, with --noise, uniform noise in [0,1).\n"
+"VALUE (default 0), with --noise uniform noise in [0,1), or with -F the\n"
+"same pixels of sample i of the stream FILL.\n"
 "Image i takes mask i mod M (M masks): masks are reused in turn when there\n"
 "are fewer masks than images. A mask is (H,W) like the image, or has the\n"
 "image's channels; a one-channel mask hides every channel of the image.\n"
@@ -18,17 +21,22 @@ static const char usage[] =
 "\n"
 "  -f, --fill VALUE  value of hidden pixels (default 0)\n"
 "      --noise       hidden pixels get uniform noise in [0,1) instead\n"
+"  -F, --fill-from FILL  hidden pixels of image i get those of sample i of\n"
+"                    FILL (the images' shape and number): a restoration\n"
+"                    pasted into the visible pixels of its input\n"
 "  -s, --seed SEED   noise seed (default 1); same seed, same bytes\n"
 "  -P, --pgm         write a PGM stream (PAM for C > 1) instead\n"
 "  -h, --help        show this help and exit\n"
 "      --version     show the version and exit\n"
 "\n"
-"With no IMAGES, or when IMAGES is -, read standard input.\n";
+"With no IMAGES, or when IMAGES is -, read standard input; FILL may be -\n"
+"instead.\n";
 
 struct options {
 	float fill;
 	int fill_given;
 	int noise;
+	const char *fill_from;
 	uint64_t seed;
 	int pgm;
 	const char *files[2];   /* MASKS, IMAGES */
@@ -40,6 +48,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "fill", required_argument, NULL, 'f' },
 		{ "noise", no_argument, NULL, OPT_NOISE },
+		{ "fill-from", required_argument, NULL, 'F' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "pgm", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
@@ -48,13 +57,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":f:s:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:F:s:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->fill = (float)cli_double("--fill", optarg, -3.4e38, 3.4e38);
 			o->fill_given = 1;
 			break;
 		case OPT_NOISE: o->noise = 1; break;
+		case 'F': o->fill_from = optarg; break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;
@@ -63,10 +73,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 1, 2, o->files);
-	if (o->fill_given && o->noise)
-		usage_die("--fill and --noise exclude each other");
+	if (o->fill_given + o->noise + !!o->fill_from > 1)
+		usage_die("--fill, --noise and --fill-from exclude each other");
 	if (cli_is_stdin(o->files[0]) && cli_is_stdin(o->files[1]))
 		usage_die("MASKS and IMAGES cannot both be standard input");
+	if (o->fill_from && cli_is_stdin(o->fill_from) &&
+	    (cli_is_stdin(o->files[0]) || cli_is_stdin(o->files[1])))
+		usage_die("FILL and %s cannot both be standard input",
+			  cli_is_stdin(o->files[0]) ? "MASKS" : "IMAGES");
 }
 
 /* check_shapes: the mask covers the image's H x W, with 1 or C channels. */
@@ -93,9 +107,9 @@ int main(int argc, char **argv)
 {
 	struct options o = { .seed = 1 };
 	dataset *masks;
-	input *in;
+	input *in, *fill = NULL;
 	output *out;
-	float *x, *m;
+	float *x, *m, *f = NULL;
 	int64_t n, plane, nmask_el, k = 0;
 	rng_t rng;
 
@@ -105,6 +119,14 @@ int main(int argc, char **argv)
 	in = input_open(o.files[1]);
 	check_shapes(masks, in);
 	n = input_size(in);
+	if (o.fill_from) {
+		fill = input_open(o.fill_from);
+		if (!shape_equal(input_shape(fill), input_shape(in)))
+			die("fill shape %s is not image shape %s (%s, %s)",
+			    shape_str(input_shape(fill)), shape_str(input_shape(in)),
+			    input_name(fill), input_name(in));
+		f = xmalloc_array((size_t)n, sizeof *f);
+	}
 	nmask_el = masks->size;
 	plane = shape_h(&masks->shape) * shape_w(&masks->shape);
 	x = xmalloc_array((size_t)n, sizeof *x);
@@ -114,6 +136,9 @@ int main(int argc, char **argv)
 	while (input_read(in, x, ROLE_INTENSITY)) {
 		if (masks->n == 0)   /* no images, no masks: an empty stream out */
 			die("no masks in the stream for %s (%s)", input_name(in), masks->name);
+		if (fill && !input_read(fill, f, ROLE_INTENSITY))
+			die("%s has fewer samples than %s (%s, sample %lld)", input_name(fill),
+			    input_name(in), input_name(fill), (long long)input_index(in));
 		dataset_get(masks, k, m, ROLE_RAW);
 		k = k + 1 == masks->n ? 0 : k + 1;
 		for (int64_t c = 0; c < n / plane; c++) {
@@ -123,13 +148,18 @@ int main(int argc, char **argv)
 
 			for (int64_t i = 0; i < plane; i++)
 				if (mc[i] != 0)
-					xc[i] = o.noise ? noise(&rng) : o.fill;
+					xc[i] = f ? f[c * plane + i] : o.noise ? noise(&rng) : o.fill;
 		}
 		output_write(out, x);
 	}
+	if (fill && input_read(fill, f, ROLE_INTENSITY))
+		die("%s has more samples than %s (%s, sample %lld)", input_name(fill),
+		    input_name(in), input_name(fill), (long long)input_index(fill));
 	output_close(out);
 	input_close(in);
+	input_close(fill);
 	dataset_free(masks);
+	free(f);
 	free(x);
 	free(m);
 	return 0;

@@ -13,7 +13,8 @@
 
 static const char usage[] =
 "Usage: pick [--first N | --range A:B] [--labels FILE --keep LIST]\n"
-"            [--labels-out FILE] [--shuffle [-s SEED]] [--shard I/N] [-P] [FILE]\n"
+"            [--labels-out FILE] [--index-out FILE] [--shuffle [-s SEED]]\n"
+"            [--shard I/N] [-P] [FILE]\n"
 "Select samples of a stream. The selections apply in this order:\n"
 "  1. --labels/--keep   keep samples whose label is in LIST\n"
 "  2. --shuffle         a seeded random permutation of what is left\n"
@@ -29,6 +30,8 @@ static const char usage[] =
 "  -k, --keep LIST        comma-separated labels to keep, e.g. 5,7\n"
 "  -L, --labels-out FILE  write the labels of the selected samples there\n"
 "                         (uint8 tensor stream, same order)\n"
+"  -I, --index-out FILE   write the input position (0-based) of each selected\n"
+"                         sample there, one a line, same order\n"
 "  -S, --shuffle          shuffle (reads the whole stream into memory)\n"
 "  -s, --seed SEED        random seed for --shuffle (default 1)\n"
 "  -d, --shard I/N        keep the samples at positions p with p % N == I\n"
@@ -45,6 +48,7 @@ struct options {
 	long keep[KEEP_MAX];
 	int nkeep;
 	const char *labels_out;
+	const char *index_out;
 	int shuffle;
 	uint64_t seed;
 	int64_t shard_i, shard_n;
@@ -108,6 +112,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "labels", required_argument, NULL, 'l' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "labels-out", required_argument, NULL, 'L' },
+		{ "index-out", required_argument, NULL, 'I' },
 		{ "shuffle", no_argument, NULL, 'S' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "shard", required_argument, NULL, 'd' },
@@ -121,7 +126,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->to = INT64_MAX;
 	o->seed = 1;
 	o->shard_n = 1;
-	while ((c = getopt_long(argc, argv, ":n:r:l:k:L:Ss:d:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:r:l:k:L:I:Ss:d:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 		case 'r':
@@ -139,6 +144,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 					    -2147483647L, 2147483647L);
 			break;
 		case 'L': o->labels_out = optarg; break;
+		case 'I': o->index_out = optarg; break;
 		case 'S': o->shuffle = 1; break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'd': parse_shard(optarg, o); break;
@@ -157,12 +163,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_die("data and labels cannot both be standard input");
 }
 
-/* selection: where the picked samples and their labels go. */
+/* selection: where the picked samples, their labels and positions go. */
 struct sink {
 	output *data;
 	output *labels;
 	FILE *labels_file;
 	const char *labels_name;
+	FILE *index_file;
+	const char *index_name;
 };
 
 static void sink_open(struct sink *k, const struct options *o, int is_u8, const shape_t *shape)
@@ -180,11 +188,19 @@ static void sink_open(struct sink *k, const struct options *o, int is_u8, const 
 		k->labels = output_open(k->labels_file, 0, DT_U8, &scalar);
 		output_name(k->labels, o->labels_out);
 	}
+	/* a plain file: the atomic one (one a tool) may hold the labels */
+	k->index_file = NULL;
+	k->index_name = o->index_out;
+	if (o->index_out && !(k->index_file = fopen(o->index_out, "w")))
+		die("cannot write %s:", o->index_out);
 }
 
-static void sink_write(struct sink *k, const float *x, float label)
+/* sink_write: sample x, its label, and its position i in the input */
+static void sink_write(struct sink *k, const float *x, float label, int64_t i)
 {
 	output_write(k->data, x);
+	if (k->index_file)
+		fprintf(k->index_file, "%" PRId64 "\n", i);
 	if (k->labels) {
 		if (!(label >= 0 && label <= 255 && label == (float)(int)label))
 			die("label %g does not fit a uint8 label file (%s)", label, k->labels_name);
@@ -199,6 +215,8 @@ static void sink_close(struct sink *k)
 		output_close(k->labels);
 		atomic_commit(k->labels_file);
 	}
+	if (k->index_file && (ferror(k->index_file) | fclose(k->index_file)))
+		die("cannot write %s:", k->index_name);
 }
 
 static int keep_label(const struct options *o, float label)
@@ -275,7 +293,7 @@ static void pick_stream(const struct options *o)
 			continue;
 		if ((pos - 1 - o->from) % o->shard_n != o->shard_i)
 			continue;
-		sink_write(&k, x, label);
+		sink_write(&k, x, label, input_index(in) - 1);
 	}
 	if (lab && ended && read_label(lab, &label))
 		die("more labels than samples (%s has %" PRId64 " samples, %s has more labels)",
@@ -324,7 +342,7 @@ static void pick_memory(const struct options *o)
 		if ((p - start) % o->shard_n != o->shard_i)
 			continue;
 		dataset_get(d, idx[p], x, d->is_u8 ? ROLE_RAW : ROLE_INTENSITY);
-		sink_write(&k, x, labels ? labels[idx[p]] : 0);
+		sink_write(&k, x, labels ? labels[idx[p]] : 0, idx[p]);
 	}
 	sink_close(&k);
 	dataset_free(d);

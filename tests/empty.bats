@@ -77,6 +77,8 @@ empty_out() {
 		empty_out mix --shuffle "$f" "$f"
 		empty_out occlude e.npy "$f"
 		empty_out occlude m8.npy "$f"
+		empty_out occlude -F "$f" m8.npy "$f"
+		empty_out clip "$f"
 	done
 	empty_out pick --labels e-scalar.npy --keep 1 e.npy
 	empty_out pick --labels e-scalar.npy --keep 1 --labels-out l.npy e.npy

@@ -35,6 +35,8 @@ full() {
 	full otsu -t i.npy
 	full mkmask --kind patch --size 28x28 --width 5 -n 20
 	full occlude k.npy i.npy
+	full occlude -F i.npy k.npy i.npy
+	full clip i.npy
 	full mix i.npy i.npy
 	full pick --first 10 i.npy
 	full pick --shuffle i.npy
@@ -78,6 +80,9 @@ full() {
 	assert_equal "$status" 1
 	assert_output --regexp '^pick: .*No space left on device$'
 	assert_equal "${#lines[@]}" 1
+	run bash -c 'pick --shuffle --index-out full i.npy 2>&1 >/dev/null'
+	assert_equal "$status" 1
+	assert_equal "$output" "pick: cannot write full: No space left on device"
 	[ -L full ] && [ -c full ] && [ -L null ] && [ -c null ]
 }
 

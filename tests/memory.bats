@@ -38,7 +38,8 @@ rss_below() {
 	for f in bomb.npy.gz bomb-vec.npy.gz bomb.pgm.gz; do
 		for cmd in "otsu -P $f" "otsu -t $f" "iou -c 2 $f $f" "iou $f $f" "mix $f $f" \
 			   "mix --shuffle $f $f" "occlude $f $f" "totsv $f" "pick --shuffle $f" \
-			   "pad --size 8x8 $f" "chan -c 0 $f" "stack $f $f" "montage $f" "mse $f $f"; do
+			   "pad --size 8x8 $f" "chan -c 0 $f" "stack $f $f" "montage $f" "mse $f $f" \
+			   "clip $f"; do
 			run bash -c "$MEMLIMIT"'; exec timeout 10 "$@" 2>&1 >/dev/null' _ $cmd
 			assert_failure 1
 			assert_equal "${#lines[@]}" 1

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 load helper
+bats_require_minimum_version 1.5.0
 
 setup() {
 	T=$BATS_TEST_TMPDIR
@@ -137,4 +138,45 @@ print(p.shape, bool((p == np.round(255 * o)).all()), bool((p == np.where(load(sy
 	done
 	run occlude -
 	assert_line --index 0 "occlude: MASKS and IMAGES cannot both be standard input"
+}
+
+@test "occlude -F: hidden pixels from the fill stream, visible ones from the images" {
+	mkmask --kind vstripe --size 28x28 --width 3-9 -n 5 > "$T/m.npy"
+	pick -r 100:200 "$IMAGES" > "$T/fill.npy"
+	pick -n 100 "$IMAGES" > "$T/i.npy"
+	occlude --fill-from "$T/fill.npy" "$T/m.npy" < "$T/i.npy" > "$T/o.npy"
+	occlude -F - "$T/m.npy" "$T/i.npy" < "$T/fill.npy" > "$T/p.npy"
+	cmp "$T/o.npy" "$T/p.npy"
+	# tolerance 1e-6: uint8/255 in float32 against numpy's
+	run py '
+m = load(sys.argv[1]); x = load(sys.argv[2]).astype(np.float32) / 255; o = load(sys.argv[3])
+want = np.where(m[np.arange(100) % 5] != 0, x[100:200], x[:100])
+print(o.dtype, o.shape, float(abs(o - want).max()) < 1e-6)' "$T/m.npy" "$IMAGES" "$T/o.npy"
+	assert_output "float32 (100, 28, 28) True"
+	# a restoration pasted into its input's visible pixels: hiding them again gives the input
+	occlude "$T/m.npy" "$T/i.npy" > "$T/h.npy"
+	occlude "$T/m.npy" "$T/o.npy" | cmp - "$T/h.npy"
+}
+
+@test "occlude -F: fill of another shape or length is one error line, exit 1" {
+	mkmask --kind patch --size 28x28 --width 5 -n 1 > "$T/m.npy"
+	pick -n 10 "$IMAGES" > "$T/i.npy"
+	pick -n 10 "$IMAGES" | pad --size 32x32 > "$T/big.npy"
+	run -1 occlude -F "$T/big.npy" "$T/m.npy" "$T/i.npy"
+	assert_output --regexp '^occlude: fill shape .* is not image shape'
+	assert_equal "${#lines[@]}" 1
+	pick -n 9 "$IMAGES" > "$T/short.npy"
+	run -1 occlude -F "$T/short.npy" "$T/m.npy" "$T/i.npy"
+	assert_output --regexp '^occlude: .*short.npy has fewer samples than'
+	assert_equal "${#lines[@]}" 1
+	pick -n 11 "$IMAGES" > "$T/long.npy"
+	run -1 occlude -F "$T/long.npy" "$T/m.npy" "$T/i.npy"
+	assert_output --regexp '^occlude: .*long.npy has more samples than'
+	assert_equal "${#lines[@]}" 1
+	for args in "-F f -f 1 m" "-F f --noise m" "-F - - i" "-F - m"; do
+		run -2 occlude $args
+		assert_line --index 0 --regexp '^occlude: '
+	done
+	run -2 occlude -F - m
+	assert_line --index 0 "occlude: FILL and IMAGES cannot both be standard input"
 }

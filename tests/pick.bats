@@ -137,3 +137,16 @@ setup() {
 	run -2 pick -l - -k 1
 	assert_line --index 0 --regexp '^pick: data and labels cannot both be standard input'
 }
+
+@test "pick: --index-out names the input position of every sample picked" {
+	# seq.npy: a sample's value is its index, so the positions are the values
+	pick -S -s 4 -r 10:60 -I "$T/i.txt" "$T/seq.npy" > "$T/a.npy"
+	totsv "$T/a.npy" | cmp - "$T/i.txt"
+	[ "$(wc -l < "$T/i.txt")" -eq 50 ]
+	# streamed: positions count the samples the label filter dropped
+	pick -l "$LABELS" -k 5 -d 1/2 -I "$T/j.txt" -L "$T/l.npy" "$IMAGES" > "$T/b.npy"
+	run pyck "' '.join(str(i) for i in np.flatnonzero(lab == 5)[1::2]) + ' ' + str(np.array_equal(a, img[lab == 5][1::2]))" "$T/b.npy"
+	assert_output "$(tr '\n' ' ' < "$T/j.txt")True"
+	run -1 pick -n 2 -I "$T/no/such/dir" "$IMAGES"
+	assert_output --regexp "^pick: cannot write $T/no/such/dir: "
+}

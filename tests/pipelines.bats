@@ -38,21 +38,68 @@ valid_png() {
 	valid_png "$RESULTS/digits/samples.png"
 }
 
-@test "pipelines/separate: report, mean and std over runs" {
+@test "pipelines/separate: fresh pairs, both variants, mean and std over runs" {
 	run sh "$ROOT/pipelines/separate"
 	assert_success
-	has_metrics separate mse mse_std mse_mnist mse_fashion train_seconds
-	[ "$(wc -l < "$RESULTS/separate/runs.tsv")" -eq 2 ]
+	has_metrics separate mse mse_std mse_mnist mse_fashion mse_two mse_one pairs_seen train_seconds
+	# 2 runs x 2 variants
+	[ "$(wc -l < "$RESULTS/separate/runs.tsv")" -eq 4 ]
+	# smoke: 2 epochs of 100 fresh pairs from pools of 150 x 150 images
+	[ "$(wc -l < "$RESULTS/separate/pairs.tsv")" -eq 200 ]
+	n=$(awk -F '\t' '$2 == "pairs_seen" { print $3 }' "$RESULTS/separate/summary.tsv")
+	[ "$n" -eq "$(cut -f 2,3 "$RESULTS/separate/pairs.tsv" | sort -u | wc -l)" ] && [ "$n" -gt 100 ]
+	# a new pairing each epoch: epoch 2 is not epoch 1 again
+	awk -F '\t' '$1 == 1 { a[NR] = $2 " " $3 } $1 == 2 { b[NR - 100] = $2 " " $3 }
+		END { for (i in a) if (a[i] != b[i]) d++; exit !(d > 90) }' "$RESULTS/separate/pairs.tsv"
+	# the reported mse is the better variant's
+	awk -F '\t' '{ v[$2] = $3 } END { exit !(v["mse"] == (v["mse_one"] < v["mse_two"] ? v["mse_one"] : v["mse_two"])) }' \
+		"$RESULTS/separate/summary.tsv"
+	grep -q '| 0.000386 +- 0.000008 | 0.000263' "$RESULTS/separate/REPORT.md"
 	valid_png "$RESULTS/separate/samples.png"
 }
 
-@test "pipelines/tune: every trial ranked" {
+@test "pipelines/separate: tune's winner when results/tune/best.tsv is there" {
+	mkdir -p "$RESULTS/tune"
+	printf 'filters\t16\nactivation\ttanh\nlr\t1e-3\nval_loss\t1\n' > "$RESULTS/tune/best.tsv"
+	run sh "$ROOT/pipelines/separate"
+	assert_success
+	grep -q "16 filters, tanh, lr 1e-3" "$RESULTS/separate/REPORT.md"
+	grep -q "(tune's winner, results/tune/best.tsv" "$RESULTS/separate/REPORT.md"
+}
+
+@test "pipelines/tune: every trial ranked, no configuration twice, halving, best.tsv" {
 	run sh "$ROOT/pipelines/tune"
 	assert_success
-	has_metrics tune best_val_loss
-	[ "$(wc -l < "$RESULTS/tune/ranking.tsv")" -eq 2 ]
-	# ranked by validation loss, ascending
-	sort -t "$(printf '\t')" -k 5,5g -c "$RESULTS/tune/ranking.tsv"
+	has_metrics tune best_val_loss trials trainings
+	[ "$(wc -l < "$RESULTS/tune/ranking.tsv")" -eq 3 ]
+	[ "$(cut -f 2-4 "$RESULTS/tune/configs.tsv" | sort -u | wc -l)" -eq 3 ]
+	# smoke rungs at 1 and 2 epochs: 3 trials, then the best third (1) goes on
+	[ "$(wc -l < "$RESULTS/tune/trials.tsv")" -eq 4 ]
+	best=$(awk -F '\t' '$1 == 0' "$RESULTS/tune/trials.tsv" | sort -t "$(printf '\t')" -k 7,7g | head -1 | cut -f 2)
+	awk -F '\t' -v t="$best" '$1 == 1 { exit !($2 == t && $6 == 2) }' "$RESULTS/tune/trials.tsv"
+	# ranked: the trial of the last rung first, the others by validation loss
+	head -1 "$RESULTS/tune/ranking.tsv" | awk -F '\t' -v t="$best" '{ exit !($1 == t && $7 == 1) }'
+	sed 1d "$RESULTS/tune/ranking.tsv" | sort -t "$(printf '\t')" -k 5,5g -c
+	run cut -f 1 "$RESULTS/tune/best.tsv"
+	assert_output "$(printf 'filters\nactivation\nlr\nval_loss')"
+	valid_png "$RESULTS/tune/trials.png"
+}
+
+@test "pipelines/tune: an interrupted search trains only what it had not finished" {
+	sh "$ROOT/pipelines/tune" 2>/dev/null
+	cp "$RESULTS/tune/trials.tsv" "$BATS_TEST_TMPDIR/all.tsv"
+	# as if the search had stopped before the last rung's trial ended
+	sed -i '$d' "$RESULTS/tune/trials.tsv"
+	run sh "$ROOT/pipelines/tune"
+	assert_success
+	[ "$(wc -l < "$RESULTS/tune/trials.tsv")" -eq 4 ]
+	# the first three lines are untouched, one trial ran again: the last rung's
+	head -3 "$BATS_TEST_TMPDIR/all.tsv" | cmp - <(head -3 "$RESULTS/tune/trials.tsv")
+	tail -1 "$BATS_TEST_TMPDIR/all.tsv" | cut -f 1-6 | cmp - <(tail -1 "$RESULTS/tune/trials.tsv" | cut -f 1-6)
+	# a complete search run again trains nothing
+	run sh "$ROOT/pipelines/tune"
+	assert_success
+	[ "$(wc -l < "$RESULTS/tune/trials.tsv")" -eq 4 ]
 }
 
 @test "pipelines/summarise: one summary and one table of all studies" {
@@ -66,12 +113,16 @@ valid_png() {
 	grep -q '| foreground | IoU | 0.5 |' "$RESULTS/README.md"
 }
 
-@test "pipelines/restore: both models on every row of the seed's tables" {
+@test "pipelines/restore: the MLP, pasted back, and the U-Net on every row of the seed's tables" {
 	run sh "$ROOT/pipelines/restore"
 	assert_success
 	for k in vstripe_3 vstripe_21 hstripe_3 hstripe_21 patch_5 patch_21; do
-		has_metrics restore "unet_$k" "mlp_$k"
+		has_metrics restore "unet_$k" "mlp_$k" "mlp_paste_$k"
 	done
+	# pasting the visible pixels back can only lower the MLP's error
+	awk -F '\t' 'NF != 6 || $5 > $4 { bad = 1 } END { exit bad }' "$RESULTS/restore/table.tsv"
+	# the U-Net trained one epoch a set of masks, each epoch resumed
+	[ "$(($(wc -l < "$RESULTS/restore/unet-history.tsv") - 1))" -eq 2 ]
 	[ "$(wc -l < "$RESULTS/restore/table.tsv")" -eq 22 ]
 	# masked %: a 7-pixel stripe hides 7/28 of the image exactly (to 0.01 %)
 	awk -F '\t' '$1 == "vstripe" && $2 == 7 { exit !($3 == "25.00") }' "$RESULTS/restore/table.tsv"
