@@ -17,20 +17,20 @@ static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long
 	const float *a = Ap, *b = Bp;
 	__m256 c[MR][3];
 
-	for (int r = 0; r < MR; r++)
-		for (int j = 0; j < 3; j++)
+	_Pragma("GCC unroll 4") for (int r = 0; r < MR; r++)
+		_Pragma("GCC unroll 3") for (int j = 0; j < 3; j++)
 			c[r][j] = acc ? _mm256_loadu_ps(C + r * ldc + 8 * j) : _mm256_setzero_ps();
 	for (int k = 0; k < kc; k++, a += MR, b += ldb) {
 		__m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16);
-		for (int r = 0; r < MR; r++) {
+		_Pragma("GCC unroll 4") for (int r = 0; r < MR; r++) {
 			__m256 av = _mm256_broadcast_ss(a + r);
 			c[r][0] = _mm256_fmadd_ps(av, b0, c[r][0]);
 			c[r][1] = _mm256_fmadd_ps(av, b1, c[r][1]);
 			c[r][2] = _mm256_fmadd_ps(av, b2, c[r][2]);
 		}
 	}
-	for (int r = 0; r < MR; r++)
-		for (int j = 0; j < 3; j++)
+	_Pragma("GCC unroll 4") for (int r = 0; r < MR; r++)
+		_Pragma("GCC unroll 3") for (int j = 0; j < 3; j++)
 			_mm256_storeu_ps(C + r * ldc + 8 * j, c[r][j]);
 }
 
