@@ -15,11 +15,7 @@
 #define TILE(W)                                                                        \
 	do {                                                                           \
 		__m512 c[MR][W];                                                       \
-		_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                           \
-			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
-				c[r][j] = acc && r < mr ?                              \
-					_mm512_maskz_loadu_ps(m[j], C + r * ldc + 16 * j) : \
-					_mm512_setzero_ps();                           \
+		TILE_C_LOAD(W);                                                      \
 		for (int k = 0; k < kc; k++, a += MR, b += ldb) {                      \
 			__m512 bv[W];                                                  \
 			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
@@ -30,10 +26,7 @@
 					c[r][j] = _mm512_fmadd_ps(av, bv[j], c[r][j]); \
 			}                                                              \
 		}                                                                      \
-		_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)   /* fixed bounds: c stays in registers */ \
-			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
-				if (r < mr)                                            \
-					_mm512_mask_storeu_ps(C + r * ldc + 16 * j, m[j], c[r][j]); \
+		TILE_C_STORE(W);                                                     \
 	} while (0)
 
 static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long ldc, int acc,

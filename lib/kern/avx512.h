@@ -17,6 +17,22 @@ static inline __mmask16 half(int n, int h)
 	return first(n - 16 * h);
 }
 
+/* The microkernels' C tile c[MR][W] (W = 1 or 2 vectors of 16 columns,
+ * column masks m[W]): TILE_C_LOAD starts it from C (acc) or zero,
+ * TILE_C_STORE writes its first mr rows; fixed loop bounds, unrolled, so
+ * c stays in registers. Expect MR, acc, mr, m, C, ldc. */
+#define TILE_C_LOAD(W)                                                                 \
+	_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                           \
+		_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                    \
+			c[r][j] = acc && r < mr ?                                      \
+				_mm512_maskz_loadu_ps(m[j], C + r * ldc + 16 * j) :    \
+				_mm512_setzero_ps()
+#define TILE_C_STORE(W)                                                                \
+	_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                           \
+		_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                    \
+			if (r < mr)                                                    \
+				_mm512_mask_storeu_ps(C + r * ldc + 16 * j, m[j], c[r][j])
+
 /* NT_BLOCKS(ELEM, STEPS): the A B^T kernels' frame (C = beta C + A B^T,
  * A (M,K) and B (N,K) rows of ELEM): 4 x 4 entries at a time, each summed
  * in the 16 lanes of acc[r][c] by STEPS (a block that reads a[r], b[c] and

@@ -14,11 +14,7 @@
 #define TILE(W)                                                                        \
 	do {                                                                           \
 		__m512 c[MR][W];                                                       \
-		_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)                                           \
-			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
-				c[r][j] = acc && r < mr ?                              \
-					_mm512_maskz_loadu_ps(m[j], C + r * ldc + 16 * j) : \
-					_mm512_setzero_ps();                           \
+		TILE_C_LOAD(W);                                                      \
 		for (int k = 0; k < kc; k += 2, a += MR, b += 2 * NR) {                \
 			__m512bh bv[W];                                                \
 			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
@@ -29,10 +25,7 @@
 					c[r][j] = _mm512_dpbf16_ps(c[r][j], av, bv[j]); \
 			}                                                              \
 		}                                                                      \
-		_Pragma("GCC unroll 8") for (int r = 0; r < MR; r++)   /* fixed bounds: c stays in registers */ \
-			_Pragma("GCC unroll 2") for (int j = 0; j < W; j++)                                    \
-				if (r < mr)                                            \
-					_mm512_mask_storeu_ps(C + r * ldc + 16 * j, m[j], c[r][j]); \
+		TILE_C_STORE(W);                                                     \
 	} while (0)
 
 /* A and B packed in pairs of K (so B's panel is whole: ldb is unused) */

@@ -94,15 +94,8 @@ static void pack_a(void *dst, const kern_ukr *u, const float *A, int ta, int lda
 			}
 		break;
 	}
-	case PACK_BF16_PAIRS: {
-		uint16_t *p = dst;
-		memset(p, 0, (size_t)kcp * MR * sizeof(uint16_t));
-		for (int r = 0; r < rows; r++)
-			for (int k = 0; k < kc; k++)
-				p[((size_t)(k / 2) * MR + r) * 2 + k % 2] =
-					kern_to_bf16(at(A, ta, lda, r0 + r, k0 + k));
-		break;
-	}
+	case PACK_BF16_PAIRS:   /* such kernels pack for themselves (ukr.h) */
+		die("kgemm: the %s kernel has no packing for A", u->name);
 	case PACK_BF16_ROWS: {
 		uint16_t *p = dst;
 		memset(p, 0, (size_t)kcp * MR * sizeof(uint16_t));
@@ -129,25 +122,8 @@ static void pack_b(void *dst, const kern_ukr *u, const float *B, int tb, int ldb
 		u->b_pack_n(dst, NR, B + (long)k0 * ldb + c0, ldb, cols, kc, kcp);
 		return;
 	}
-	if (u->b_fmt == PACK_BF16_PAIRS) {
-		uint16_t *p = dst;
-		if (cols < NR || kc < kcp)
-			memset(p, 0, (size_t)kcp * NR * sizeof(uint16_t));
-		if (!tb)
-			for (int k = 0; k < kc; k++) {
-				const float *s = B + (long)(k0 + k) * ldb + c0;
-				uint16_t *d = p + (size_t)(k / 2) * NR * 2 + k % 2;
-				for (int j = 0; j < cols; j++)
-					d[2 * j] = kern_to_bf16(s[j]);
-			}
-		else
-			for (int j = 0; j < cols; j++) {
-				const float *s = B + (long)(c0 + j) * ldb + k0;
-				for (int k = 0; k < kc; k++)
-					p[((size_t)(k / 2) * NR + j) * 2 + k % 2] = kern_to_bf16(s[k]);
-			}
-		return;
-	}
+	if (u->b_fmt == PACK_BF16_PAIRS)   /* such kernels pack for themselves (ukr.h) */
+		die("kgemm: the %s kernel has no packing for B", u->name);
 	float *p = dst;
 	int round = u->b_fmt == PACK_F32_BF16;
 	if (cols < NR || kc < kcp)
@@ -317,8 +293,6 @@ static void gemm_packed(const struct kgemm_a *pa, int tb, int N, const float *B,
 				if (direct && (nc - jr >= NR || u->edges))
 					continue;
 				char *dst = Bp + (direct ? 0 : bpanel * (jr / NR));
-				int cols = nc - jr < NR ? nc - jr : NR;
-				(void)cols;
 				pack_b(dst, u, B, tb, ldb, jc + nc, jc + jr, pc, kc, kcp);
 			}
 			for (int ic = 0; ic < M; ic += MC) {

@@ -42,7 +42,9 @@ typedef void nt_fn(int M, int N, int K, const void *A, long lda, const void *B, 
  * in the operand's packed format (PACK_F32* or PACK_BF16_PAIRS):
  *   pack_t: from `n` rows along K: src[j*ld + k], j < n (A as it is, B^T)
  *   pack_n: from K rows of `n` columns: src[k*ld + j], j < n (A^T, B)
- * columns past n are zero. NULL: gemm.c's generic packing. */
+ * columns past n are zero. NULL: gemm.c's generic packing, which does the
+ * fp32 formats and A in PACK_BF16_ROWS; a kernel taking PACK_BF16_PAIRS
+ * supplies all four. */
 typedef void pack_fn(void *dst, int width, const float *src, long ld, int n, int kc, int kcp);
 
 typedef struct {
