@@ -4,9 +4,10 @@
  * path in use (avx512-bf16 and amx use the avx512 one).
  *
  * Winograd F(2x2,3x3) transforms (nn_winograd.c has the algorithm): tiles
- * are done 16 at a time; each plane of Th x Tw tiles, Tw <= KERN_WINO_MAXT.
+ * are done 16 at a time (two rows of tiles at once when Tw <= 8); each plane
+ * of Th x Tw tiles, Tw <= KERN_WINO_MAXT.
  *   wino_input:  V[k][.][col0 + ty*Tw + tx] (k stride vs) = B^T d B of one
- *                plane src (H, W); pad: a zeroed buffer of (2*Th+2) x
+ *                plane src (H, W); pad: a zeroed buffer of (2*Th+4) x
  *                kern_wino_pad_stride(Tw) floats (only the image area is
  *                written, so its border stays zero). Stores run 16 tiles
  *                wide, past the end of a row of tiles into the next one
@@ -14,7 +15,7 @@
  *   wino_output: dst (H, W) = A^T M A + bias from M[k][.][col0 + tile]
  *                (loads may run up to 16 floats past a row of tiles)
  *   wino_dout:   dM[k][.][col0 + tile] = A dY A^T of each 2x2 tile of dy
- *                (H, W); pad: a zeroed (2, kern_wino_pad_stride(Tw)) buffer
+ *                (H, W); pad: a zeroed (4, kern_wino_pad_stride(Tw)) buffer
  */
 #ifndef SEGPIPE_VEC_H
 #define SEGPIPE_VEC_H

@@ -199,6 +199,131 @@ static const v16i HI = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 1
 #define ST(p, v) (*(v16 *)(p) = (v))
 #define ROWPAD (2 * KERN_WINO_MAXT + 64)   /* an output row of tiles, rounded up, plus slack */
 
+/* Planes of at most 8 tiles a row (images of 16 pixels or less) are done
+ * two rows of tiles at once: lanes 0..7 hold row ty, lanes 8..15 row ty+1,
+ * so the lanes are not mostly idle. pack2 puts lanes 0..Tw-1 and
+ * 8..8+Tw-1 next to each other (the tiles of both rows, in order, as V and
+ * M hold them); unpack2 the reverse. */
+static inline void pack2(v16i *m, int Tw)
+{
+	for (int i = 0; i < 16; i++)
+		(*m)[i] = i < Tw ? i : i < 2 * Tw ? 8 + i - Tw : 15;
+}
+
+static inline void unpack2(v16i *m, int Tw)
+{
+	for (int i = 0; i < 16; i++)
+		(*m)[i] = i < Tw ? i : i >= 8 && i < 8 + Tw ? Tw + i - 8 : 0;
+}
+
+/* wino_input for Tw <= 8; the pad buffer has 2*Th+4 rows (the second row
+ * of tiles of the last pair may be past the plane: zeros, stored into what
+ * is rewritten later or into the slack, as the wide version's overrun) */
+static void wino_input2(float *V, size_t vs, size_t col0, const float *src, int H, int W,
+			int Th, int Tw, float *pad)
+{
+	size_t ps = kern_wino_pad_stride(Tw);
+	v16i pk;
+
+	pack2(&pk, Tw);
+
+	for (int y = 0; y < H; y++)
+		copy(pad + (size_t)(y + 1) * ps + 1, src + (size_t)y * W, W);
+	for (int ty = 0; ty < Th; ty += 2) {
+		const float *d0 = pad + (size_t)(2 * ty) * ps;
+		const float *d[4] = { d0, d0 + ps, d0 + 2 * ps, d0 + 3 * ps };
+		const float *e[4] = { d0 + 2 * ps, d0 + 3 * ps, d0 + 4 * ps, d0 + 5 * ps };
+		v16 lo[4], hi[4], lo2[4], hi2[4];
+		for (int r = 0; r < 4; r++) {
+			lo[r] = LD(d[r]);
+			hi[r] = LD(e[r]);
+			lo2[r] = LD(d[r] + 2);
+			hi2[r] = LD(e[r] + 2);
+		}
+		float *v0 = V + col0 + (size_t)ty * Tw;
+		for (int k = 0; k < 4; k++) {
+			v16 a, b, a2, b2;
+			switch (k) {
+			case 0: a = lo[0] - lo[2]; b = hi[0] - hi[2]; a2 = lo2[0] - lo2[2]; b2 = hi2[0] - hi2[2]; break;
+			case 1: a = lo[1] + lo[2]; b = hi[1] + hi[2]; a2 = lo2[1] + lo2[2]; b2 = hi2[1] + hi2[2]; break;
+			case 2: a = lo[2] - lo[1]; b = hi[2] - hi[1]; a2 = lo2[2] - lo2[1]; b2 = hi2[2] - hi2[1]; break;
+			default: a = lo[1] - lo[3]; b = hi[1] - hi[3]; a2 = lo2[1] - lo2[3]; b2 = hi2[1] - hi2[3]; break;
+			}
+			/* lanes 0..7: row ty's tiles; 8..15: row ty+1's */
+			v16 ev = __builtin_shuffle(a, b, EVEN), od = __builtin_shuffle(a, b, ODD);
+			v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+			float *v = v0 + (size_t)(4 * k) * vs;
+			ST(v, __builtin_shuffle(ev - e1, pk));
+			ST(v + vs, __builtin_shuffle(od + e1, pk));
+			ST(v + 2 * vs, __builtin_shuffle(e1 - od, pk));
+			ST(v + 3 * vs, __builtin_shuffle(od - o1, pk));
+		}
+	}
+}
+
+/* wino_output for Tw <= 8 */
+static void wino_output2(float *dst, const float *M, size_t ms, size_t col0, float bias,
+			 int H, int W, int Th, int Tw)
+{
+	v16i up;
+	float row[4][32];
+
+	unpack2(&up, Tw);
+	for (int ty = 0; ty < Th; ty += 2) {
+		const float *m = M + col0 + (size_t)ty * Tw;
+		v16 s0[4], s1[4];
+		for (int r = 0; r < 4; r++) {
+			const float *mr = m + (size_t)(4 * r) * ms;
+			v16 m0 = __builtin_shuffle(LD(mr), up), m1 = __builtin_shuffle(LD(mr + ms), up);
+			v16 m2 = __builtin_shuffle(LD(mr + 2 * ms), up);
+			v16 m3 = __builtin_shuffle(LD(mr + 3 * ms), up);
+			s0[r] = m0 + m1 + m2;
+			s1[r] = m1 - m2 - m3;
+		}
+		v16 y00 = s0[0] + s0[1] + s0[2] + bias, y01 = s1[0] + s1[1] + s1[2] + bias;
+		v16 y10 = s0[1] - s0[2] - s0[3] + bias, y11 = s1[1] - s1[2] - s1[3] + bias;
+		/* LO: lanes 0..7 (row ty of tiles), HI: lanes 8..15 (row ty+1) */
+		ST(&row[0][0], __builtin_shuffle(y00, y01, LO));
+		ST(&row[1][0], __builtin_shuffle(y10, y11, LO));
+		ST(&row[2][0], __builtin_shuffle(y00, y01, HI));
+		ST(&row[3][0], __builtin_shuffle(y10, y11, HI));
+		for (int i = 0; i < 4 && 2 * ty + i < H; i++)
+			copy(dst + (size_t)(2 * ty + i) * W, row[i], W);
+	}
+}
+
+/* wino_dout for Tw <= 8; pad: a zeroed (4, pad_stride(Tw)) buffer */
+static void wino_dout2(float *dM, size_t ms, size_t col0, const float *dy, int H, int W,
+		       int Th, int Tw, float *pad)
+{
+	size_t ps = kern_wino_pad_stride(Tw);
+	v16i pk;
+
+	pack2(&pk, Tw);
+
+	for (int ty = 0; ty < Th; ty += 2) {
+		for (int i = 0; i < 4; i++) {
+			if (2 * ty + i < H)
+				copy(pad + i * ps, dy + (size_t)(2 * ty + i) * W, W);
+			else
+				memset(pad + i * ps, 0, W * sizeof(float));
+		}
+		/* a: the tile row ty's two rows, b: row ty+1's */
+		v16 a0 = LD(pad), a1 = LD(pad + ps), b0 = LD(pad + 2 * ps), b1 = LD(pad + 3 * ps);
+		v16 e0 = __builtin_shuffle(a0, b0, EVEN), o0 = __builtin_shuffle(a0, b0, ODD);
+		v16 e1 = __builtin_shuffle(a1, b1, EVEN), o1 = __builtin_shuffle(a1, b1, ODD);
+		v16 re[4] = { e0, e0 + e1, e0 - e1, -e1 }, ro[4] = { o0, o0 + o1, o0 - o1, -o1 };
+		float *m0 = dM + col0 + (size_t)ty * Tw;
+		for (int r = 0; r < 4; r++) {
+			float *m = m0 + (size_t)(4 * r) * ms;
+			ST(m, __builtin_shuffle(re[r], pk));
+			ST(m + ms, __builtin_shuffle(re[r] + ro[r], pk));
+			ST(m + 2 * ms, __builtin_shuffle(re[r] - ro[r], pk));
+			ST(m + 3 * ms, __builtin_shuffle(-ro[r], pk));
+		}
+	}
+}
+
 /* V[k][.][col0 + ty*Tw + tx] (k stride vs) from one plane src (H, W).
  * pad: a zeroed buffer of (2*Th+2) x pad_stride(Tw) floats; only the image
  * area is written, so its border stays zero. Stores run 16 tiles wide, past
@@ -210,6 +335,10 @@ static void wino_input(float *V, size_t vs, size_t col0, const float *src, int H
 	size_t ps = kern_wino_pad_stride(Tw);
 	int chunks = (Tw + 15) / 16;
 
+	if (Tw <= 8) {
+		wino_input2(V, vs, col0, src, H, W, Th, Tw, pad);
+		return;
+	}
 	for (int y = 0; y < H; y++)
 		copy(pad + (size_t)(y + 1) * ps + 1, src + (size_t)y * W, W);
 	for (int ty = 0; ty < Th; ty++) {
@@ -252,6 +381,11 @@ static void wino_output(float *dst, const float *M, size_t ms, size_t col0, floa
 	int chunks = (Tw + 15) / 16;
 	float row[2][ROWPAD];
 
+	if (Tw <= 8) {
+		wino_output2(dst, M, ms, col0, bias, H, W, Th, Tw);
+		return;
+	}
+
 	for (int ty = 0; ty < Th; ty++) {
 		const float *m = M + col0 + (size_t)ty * Tw;
 		for (int c = 0; c < chunks; c++) {
@@ -283,6 +417,10 @@ static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H,
 	size_t ps = kern_wino_pad_stride(Tw);
 	int chunks = (Tw + 15) / 16;
 
+	if (Tw <= 8) {
+		wino_dout2(dM, ms, col0, dy, H, W, Th, Tw, pad);
+		return;
+	}
 	for (int ty = 0; ty < Th; ty++) {
 		copy(pad, dy + (size_t)(2 * ty) * W, W);
 		if (2 * ty + 1 < H)

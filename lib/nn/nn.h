@@ -125,6 +125,9 @@ int conv3x3_winograd_ok(int Ci, int Co, int H, int W);
 // dw (Co,Ci,3,3) +=, dout (Co,N,H,W), inp (Ci,N,H,W)
 void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp,
 				  int Ci, int Co, int N, int H, int W);
+/* conv3x3_im2col_weight_grad: the same by im2col and one product. */
+void conv3x3_im2col_weight_grad(float *dw, const float *dout, const float *inp,
+				int Ci, int Co, int N, int H, int W);
 // dinp (Ci,N,H,W) written, dw (Co,Ci,3,3) +=, db (Co) +=, dout (Co,N,H,W),
 // inp (Ci,N,H,W), w (Co,Ci,3,3); dinp may be NULL (first layer)
 void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,

@@ -97,7 +97,7 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 		size_t cap = (size_t)G * tiles;
 		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
 		float *V = nn_scratch(0, 16 * vs), *M = nn_scratch(1, 16 * ms);
-		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 2) * kern_wino_pad_stride(Tw));
+		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 4) * kern_wino_pad_stride(Tw));
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;
@@ -162,8 +162,8 @@ void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp
 		size_t cap = (size_t)G * tiles;
 		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
 		float *V = nn_scratch(0, 16 * vs), *dM = nn_scratch(1, 16 * ms);
-		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 2) * kern_wino_pad_stride(Tw));
-		float *dpad = zeroed_scratch(3, (size_t)2 * kern_wino_pad_stride(Tw));
+		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 4) * kern_wino_pad_stride(Tw));
+		float *dpad = zeroed_scratch(3, (size_t)4 * kern_wino_pad_stride(Tw));
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;

@@ -350,8 +350,8 @@ static void test_folded_inference(void)
 static void test_winograd(void)
 {
 	int shapes[][4] = { { 1, 4, 8, 8 }, { 3, 5, 9, 11 }, { 16, 8, 28, 28 }, { 7, 3, 2, 40 },
-			    { 4, 4, 33, 3 } };
-	for (int s = 0; s < 5; s++) {
+			    { 4, 4, 33, 3 }, { 5, 6, 7, 7 }, { 3, 4, 16, 16 }, { 2, 3, 14, 13 } };
+	for (int s = 0; s < 8; s++) {
 		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 3;
 		size_t P = (size_t)N * H * W;
 		float *x = randv(Ci * P, 1.0f), *w = randv((size_t)Co * Ci * 9, 0.5f), *b = randv(Co, 0.5f);
@@ -365,6 +365,32 @@ static void test_winograd(void)
 		       worst < 1e-5 ? "ok  " : "FAIL", Ci, Co, H, W, worst);
 		failures += worst >= 1e-5;
 		free(x); free(w); free(b); free(y1); free(y2);
+	}
+}
+
+/* the Winograd weight gradient and im2col's agree, odd sizes and planes
+ * done two rows of tiles at once (Tw <= 8) included, to 1e-4 relative to
+ * the largest entry (sums of N*H*W products) */
+static void test_winograd_wgrad(void)
+{
+	int shapes[][4] = { { 3, 5, 9, 11 }, { 5, 6, 7, 7 }, { 4, 3, 16, 16 }, { 2, 3, 14, 13 },
+			    { 4, 4, 33, 3 }, { 3, 2, 20, 20 } };
+	for (int s = 0; s < 6; s++) {
+		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 3;
+		size_t P = (size_t)N * H * W, nw = (size_t)Co * Ci * 9;
+		float *x = randv(Ci * P, 1.0f), *dy = randv(Co * P, 1.0f);
+		float *d1 = xcalloc(nw, sizeof(float)), *d2 = xcalloc(nw, sizeof(float));
+		conv3x3_im2col_weight_grad(d1, dy, x, Ci, Co, N, H, W);
+		conv3x3_winograd_weight_grad(d2, dy, x, Ci, Co, N, H, W);
+		double worst = 0.0, big = 1e-30;
+		for (size_t i = 0; i < nw; i++)
+			big = fmax(big, fabs(d1[i]));
+		for (size_t i = 0; i < nw; i++)
+			worst = fmax(worst, fabs(d1[i] - d2[i]) / big);
+		printf("%s winograd weight gradient = im2col's, %d->%d channels, %dx%d (max error %.2g)\n",
+		       worst < 1e-4 ? "ok  " : "FAIL", Ci, Co, H, W, worst);
+		failures += worst >= 1e-4;
+		free(x); free(dy); free(d1); free(d2);
 	}
 }
 
@@ -424,6 +450,7 @@ int main(void)
 	test_batchnorm_running();
 	test_folded_inference();
 	test_winograd();
+	test_winograd_wgrad();
 	for (int a = 0; a < 4; a++)
 		test_act(a);
 	test_concat();
