@@ -449,7 +449,139 @@ static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H,
 }
 
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+typedef unsigned v16u __attribute__((vector_size(64), aligned(4), may_alias));
+
+/* bf16 pairs of two float vectors, rounded to nearest even (finite values;
+ * the transform of finite inputs): the even channel in the low half */
+static inline v16u bf16_pairs(v16 even, v16 odd)
+{
+	v16u a = (v16u)even, b = (v16u)odd;
+
+	a += 0x7fffu + ((a >> 16) & 1u);
+	b += 0x7fffu + ((b >> 16) & 1u);
+	return (b & 0xffff0000u) | (a >> 16);
+}
+
+/* n (<= 16) pairs for columns c.. of pair row kp, into the panels (a
+ * run may cross into the next panel) */
+static inline void store_pairs(uint16_t *Vk, int nr, int rows, int kp, size_t c, v16u v, int n)
+{
+	size_t p = c / (size_t)nr;
+	int off = (int)(c % (size_t)nr), n1 = nr - off;
+	uint32_t *d = (uint32_t *)Vk + (p * rows + kp) * (size_t)nr + off;
+	__m512i x = (__m512i)v;
+
+	if (n <= n1) {
+		if (n == 16)
+			_mm512_storeu_si512(d, x);
+		else
+			_mm512_mask_storeu_epi32(d, (__mmask16)((1u << n) - 1), x);
+		return;
+	}
+	/* lanes n1..n-1 to the start of the next panel's row */
+	uint32_t *d2 = (uint32_t *)Vk + ((p + 1) * rows + kp) * (size_t)nr;
+	_mm512_mask_storeu_epi32(d, (__mmask16)((1u << n1) - 1), x);
+	_mm512_mask_storeu_epi32(d2 - n1, (__mmask16)(((1u << n) - 1) & ~((1u << n1) - 1)), x);
+}
+
+/* the four rows' B^T combination k of one plane's tile row: a, b (lanes'
+ * columns 0..15, 16..31, or two rows of tiles), a2, b2 shifted by 2 */
+static inline void bt_rows(int k, const float *const d[4], const float *const e[4], v16 *a,
+			   v16 *b, v16 *a2, v16 *b2)
+{
+	static const int r0[4] = { 0, 1, 2, 1 }, r1[4] = { 2, 2, 1, 3 };
+	static const float sg[4] = { -1, 1, -1, -1 };
+	const float *p = d[r0[k]], *q = d[r1[k]], *pe = e[r0[k]], *qe = e[r1[k]];
+	float s = sg[k];
+
+	*a = LD(p) + s * LD(q);
+	*b = LD(pe) + s * LD(qe);
+	*a2 = LD(p + 2) + s * LD(q + 2);
+	*b2 = LD(pe + 2) + s * LD(qe + 2);
+}
+
+/* the four column outputs of combination k of a tile row, lanes = tiles
+ * (pk: the two-rows compaction, or NULL) */
+static inline void bt_cols(v16 a, v16 b, v16 a2, v16 b2, const v16i *pk, v16 out[4])
+{
+	v16 e = __builtin_shuffle(a, b, EVEN), o = __builtin_shuffle(a, b, ODD);
+	v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+
+	out[0] = e - e1;
+	out[1] = o + e1;
+	out[2] = e1 - o;
+	out[3] = o - o1;
+	if (pk)
+		for (int j = 0; j < 4; j++)
+			out[j] = __builtin_shuffle(out[j], *pk);
+}
+
+static inline __attribute__((always_inline)) void
+wino_pairs_body(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0, const float *src0,
+		const float *src1, int H, int W, int Th, int Tw, float *pad0, float *pad1, int two)
+{
+	size_t ps = kern_wino_pad_stride(Tw);
+	int wide = Tw > 8, chunks = wide ? (Tw + 15) / 16 : 1;
+	v16i pk;
+
+	pack2(&pk, Tw);
+	for (int y = 0; y < H; y++) {
+		copy(pad0 + (size_t)(y + 1) * ps + 1, src0 + (size_t)y * W, W);
+		if (two)
+			copy(pad1 + (size_t)(y + 1) * ps + 1, src1 + (size_t)y * W, W);
+	}
+	for (int ty = 0; ty < Th; ty += wide ? 1 : 2) {
+		const float *d0 = pad0 + (size_t)(2 * ty) * ps, *d1 = pad1 + (size_t)(2 * ty) * ps;
+		const float *da[4] = { d0, d0 + ps, d0 + 2 * ps, d0 + 3 * ps };
+		const float *db[4] = { d1, d1 + ps, d1 + 2 * ps, d1 + 3 * ps };
+		/* the second half of each vector: columns 16.. (wide), or row ty+1 */
+		size_t step = wide ? 16 : 2 * ps;
+		const float *ea[4] = { da[0] + step, da[1] + step, da[2] + step, da[3] + step };
+		const float *eb[4] = { db[0] + step, db[1] + step, db[2] + step, db[3] + step };
+		int n = wide ? 0 : (ty + 1 < Th ? 2 * Tw : Tw);
+		for (int c = 0; c < chunks; c++) {
+			size_t x = 32 * (size_t)c, col = col0 + (size_t)ty * Tw + 16 * (size_t)c;
+			const float *pa[4], *qa[4], *pb[4], *qb[4];
+			for (int r = 0; r < 4; r++) {
+				pa[r] = da[r] + x; qa[r] = ea[r] + x;
+				pb[r] = db[r] + x; qb[r] = eb[r] + x;
+			}
+			if (wide)
+				n = Tw - 16 * c < 16 ? Tw - 16 * c : 16;
+			for (int k = 0; k < 4; k++) {
+				v16 a, b, a2, b2, o0[4], o1[4] = { 0 };
+				bt_rows(k, pa, qa, &a, &b, &a2, &b2);
+				bt_cols(a, b, a2, b2, wide ? NULL : &pk, o0);
+				if (two) {
+					bt_rows(k, pb, qb, &a, &b, &a2, &b2);
+					bt_cols(a, b, a2, b2, wide ? NULL : &pk, o1);
+				}
+				for (int j = 0; j < 4; j++)
+					store_pairs(Vp + (size_t)(4 * k + j) * ks, nr, rows, kp, col,
+						    bf16_pairs(o0[j], o1[j]), n);
+			}
+		}
+	}
+}
+
+static void wino_input_pairs(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0,
+			     const float *src0, const float *src1, int H, int W, int Th, int Tw,
+			     float *pad0, float *pad1)
+{
+	if (src1)
+		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, src1, H, W, Th, Tw, pad0, pad1, 1);
+	else
+		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, NULL, H, W, Th, Tw, pad0, pad0, 0);
+}
+#define WINO_INPUT_PAIRS wino_input_pairs
+#else
+#define WINO_INPUT_PAIRS NULL
+#endif
+
 const kern_vec KERN_VEC_NAME = {
 	KERN_VEC_LABEL, sum_floats, sum_sq_dev, affine, vact, vact_grad, bn_grad_sums,
-	bn_grad_apply, wino_input, wino_output, wino_dout,
+	bn_grad_apply, wino_input, wino_output, wino_dout, WINO_INPUT_PAIRS,
 };

@@ -49,7 +49,8 @@ static inline int nn_share(int N, int t, int T)
 
 /* nn_scratch: a growing per-thread buffer of at least n floats in slot
  * 0..NN_SCRATCH_SLOTS-1, reused by every later call on the thread (never
- * freed; its contents are not kept from one call to the next). */
+ * freed; its contents are not kept from one call to the next), 64-byte
+ * aligned (the bf16 kernels load whole panels aligned). */
 #define NN_SCRATCH_SLOTS 4
 float *nn_scratch(int slot, size_t n);
 

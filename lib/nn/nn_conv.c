@@ -8,6 +8,7 @@
  * the output with ldc = N*H*W. Weight gradients are summed per thread and
  * combined in thread order, so the result depends only on T. */
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,9 @@ float *nn_scratch(int slot, size_t n)
 
 	if (n > cap[slot]) {
 		free(buf[slot]);
-		buf[slot] = xmalloc_array(n, sizeof(float));
+		if (n > SIZE_MAX / sizeof(float) ||
+		    posix_memalign((void **)&buf[slot], 64, n * sizeof(float)) != 0)
+			die("out of memory (%zu floats of scratch)", n);
 		cap[slot] = n;
 	}
 	return buf[slot];
