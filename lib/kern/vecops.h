@@ -12,11 +12,26 @@
 
 /* copy: n floats, inline (the planes' rows are short: a call to memcpy
  * per row costs more than the copy) */
+#ifdef __AVX512F__
+#include <immintrin.h>
+static inline void copy(float *restrict d, const float *restrict s, int n)
+{
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(d + i, _mm512_loadu_ps(s + i));
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		_mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+	}
+}
+#else
 static inline void copy(float *restrict d, const float *restrict s, int n)
 {
 	for (int i = 0; i < n; i++)
 		d[i] = s[i];
 }
+#endif
 
 /* 16 floats: one AVX-512 register, two AVX2 ones, four SSE ones, as the
  * file that includes this one is compiled (GCC vector extensions;
@@ -450,13 +465,11 @@ static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H,
 
 
 #ifdef __AVX512F__
-#include <immintrin.h>
-
 typedef unsigned v16u __attribute__((vector_size(64), aligned(4), may_alias));
 
 /* bf16 pairs of two float vectors, rounded to nearest even (finite values;
  * the transform of finite inputs): the even channel in the low half */
-static inline v16u bf16_pairs(v16 even, v16 odd)
+static inline __attribute__((always_inline)) v16u bf16_pairs(v16 even, v16 odd)
 {
 	v16u a = (v16u)even, b = (v16u)odd;
 
@@ -467,7 +480,7 @@ static inline v16u bf16_pairs(v16 even, v16 odd)
 
 /* n (<= 16) pairs for columns c.. of pair row kp, into the panels (a
  * run may cross into the next panel) */
-static inline void store_pairs(uint16_t *Vk, int nr, int rows, int kp, size_t c, v16u v, int n)
+static inline __attribute__((always_inline)) void store_pairs(uint16_t *Vk, int nr, int rows, int kp, size_t c, v16u v, int n)
 {
 	size_t p = c / (size_t)nr;
 	int off = (int)(c % (size_t)nr), n1 = nr - off;
@@ -489,23 +502,28 @@ static inline void store_pairs(uint16_t *Vk, int nr, int rows, int kp, size_t c,
 
 /* the four rows' B^T combination k of one plane's tile row: a, b (lanes'
  * columns 0..15, 16..31, or two rows of tiles), a2, b2 shifted by 2 */
-static inline void bt_rows(int k, const float *const d[4], const float *const e[4], v16 *a,
-			   v16 *b, v16 *a2, v16 *b2)
+static inline __attribute__((always_inline)) void
+bt_rows(int k, const float *const d[4], const float *const e[4], v16 *a, v16 *b, v16 *a2, v16 *b2)
 {
-	static const int r0[4] = { 0, 1, 2, 1 }, r1[4] = { 2, 2, 1, 3 };
-	static const float sg[4] = { -1, 1, -1, -1 };
-	const float *p = d[r0[k]], *q = d[r1[k]], *pe = e[r0[k]], *qe = e[r1[k]];
-	float s = sg[k];
+	/* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+	int p = k == 2 ? 2 : k == 0 ? 0 : 1, q = k == 0 ? 2 : k == 1 ? 2 : k == 2 ? 1 : 3;
 
-	*a = LD(p) + s * LD(q);
-	*b = LD(pe) + s * LD(qe);
-	*a2 = LD(p + 2) + s * LD(q + 2);
-	*b2 = LD(pe + 2) + s * LD(qe + 2);
+	if (k == 1) {
+		*a = LD(d[p]) + LD(d[q]);
+		*b = LD(e[p]) + LD(e[q]);
+		*a2 = LD(d[p] + 2) + LD(d[q] + 2);
+		*b2 = LD(e[p] + 2) + LD(e[q] + 2);
+	} else {
+		*a = LD(d[p]) - LD(d[q]);
+		*b = LD(e[p]) - LD(e[q]);
+		*a2 = LD(d[p] + 2) - LD(d[q] + 2);
+		*b2 = LD(e[p] + 2) - LD(e[q] + 2);
+	}
 }
 
 /* the four column outputs of combination k of a tile row, lanes = tiles
  * (pk: the two-rows compaction, or NULL) */
-static inline void bt_cols(v16 a, v16 b, v16 a2, v16 b2, const v16i *pk, v16 out[4])
+static inline __attribute__((always_inline)) void bt_cols(v16 a, v16 b, v16 a2, v16 b2, const v16i *pk, v16 out[4])
 {
 	v16 e = __builtin_shuffle(a, b, EVEN), o = __builtin_shuffle(a, b, ODD);
 	v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
@@ -551,7 +569,7 @@ wino_pairs_body(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0, 
 			}
 			if (wide)
 				n = Tw - 16 * c < 16 ? Tw - 16 * c : 16;
-			for (int k = 0; k < 4; k++) {
+			_Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
 				v16 a, b, a2, b2, o0[4], o1[4] = { 0 };
 				bt_rows(k, pa, qa, &a, &b, &a2, &b2);
 				bt_cols(a, b, a2, b2, wide ? NULL : &pk, o0);
