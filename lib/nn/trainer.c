@@ -86,8 +86,8 @@ static void check_chunks(train_options *o)
 	if (o->chunks > o->batch)
 		die("%d chunks are more than the batch of %d", o->chunks, o->batch);
 	if (dist_size() > o->chunks && dist_rank() == 0)
-		warnx("%d ranks but %d chunks per batch: %d ranks have nothing to compute",
-		      dist_size(), o->chunks, dist_size() - o->chunks);
+		warnx("%d ranks but %d chunk%s per batch: the ranks from %d on have nothing to compute",
+		      dist_size(), o->chunks, o->chunks > 1 ? "s" : "", o->chunks);
 }
 
 void trainer_init(trainer *t, train_options *o, const char *kind)
@@ -275,7 +275,7 @@ static void report_comm(const trainer *t, const run_state *r)
 {
 	if (!t->o->net.verbose || dist_size() < 2 || dist_rank() > 0 || !r->steps)
 		return;
-	fprintf(stderr, "%s: %d ranks x %d threads, %d chunks: %.1f ms per step, %.2f ms of it "
+	fprintf(stderr, "%s: %d ranks of %d threads, %d chunks: %.1f ms per step, %.2f ms of it "
 		"communicating, %.3f MB sent and received per step and rank\n", progname,
 		dist_size(), nn_threads(), t->o->chunks, 1e3 * r->step_seconds / r->steps,
 		1e3 * dist_comm_seconds() / r->steps, dist_comm_bytes() / r->steps / 1e6);
