@@ -113,6 +113,11 @@ header() {
 	assert_failure
 	assert_output --partial "the ranks differ in the number of training samples"
 	[ ! -e "$d/x.model" ]
+	# standard input reaches rank 0 alone
+	run $MPIRUN -np 2 train-unet $T -e 1 -o "$d/x.model" - m40.npy < i40.npy
+	assert_failure
+	assert_output --partial "under mpirun every rank reads the data: give files, not standard input"
+	[ ! -e "$d/x.model" ]
 }
 
 @test "mpi: a killed rank ends the job; rank 0's last model is whole and resumes on 1 process" {

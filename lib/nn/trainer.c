@@ -145,6 +145,10 @@ static void check_count(const dataset *in, const dataset *tg)
 
 void trainer_data(trainer *t, const char *inputs, const char *targets)
 {
+	/* under mpirun every rank reads the files; standard input is rank 0's */
+	if (dist_size() > 1 && (cli_is_stdin(inputs) || cli_is_stdin(targets) ||
+				(t->o->val_in && (cli_is_stdin(t->o->val_in) || cli_is_stdin(t->o->val_tgt)))))
+		die("under mpirun every rank reads the data: give files, not standard input");
 	t->in = dataset_load(inputs);
 	t->tg = dataset_load(targets);
 	check_count(t->in, t->tg);
