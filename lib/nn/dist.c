@@ -1,9 +1,12 @@
 /* dist.c: data-parallel training over MPI (see dist.h); the one file of
  * libtensor that includes mpi.h. */
+#define _GNU_SOURCE   /* sched_getaffinity */
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -50,12 +53,21 @@ void dist_finalize(void)
 int dist_rank(void) { return rank; }
 int dist_size(void) { return size; }
 
-int dist_local_size(void)
+int dist_cpus(void)
 {
 	const char *s = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-	int n = s ? atoi(s) : 1;
+	int local = s ? atoi(s) : 1, n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
 
-	return active && n > 0 ? n : 1;
+	if (!active)
+		return n;
+	/* the host's processors shared out over its ranks, and no more than
+	 * mpirun bound this one to */
+	if (local > 1)
+		n /= local;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) < n)
+		n = CPU_COUNT(&set);
+	return n > 1 ? n : 1;
 }
 
 /* share: where rank r's share of n items starts */

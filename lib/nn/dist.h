@@ -23,8 +23,10 @@ void dist_init(void);
 void dist_finalize(void);
 int dist_rank(void);
 int dist_size(void);
-/* dist_local_size: the ranks on this host (for the default thread count). */
-int dist_local_size(void);
+/* dist_cpus: the default thread count: the online processors; under
+ * mpirun, those of the host shared out over its ranks, and no more than
+ * the processors the rank is bound to. */
+int dist_cpus(void);
 
 /* dist_chunks: this rank's run [*lo, *hi) of chunks 0..K-1: the ranks
  * take contiguous runs of K/size or K/size + 1 chunks, in rank order

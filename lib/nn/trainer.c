@@ -69,14 +69,6 @@ void trainer_check_options(const train_options *o)
  * fixed chunks, shared out over the ranks; their gradients, statistics and
  * losses summed by the fixed tree ---- */
 
-/* default_threads: the cores, shared by the ranks on this host */
-static int default_threads(void)
-{
-	int n = (int)sysconf(_SC_NPROCESSORS_ONLN) / dist_local_size();
-
-	return n > 1 ? n : 1;
-}
-
 /* check_chunks: the chunk count of a new run is the rank count unless
  * given; a rank without a chunk idles */
 static void check_chunks(train_options *o)
@@ -95,7 +87,7 @@ void trainer_init(trainer *t, train_options *o, const char *kind)
 	memset(t, 0, sizeof *t);
 	t->o = o;
 	dist_init();
-	nn_set_threads(o->threads ? o->threads : default_threads());
+	nn_set_threads(o->threads ? o->threads : dist_cpus());
 	model_init(&t->m, kind);
 	if (o->resume) {
 		/* the run goes on with the settings it started with */
@@ -279,9 +271,10 @@ static void report_comm(const trainer *t, const run_state *r)
 {
 	if (!t->o->net.verbose || dist_size() < 2 || dist_rank() > 0 || !r->steps)
 		return;
-	fprintf(stderr, "%s: %d ranks of %d threads, %d chunks: %.1f ms per step, %.2f ms of it "
+	fprintf(stderr, "%s: %d ranks x %d thread%s, %d chunks: %.1f ms per step, %.2f ms of it "
 		"communicating, %.3f MB sent and received per step and rank\n", progname,
-		dist_size(), nn_threads(), t->o->chunks, 1e3 * r->step_seconds / r->steps,
+		dist_size(), nn_threads(), nn_threads() > 1 ? "s" : "", t->o->chunks,
+		1e3 * r->step_seconds / r->steps,
 		1e3 * dist_comm_seconds() / r->steps, dist_comm_bytes() / r->steps / 1e6);
 }
 
