@@ -546,8 +546,8 @@ struct state {
 };
 
 /* gradient: dY (n, 2) of KL(P || Q) at Y (without the factor 4, as
- * bhtsne), with P multiplied by exag; returns the sum of q over all pairs */
-static double gradient(struct state *s, const sparse *P, double exag, double theta)
+ * bhtsne), with P multiplied by exag */
+static void gradient(struct state *s, const sparse *P, double exag, double theta)
 {
 	int64_t n = s->n;
 	const double *Y = s->Y;
@@ -573,6 +573,20 @@ static double gradient(struct state *s, const sparse *P, double exag, double the
 		sumq += s->sumq[i];
 	for (int64_t i = 0; i < 2 * n; i++)
 		s->dY[i] = exag * s->att[i] - s->rep[i] / sumq;
+}
+
+/* total_q: the sum of q over all pairs at Y, by the quadtree */
+static double total_q(struct state *s, double theta)
+{
+	double sumq = 0;
+
+	tree_build(&s->tree, s->Y, s->n);
+	#pragma omp parallel for schedule(dynamic, 64)
+	for (int64_t i = 0; i < s->n; i++)
+		s->sumq[i] = repulsion(&s->tree, s->Y[2 * i], s->Y[2 * i + 1], theta * theta,
+				       &s->rep[2 * i], &s->rep[2 * i + 1]);
+	for (int64_t i = 0; i < s->n; i++)
+		sumq += s->sumq[i];
 	return sumq;
 }
 
@@ -593,7 +607,7 @@ static double kl_divergence(struct state *s, const sparse *P, double sumq)
 			double q = 1 / (1 + dx * dx + dy * dy) / sumq, p = P->val[e];
 			c += p * log((p + FLT_MIN) / (q + FLT_MIN));
 		}
-		s->sumq[i] = c;   /* reused as scratch: the next gradient rewrites it */
+		s->sumq[i] = c;   /* reused as scratch: the next pass rewrites it */
 	}
 	for (int64_t i = 0; i < n; i++)
 		kl += s->sumq[i];
@@ -621,11 +635,8 @@ static void descend(struct state *s, const sparse *P, const struct options *o, d
 	for (long it = 0; it < o->iterations; it++) {
 		int early = it < EXAGGERATION_ITERS;
 		double momentum = early ? 0.5 : 0.8, mean[2] = { 0, 0 };
-		double sumq = gradient(s, P, early ? EXAGGERATION : 1, o->theta);
 
-		if (o->verbose && ((it + 1) % 50 == 0 || it + 1 == o->iterations))
-			fprintf(stderr, "tsne: iteration %ld: KL divergence %.6f (%.1f s)\n",
-				it + 1, kl_divergence(s, P, sumq), now_seconds() - t0);
+		gradient(s, P, early ? EXAGGERATION : 1, o->theta);
 		for (int64_t i = 0; i < 2 * n; i++) {
 			double g = s->dY[i], *gain = &s->gains[i];
 			/* gains grow where the step turns, shrink where it keeps on
@@ -646,6 +657,10 @@ static void descend(struct state *s, const sparse *P, const struct options *o, d
 			s->Y[2 * i] -= mean[0];
 			s->Y[2 * i + 1] -= mean[1];
 		}
+		if (o->verbose && ((it + 1) % 50 == 0 || it + 1 == o->iterations))
+			fprintf(stderr, "tsne: iteration %ld: KL divergence %.6f (%.1f s)\n",
+				it + 1, kl_divergence(s, P, total_q(s, o->theta)),
+				now_seconds() - t0);
 	}
 }
 

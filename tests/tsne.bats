@@ -52,6 +52,41 @@ EOF
 	assert_output True
 }
 
+@test "tsne: the KL divergence reported matches numpy's from P made as the man page says" {
+	# P by numpy: data centred and scaled, k = 3 perplexity nearest, the
+	# bisection on the precision, (P + P^T) / sum; Q exact at the points
+	# written (theta 0). Tolerance 1e-4 on a KL near 0.5 (the points are
+	# written in float32; the rest is double on both sides).
+	D=$BATS_FILE_TMPDIR
+	tsne -v -t 0 -p 10 -n 300 "$D/clusters.npy" > "$D/kl.npy" 2> "$D/kl.log"
+	run -0 py - "$D/clusters.npy" "$D/kl.npy" "$D/kl.log" <<'EOF'
+X = load(sys.argv[1]).astype(np.float64); Y = load(sys.argv[2]).astype(np.float64)
+got = float(open(sys.argv[3]).read().split('\n')[-2].split()[5])
+X -= X.mean(0); X /= np.abs(X).max()
+n, perp = len(X), 10.0; k = int(3 * perp)
+d2 = ((X[:, None] - X[None]) ** 2).sum(-1); np.fill_diagonal(d2, np.inf)
+P = np.zeros((n, n))
+for i in range(n):
+    nb = np.argsort(d2[i], kind='stable')[:k]; d = d2[i, nb] - d2[i, nb].min()
+    beta, lo, hi = 1.0, -np.inf, np.inf
+    for it in range(200):
+        p = np.exp(-beta * d); s = p.sum(); h = beta * (d * p).sum() / s + np.log(s)
+        if abs(h - np.log(perp)) < 1e-5: break
+        if h > np.log(perp):
+            lo = beta; beta = beta * 2 if hi == np.inf else (beta + hi) / 2
+        else:
+            hi = beta; beta = beta / 2 if lo == -np.inf else (beta + lo) / 2
+    p = np.exp(-beta * d); P[i, nb] = p / p.sum()
+P = P + P.T; P /= P.sum()
+q = 1 / (1 + ((Y[:, None] - Y[None]) ** 2).sum(-1)); np.fill_diagonal(q, 0); Q = q / q.sum()
+m = P > 0
+want = (P[m] * np.log(P[m] / Q[m])).sum()
+assert abs(got - want) < 1e-4 and 0.05 < want < 5, (got, want)
+print('ok')
+EOF
+	assert_output ok
+}
+
 @test "tsne: the same seed gives the same bytes on 1 and 2 threads; another seed does not" {
 	D=$BATS_FILE_TMPDIR
 	tsne -n 300 -s 5 -j 1 "$D/clusters.npy" > "$D/a.npy"
