@@ -175,4 +175,16 @@ EOF
 	printf '0\nx\n' > "$D/bad.txt"
 	run -1 augment --flip --index "$D/bad.txt" "$D/bar.npy"
 	assert_output "augment: $D/bad.txt line 2: not a position (a non-negative integer)"
+	# a full disk: exit 1 and one line
+	run bash -c 'augment --flip "$1" 2>&1 >/dev/full' _ "$D/bar.npy"
+	assert_failure 1
+	assert_output "augment: write error: No space left on device"
+}
+
+@test "augment: an empty stream passes on as an empty stream of its shape" {
+	D=$BATS_FILE_TMPDIR
+	pick --first 0 "$IMAGES" > "$D/e.npy"
+	augment --flip --noise 0.1 "$D/e.npy" > "$D/e-out.npy"
+	run -0 npy_eval "$D/e-out.npy" 'a.dtype, a.shape'
+	assert_output "(dtype('uint8'), (0, 28, 28))"
 }

@@ -156,4 +156,7 @@ EOF
 	# nothing half-written: a failed run leaves no confusion file
 	run -1 f1 -C "$D/none.tsv" "$D/three.npy" "$D/pred.npy"
 	[ ! -e "$D/none.tsv" ]
+	run bash -c 'f1 "$1" "$1" 2>&1 >/dev/full' _ "$D/three.npy"
+	assert_failure 1
+	assert_output "f1: write error: No space left on device"
 }

@@ -127,4 +127,10 @@ EOF
 	assert_line --index 0 --partial "--iterations: '0' is not an integer"
 	run -2 tsne "$D/fifty.npy" "$D/fifty.npy"
 	assert_line --index 0 --partial "tsne: "
+	py 'np.save(sys.argv[1], np.zeros((0, 5), np.float32))' "$D/empty.npy"
+	run -1 tsne "$D/empty.npy"
+	assert_output "tsne: 0 samples are too few for t-SNE: it needs at least 4 ($D/empty.npy)"
+	run bash -c 'tsne -n 5 "$1" 2>&1 >/dev/full' _ "$D/clusters.npy"
+	assert_failure 1
+	assert_output "tsne: write error: No space left on device"
 }
