@@ -392,14 +392,18 @@ typedef struct {
 	int64_t n, cap;
 } quadtree;
 
-static int64_t tree_add4(quadtree *t, const cell *parent)
+/* tree_add4: four empty children of the cell at index p (an index: the
+ * array may move), returned as the index of the first */
+static int64_t tree_add4(quadtree *t, int64_t p)
 {
 	int64_t at = t->n;
+	const cell *parent;
 
 	if (t->n + 4 > t->cap) {
 		t->cap = t->cap ? 2 * t->cap : 1024;
 		t->c = xrealloc(t->c, (size_t)t->cap * sizeof *t->c);
 	}
+	parent = &t->c[p];
 	for (int q = 0; q < 4; q++) {
 		cell *k = &t->c[at + q];
 		k->hw = parent->hw / 2;
@@ -468,7 +472,7 @@ static void tree_build(quadtree *t, const double *Y, int64_t n)
 					break;
 				}
 				/* split: what the leaf held goes down with its point */
-				int64_t ch = tree_add4(t, c);
+				int64_t ch = tree_add4(t, at);
 				c = &t->c[at];
 				cell *k = &t->c[ch + quadrant(c, Y[2 * q], Y[2 * q + 1])];
 				k->count = c->count;
