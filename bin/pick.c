@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tensor.h"
+#include "labels.h"
 
 #define KEEP_MAX 256
 
@@ -227,23 +228,13 @@ static int keep_label(const struct options *o, float label)
 	return 0;
 }
 
-static input *open_labels(const char *path)
-{
-	input *lab = input_open(path);
-
-	if (input_size(lab) != 1)
-		die("labels must be scalars, not shape %s (%s)",
-		    shape_str(input_shape(lab)), input_name(lab));
-	return lab;
-}
-
 /* read_label: the next label, an integer 0..LABEL_MAX as the stream layer
  * reads labels; 0 at the end */
 static int read_label(input *lab, float *label)
 {
 	int32_t k;
 
-	if (!input_read_ints(lab, &k, LABEL_MAX, "label"))
+	if (!labels_read(lab, &k, LABEL_MAX, "label"))
 		return 0;
 	*label = (float)k;
 	return 1;
@@ -274,7 +265,7 @@ static void pick_stream(const struct options *o)
 	struct sink k;
 
 	if (o->labels)
-		lab = open_labels(o->labels);
+		lab = labels_open(o->labels, "labels");
 	sink_open(&k, o, is_u8, input_shape(in));
 	while (input_read(in, x, role)) {
 		if (lab) {
@@ -315,7 +306,7 @@ static void pick_memory(const struct options *o)
 	rng_t rng;
 
 	if (o->labels) {
-		input *lab = open_labels(o->labels);
+		input *lab = labels_open(o->labels, "labels");
 		float extra;
 
 		labels = xmalloc_array((size_t)(d->n ? d->n : 1), sizeof *labels);

@@ -191,6 +191,13 @@ void rng_seed(rng_t *r, uint64_t seed)
 		r->s[i] = splitmix64(&seed);
 }
 
+void rng_seed_at(rng_t *r, uint64_t seed, uint64_t index)
+{
+	uint64_t x = seed;
+
+	rng_seed(r, splitmix64(&x) ^ index);
+}
+
 static uint64_t rotl(uint64_t x, int k)
 {
 	return (x << k) | (x >> (64 - k));

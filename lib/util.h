@@ -34,6 +34,11 @@ int threads_startable(int n, int *err);
 /* Deterministic random numbers: splitmix64-seeded xoshiro256**. */
 typedef struct { uint64_t s[4]; } rng_t;
 void rng_seed(rng_t *r, uint64_t seed);
+/* rng_seed_at: the generator of item index under seed, the same whichever
+ * thread or order draws it: a tool that randomises samples one by one seeds
+ * each from (seed, its position), so a slice of the stream gets the same
+ * draws as it did in the whole. */
+void rng_seed_at(rng_t *r, uint64_t seed, uint64_t index);
 uint64_t rng_next(rng_t *r);
 double rng_uniform(rng_t *r);              /* [0,1) */
 uint64_t rng_below(rng_t *r, uint64_t n);  /* uniform 0..n-1, unbiased */
