@@ -53,8 +53,9 @@ KFLAGS_amx        = $(KFLAGS_avx512bf16) -mamx-tile -mamx-bf16
 KFLAGS_portable   = -O3
 KFLAGS_dist       = $(MPI_CFLAGS)
 KFLAGS_peak       = -O3
-# the vector primitives copy short rows inline: keep GCC from making them memcpy calls
-KFLAGS_vec        = -O3 -fno-tree-loop-distribute-patterns
+# the vector primitives copy short rows inline: keep GCC from making them memcpy
+# calls; their 16-float helpers are static (no ABI to keep), so no -Wpsabi note
+KFLAGS_vec        = -O3 -fno-tree-loop-distribute-patterns -Wno-psabi
 KFLAGS_vec_portable = $(KFLAGS_vec)
 KFLAGS_vec_avx2   = $(KFLAGS_vec) -mavx2 -mfma
 KFLAGS_vec_avx512 = $(KFLAGS_vec) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma

@@ -214,6 +214,73 @@ static const v16i HI = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 1
 #define ST(p, v) (*(v16 *)(p) = (v))
 #define ROWPAD (2 * KERN_WINO_MAXT + 64)   /* an output row of tiles, rounded up, plus slack */
 
+/* The transforms' lane moves: even(a, b), odd(a, b): the even (odd) lanes
+ * of a then of b, as the 32 lanes of a, b; lo(x, y), hi(x, y): lanes 0..7
+ * (8..15) of x and y interleaved. GCC's generic shuffles of 16 lanes turn
+ * into lane-by-lane moves on AVX2, so that file spells them out. */
+#if defined(__AVX2__) && !defined(__AVX512F__)
+#include <immintrin.h>
+typedef union { v16 v; __m256 h[2]; } v16h;
+
+static inline __m256 even8(__m256 x, __m256 y)
+{
+	return _mm256_castpd_ps(_mm256_permute4x64_pd(
+		_mm256_castps_pd(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+static inline __m256 odd8(__m256 x, __m256 y)
+{
+	return _mm256_castpd_ps(_mm256_permute4x64_pd(
+		_mm256_castps_pd(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+static inline v16 even(v16 a, v16 b)
+{
+	v16h x = { a }, y = { b }, r;
+
+	r.h[0] = even8(x.h[0], x.h[1]);
+	r.h[1] = even8(y.h[0], y.h[1]);
+	return r.v;
+}
+
+static inline v16 odd(v16 a, v16 b)
+{
+	v16h x = { a }, y = { b }, r;
+
+	r.h[0] = odd8(x.h[0], x.h[1]);
+	r.h[1] = odd8(y.h[0], y.h[1]);
+	return r.v;
+}
+
+/* x's half k and y's half k interleaved: 16 lanes */
+static inline v16 zip8(__m256 x, __m256 y)
+{
+	__m256 l = _mm256_unpacklo_ps(x, y), h = _mm256_unpackhi_ps(x, y);
+	v16h r;
+
+	r.h[0] = _mm256_permute2f128_ps(l, h, 0x20);
+	r.h[1] = _mm256_permute2f128_ps(l, h, 0x31);
+	return r.v;
+}
+
+static inline v16 lo(v16 a, v16 b)
+{
+	v16h x = { a }, y = { b };
+	return zip8(x.h[0], y.h[0]);
+}
+
+static inline v16 hi(v16 a, v16 b)
+{
+	v16h x = { a }, y = { b };
+	return zip8(x.h[1], y.h[1]);
+}
+#else
+static inline __attribute__((always_inline)) v16 even(v16 a, v16 b) { return __builtin_shuffle(a, b, EVEN); }
+static inline __attribute__((always_inline)) v16 odd(v16 a, v16 b) { return __builtin_shuffle(a, b, ODD); }
+static inline __attribute__((always_inline)) v16 lo(v16 a, v16 b) { return __builtin_shuffle(a, b, LO); }
+static inline __attribute__((always_inline)) v16 hi(v16 a, v16 b) { return __builtin_shuffle(a, b, HI); }
+#endif
+
 /* Planes of at most 8 tiles a row (images of 16 pixels or less) are done
  * two rows of tiles at once: lanes 0..7 hold row ty, lanes 8..15 row ty+1,
  * so the lanes are not mostly idle. pack2 puts lanes 0..Tw-1 and
@@ -229,6 +296,39 @@ static inline void unpack2(v16i *m, int Tw)
 {
 	for (int i = 0; i < 16; i++)
 		(*m)[i] = i < Tw ? i : i >= 8 && i < 8 + Tw ? Tw + i - 8 : 0;
+}
+
+/* st2: v's two rows of tiles stored packed (2 Tw tiles, and junk up to 16
+ * lanes); ld2: 16 lanes of tiles loaded unpacked. Without AVX-512 the two
+ * halves go separately (the second store overwrites the first's junk). */
+typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
+typedef union { v16 v; v8 h[2]; } v16p;
+
+static inline void st2(float *p, v16 v, const v16i *pk, int Tw)
+{
+#ifdef __AVX512F__
+	(void)Tw;
+	ST(p, __builtin_shuffle(v, *pk));
+#else
+	v16p u = { v };
+	(void)pk;
+	*(v8 *)p = u.h[0];
+	*(v8 *)(p + Tw) = u.h[1];
+#endif
+}
+
+static inline __attribute__((always_inline)) v16 ld2(const float *p, const v16i *up, int Tw)
+{
+#ifdef __AVX512F__
+	(void)Tw;
+	return __builtin_shuffle(LD(p), *up);
+#else
+	v16p u;
+	(void)up;
+	u.h[0] = *(const v8 *)p;
+	u.h[1] = *(const v8 *)(p + Tw);
+	return u.v;
+#endif
 }
 
 /* wino_input for Tw <= 8; the pad buffer has 2*Th+4 rows (the second row
@@ -265,13 +365,13 @@ static void wino_input2(float *V, size_t vs, size_t col0, const float *src, int 
 			default: a = lo[1] - lo[3]; b = hi[1] - hi[3]; a2 = lo2[1] - lo2[3]; b2 = hi2[1] - hi2[3]; break;
 			}
 			/* lanes 0..7: row ty's tiles; 8..15: row ty+1's */
-			v16 ev = __builtin_shuffle(a, b, EVEN), od = __builtin_shuffle(a, b, ODD);
-			v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+			v16 ev = even(a, b), od = odd(a, b);
+			v16 e1 = even(a2, b2), o1 = odd(a2, b2);
 			float *v = v0 + (size_t)(4 * k) * vs;
-			ST(v, __builtin_shuffle(ev - e1, pk));
-			ST(v + vs, __builtin_shuffle(od + e1, pk));
-			ST(v + 2 * vs, __builtin_shuffle(e1 - od, pk));
-			ST(v + 3 * vs, __builtin_shuffle(od - o1, pk));
+			st2(v, ev - e1, &pk, Tw);
+			st2(v + vs, od + e1, &pk, Tw);
+			st2(v + 2 * vs, e1 - od, &pk, Tw);
+			st2(v + 3 * vs, od - o1, &pk, Tw);
 		}
 	}
 }
@@ -289,19 +389,19 @@ static void wino_output2(float *dst, const float *M, size_t ms, size_t col0, flo
 		v16 s0[4], s1[4];
 		for (int r = 0; r < 4; r++) {
 			const float *mr = m + (size_t)(4 * r) * ms;
-			v16 m0 = __builtin_shuffle(LD(mr), up), m1 = __builtin_shuffle(LD(mr + ms), up);
-			v16 m2 = __builtin_shuffle(LD(mr + 2 * ms), up);
-			v16 m3 = __builtin_shuffle(LD(mr + 3 * ms), up);
+			v16 m0 = ld2(mr, &up, Tw), m1 = ld2(mr + ms, &up, Tw);
+			v16 m2 = ld2(mr + 2 * ms, &up, Tw);
+			v16 m3 = ld2(mr + 3 * ms, &up, Tw);
 			s0[r] = m0 + m1 + m2;
 			s1[r] = m1 - m2 - m3;
 		}
 		v16 y00 = s0[0] + s0[1] + s0[2] + bias, y01 = s1[0] + s1[1] + s1[2] + bias;
 		v16 y10 = s0[1] - s0[2] - s0[3] + bias, y11 = s1[1] - s1[2] - s1[3] + bias;
 		/* LO: lanes 0..7 (row ty of tiles), HI: lanes 8..15 (row ty+1) */
-		ST(&row[0][0], __builtin_shuffle(y00, y01, LO));
-		ST(&row[1][0], __builtin_shuffle(y10, y11, LO));
-		ST(&row[2][0], __builtin_shuffle(y00, y01, HI));
-		ST(&row[3][0], __builtin_shuffle(y10, y11, HI));
+		ST(&row[0][0], lo(y00, y01));
+		ST(&row[1][0], lo(y10, y11));
+		ST(&row[2][0], hi(y00, y01));
+		ST(&row[3][0], hi(y10, y11));
 		for (int i = 0; i < 4 && 2 * ty + i < H; i++)
 			copy(dst + (size_t)(2 * ty + i) * W, row[i], W);
 	}
@@ -325,16 +425,16 @@ static void wino_dout2(float *dM, size_t ms, size_t col0, const float *dy, int H
 		}
 		/* a: the tile row ty's two rows, b: row ty+1's */
 		v16 a0 = LD(pad), a1 = LD(pad + ps), b0 = LD(pad + 2 * ps), b1 = LD(pad + 3 * ps);
-		v16 e0 = __builtin_shuffle(a0, b0, EVEN), o0 = __builtin_shuffle(a0, b0, ODD);
-		v16 e1 = __builtin_shuffle(a1, b1, EVEN), o1 = __builtin_shuffle(a1, b1, ODD);
+		v16 e0 = even(a0, b0), o0 = odd(a0, b0);
+		v16 e1 = even(a1, b1), o1 = odd(a1, b1);
 		v16 re[4] = { e0, e0 + e1, e0 - e1, -e1 }, ro[4] = { o0, o0 + o1, o0 - o1, -o1 };
 		float *m0 = dM + col0 + (size_t)ty * Tw;
 		for (int r = 0; r < 4; r++) {
 			float *m = m0 + (size_t)(4 * r) * ms;
-			ST(m, __builtin_shuffle(re[r], pk));
-			ST(m + ms, __builtin_shuffle(re[r] + ro[r], pk));
-			ST(m + 2 * ms, __builtin_shuffle(re[r] - ro[r], pk));
-			ST(m + 3 * ms, __builtin_shuffle(-ro[r], pk));
+			st2(m, re[r], &pk, Tw);
+			st2(m + ms, re[r] + ro[r], &pk, Tw);
+			st2(m + 2 * ms, re[r] - ro[r], &pk, Tw);
+			st2(m + 3 * ms, -ro[r], &pk, Tw);
 		}
 	}
 }
@@ -376,8 +476,8 @@ static void wino_input(float *V, size_t vs, size_t col0, const float *src, int H
 				default: a = lo[1] - lo[3]; b = hi[1] - hi[3]; a2 = lo2[1] - lo2[3]; b2 = hi2[1] - hi2[3]; break;
 				}
 				/* ... and B along the rows: tile tx spans columns 2tx .. 2tx+3 */
-				v16 e = __builtin_shuffle(a, b, EVEN), o = __builtin_shuffle(a, b, ODD);
-				v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+				v16 e = even(a, b), o = odd(a, b);
+				v16 e1 = even(a2, b2), o1 = odd(a2, b2);
 				float *v0 = V + (size_t)(4 * k) * vs + base + 16 * c;
 				ST(v0, e - e1);
 				ST(v0 + vs, o + e1);
@@ -413,10 +513,10 @@ static void wino_output(float *dst, const float *M, size_t ms, size_t col0, floa
 			}
 			v16 y00 = s0[0] + s0[1] + s0[2] + bias, y01 = s1[0] + s1[1] + s1[2] + bias;
 			v16 y10 = s0[1] - s0[2] - s0[3] + bias, y11 = s1[1] - s1[2] - s1[3] + bias;
-			ST(&row[0][32 * c], __builtin_shuffle(y00, y01, LO));
-			ST(&row[0][32 * c + 16], __builtin_shuffle(y00, y01, HI));
-			ST(&row[1][32 * c], __builtin_shuffle(y10, y11, LO));
-			ST(&row[1][32 * c + 16], __builtin_shuffle(y10, y11, HI));
+			ST(&row[0][32 * c], lo(y00, y01));
+			ST(&row[0][32 * c + 16], hi(y00, y01));
+			ST(&row[1][32 * c], lo(y10, y11));
+			ST(&row[1][32 * c + 16], hi(y10, y11));
 		}
 		for (int i = 0; i < 2 && 2 * ty + i < H; i++)
 			copy(dst + (size_t)(2 * ty + i) * W, row[i], W);
@@ -448,8 +548,8 @@ static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H,
 			v16 a0 = LD(pad + x), b0 = LD(pad + x + 16);
 			v16 a1 = LD(pad + ps + x), b1 = LD(pad + ps + x + 16);
 			/* columns 2tx (even) and 2tx+1 (odd) of the two rows */
-			v16 e0 = __builtin_shuffle(a0, b0, EVEN), o0 = __builtin_shuffle(a0, b0, ODD);
-			v16 e1 = __builtin_shuffle(a1, b1, EVEN), o1 = __builtin_shuffle(a1, b1, ODD);
+			v16 e0 = even(a0, b0), o0 = odd(a0, b0);
+			v16 e1 = even(a1, b1), o1 = odd(a1, b1);
 			/* A = [1 0; 1 1; 1 -1; 0 -1]: rows, then columns */
 			v16 re[4] = { e0, e0 + e1, e0 - e1, -e1 }, ro[4] = { o0, o0 + o1, o0 - o1, -o1 };
 			for (int r = 0; r < 4; r++) {
@@ -525,8 +625,8 @@ bt_rows(int k, const float *const d[4], const float *const e[4], v16 *a, v16 *b,
  * (pk: the two-rows compaction, or NULL) */
 static inline __attribute__((always_inline)) void bt_cols(v16 a, v16 b, v16 a2, v16 b2, const v16i *pk, v16 out[4])
 {
-	v16 e = __builtin_shuffle(a, b, EVEN), o = __builtin_shuffle(a, b, ODD);
-	v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+	v16 e = even(a, b), o = odd(a, b);
+	v16 e1 = even(a2, b2), o1 = odd(a2, b2);
 
 	out[0] = e - e1;
 	out[1] = o + e1;
