@@ -95,10 +95,15 @@ void model_save(const model *m, const char *path)
 	putf(&w, "kind %s\n", m->kind);
 	putf(&w, "in_channels %d\n", m->in_channels);
 	putf(&w, "out_channels %d\n", m->out_channels);
-	if (strcmp(m->kind, "unet") == 0) {
+	if (strcmp(m->kind, "unet") == 0 || strcmp(m->kind, "cnn") == 0) {
 		putf(&w, "depth %d\n", m->depth);
 		putf(&w, "filters %d\n", m->filters);
 		putf(&w, "activation %s\n", act_name(m->act));
+		if (strcmp(m->kind, "cnn") == 0) {
+			putf(&w, "convs %d\n", m->convs);
+			putf(&w, "dropout %.9g\n", m->dropout);
+			putf(&w, "freeze %d\n", m->freeze);
+		}
 	} else {
 		putf(&w, "layers %s\n", m->layers);
 		putf(&w, "activations %s\n", m->activations);
@@ -205,6 +210,8 @@ static const char *const known_keys[] = {
 	/* optional: the trainer's progress */
 	"val_loss", "best_val", "best_epoch", "since_best", "since_cut", "stopped", "resume",
 	"lr_schedule", "precision",
+	/* cnn */
+	"convs", "dropout", "freeze",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -241,9 +248,9 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 	long v;
 
 	if (!strcmp(key, "kind")) {
-		if (strcmp(val, "unet") && strcmp(val, "mlp"))
-			return fail(c, "unknown model kind '%s' (unet or mlp)", val);
-		strcpy(m->kind, val);   /* "unet" or "mlp": fits */
+		if (strcmp(val, "unet") && strcmp(val, "mlp") && strcmp(val, "cnn"))
+			return fail(c, "unknown model kind '%s' (unet, mlp or cnn)", val);
+		strcpy(m->kind, val);   /* "unet", "mlp" or "cnn": fits */
 	} else if (!strcmp(key, "activation")) {
 		int a = act_parse(val);
 		if (a < 0)
@@ -271,6 +278,11 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 		if (p < 0)
 			return fail(c, "bad value '%s' for precision (fp32 or bf16)", val);
 		m->precision = (kern_precision)p;
+	} else if (!strcmp(key, "dropout")) {
+		float f;
+		if (parse_float(val, &f) < 0 || f < 0 || f > 0.95f)
+			return fail(c, "bad value '%s' for dropout (0..0.95)", val);
+		m->dropout = f;
 	} else if (!strcmp(key, "lr") || !strcmp(key, "weight_decay") || !strcmp(key, "train_loss")) {
 		float f;
 		if (parse_float(val, &f) < 0)
@@ -319,6 +331,8 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 			{ "since_cut", 0, 1 << 30, offsetof(model, since_cut) },
 			{ "stopped", 0, 1, offsetof(model, stopped) },
 			{ "resume", 0, 1, offsetof(model, has_resume) },
+			{ "convs", 1, 8, offsetof(model, convs) },
+			{ "freeze", 0, 1, offsetof(model, freeze) },
 		};
 		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
 			if (!strcmp(key, ints[i].key)) {
@@ -555,6 +569,11 @@ int model_load(model *m, const char *path, char *err, size_t errlen)
 	}
 	if (!strcmp(m->kind, "unet") && (!seen[3] || !seen[4] || !seen[5])) {
 		fail(&c, "unet header lacks %s", !seen[3] ? "depth" : !seen[4] ? "filters" : "activation");
+		goto out;
+	}
+	if (!strcmp(m->kind, "cnn") && (!seen[3] || !seen[4] || !seen[5] || !seen[32] || !seen[33])) {
+		fail(&c, "cnn header lacks %s", !seen[3] ? "depth" : !seen[4] ? "filters" :
+		     !seen[5] ? "activation" : !seen[32] ? "convs" : "dropout");
 		goto out;
 	}
 	if (!strcmp(m->kind, "mlp") && (!seen[6] || !seen[7])) {

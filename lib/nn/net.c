@@ -36,6 +36,7 @@ struct net {
 	kern_precision trained;   /* from the model file */
 	unet *u;
 	mlp *m;
+	cnn *c;
 };
 
 /* ---- the U-Net: logits out, so the face applies the loss's activation ---- */
@@ -208,9 +209,100 @@ static const net_ops mlp_ops = {
 	mlp_to_model_net, mlp_layers, mlp_layer_size, mlp_encode,
 };
 
+/* ---- the CNN classifier: class probabilities out, labels as targets ---- */
+
+static net *cnn_from_model_net(const model *m, const char *path, int max_batch, int H, int W)
+{
+	return net_wrap_cnn(cnn_from_model(m, path ? path : "the model", max_batch, H, W));
+}
+
+static void cnn_free_net(net *n) { cnn_free(n->c); }
+
+static void cnn_check_input(const net *n, const shape_t *s, const char *name)
+{
+	if (shape_c(s) != n->c->cfg.in_channels || s->ndim < 2)
+		die("input samples %s do not match the model's %d input channels (%s)",
+		    shape_str(s), n->c->cfg.in_channels, name);
+	if (shape_h(s) != n->c->H || shape_w(s) != n->c->W)
+		die("input samples %s are not the %dx%d the network was made for (%s)",
+		    shape_str(s), n->c->W, n->c->H, name);
+}
+
+static shape_t cnn_output_shape(const net *n, const shape_t *in)
+{
+	shape_t s = { 1, { n->c->cfg.classes } };
+
+	(void)in;
+	return s;
+}
+
+static void cnn_predict(net *n, const float *x, int B, float *out)
+{
+	cnn_forward(n->c, x, B, 0);
+	cnn_probabilities(n->c, out);
+}
+
+static void cnn_check_data(const net *n, const dataset *in, const dataset *tg, const char *what)
+{
+	if (n->c->cfg.in_channels != shape_c(&in->shape) || in->shape.ndim < 2)
+		die("the input channels of %s do not match these samples (%s, %s)", what,
+		    shape_str(&in->shape), in->name);
+	if (tg->size != 1)
+		die("labels are one value per sample, not %s (%s)", shape_str(&tg->shape), tg->name);
+}
+
+static float cnn_step(net *n, const float *x, const void *y, int B, const adam_config *opt)
+{
+	return cnn_train_step(n->c, x, y, B, opt);
+}
+
+static float cnn_eval(net *n, const float *x, const void *y, int B)
+{
+	cnn_forward(n->c, x, B, 0);
+	return cnn_loss(n->c, y, B);
+}
+
+static nn_params *cnn_params(net *n) { return &n->c->params; }
+
+static float *cnn_stats(net *n, size_t *count)
+{
+	*count = n->c->nstats;
+	return n->c->stats;
+}
+
+static void cnn_to_model_net(const net *n, model *m) { cnn_to_model(m, n->c, 1); }
+
+/* layers: 0 the input, 1 the pooled features, 2 the class probabilities */
+static int cnn_layers(const net *n) { (void)n; return 2; }
+
+static int cnn_layer_size(const net *n, int k)
+{
+	const cnn *c = n->c;
+
+	return k == 0 ? c->cfg.in_channels * c->H * c->W : k == 1 ? cnn_features(&c->cfg)
+								 : c->cfg.classes;
+}
+
+static const float *cnn_encode(net *n, const float *x, int B, int k)
+{
+	cnn_forward(n->c, x, B, 0);
+	if (k == 0)
+		return x;
+	if (k == 1)
+		return cnn_features_out(n->c);
+	cnn_probabilities(n->c, n->c->out);
+	return n->c->out;
+}
+
+static const net_ops cnn_ops = {
+	"cnn", cnn_from_model_net, cnn_free_net, cnn_check_input, cnn_output_shape, cnn_predict,
+	cnn_check_data, unet_targets, cnn_step, cnn_eval, cnn_params, cnn_stats,
+	cnn_to_model_net, cnn_layers, cnn_layer_size, cnn_encode,
+};
+
 /* ---- building ---- */
 
-static const net_ops *const kinds[] = { &unet_ops, &mlp_ops };
+static const net_ops *const kinds[] = { &unet_ops, &mlp_ops, &cnn_ops };
 
 /* ops_of: the table of a kind model.c accepted */
 static const net_ops *ops_of(const char *kind)
@@ -264,6 +356,14 @@ net *net_wrap_mlp(mlp *m)
 	net *n = net_new(&mlp_ops, m->loss, 0);
 
 	n->m = m;
+	return n;
+}
+
+net *net_wrap_cnn(cnn *c)
+{
+	net *n = net_new(&cnn_ops, LOSS_CE, c->cfg.classes);
+
+	n->c = c;
 	return n;
 }
 
