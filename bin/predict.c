@@ -80,6 +80,7 @@ int main(int argc, char **argv)
 	output *out;
 	float *x, *z, *row;
 	int64_t K, P, n = 0;
+	int classifier;
 	shape_t oshape;
 	dtype_t dt = DT_F32;
 
@@ -98,12 +99,14 @@ int main(int argc, char **argv)
 	net_use_precision(o.net.precision_given ? o.net.precision : net_trained_precision(nn),
 			  o.net.verbose);
 
-	/* outputs (K,H,W) or a vector; --argmax takes the most probable of K */
+	/* outputs (K,H,W), a classifier's K class probabilities, or a vector;
+	 * --argmax takes the most probable of K: a class map, or a label */
 	oshape = net_output_shape(nn, input_shape(in));
-	K = oshape.ndim == 3 ? oshape.dim[0] : 1;
+	classifier = oshape.ndim == 1 && net_loss(nn) == LOSS_CE;
+	K = oshape.ndim == 3 || classifier ? oshape.dim[0] : 1;
 	P = shape_size(&oshape) / K;
 	if (o.argmax)
-		oshape = shape_chw(1, shape_h(&oshape), shape_w(&oshape));
+		oshape = classifier ? (shape_t){ 0, { 0 } } : shape_chw(1, shape_h(&oshape), shape_w(&oshape));
 	if (o.argmax || !isnan(o.threshold))
 		dt = DT_U8;
 	out = output_open(stdout, o.pgm, dt, &oshape);
