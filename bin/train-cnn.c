@@ -136,7 +136,8 @@ static void check_labels(const dataset *d, int K)
 {
 	int32_t v;
 
-	max_label(d);
+	if (d->size != 1)
+		die("labels are one value per image, not %s (%s)", shape_str(&d->shape), d->name);
 	for (int64_t i = 0; i < d->n; i++)
 		dataset_get_ints(d, i, &v, K - 1, "label");
 }
