@@ -335,6 +335,7 @@ static void test_model(void)
 	       "cnn_sizes agrees with the network built");
 	model_free(&m);
 	unlink(path);
+	free(x);
 	cnn_free(c);
 	cnn_free(d);
 }
