@@ -209,7 +209,9 @@ static const net_ops mlp_ops = {
 	mlp_to_model_net, mlp_layers, mlp_layer_size, mlp_encode,
 };
 
-/* ---- the CNN classifier: class probabilities out, labels as targets ---- */
+/* ---- the CNN classifier: class probabilities out, labels as targets ----
+ * (uint8 class indices, one per sample, read as the U-Net's ce class maps
+ * are: unet_targets) */
 
 static net *cnn_from_model_net(const model *m, const char *path, int max_batch, int H, int W)
 {
