@@ -12,14 +12,16 @@
 
 static const char usage[] =
 "Usage: predict [options] MODEL [INPUTS]\n"
-"Runs MODEL (written by train-unet or train-mlp) over the INPUTS stream and\n"
-"writes its outputs: probabilities for a bce model (sigmoid), class\n"
-"probabilities for a ce model (softmax over the channels), values for an\n"
-"mse model; float32. An MLP's output has the input's shape when it has as\n"
-"many values, else it is a vector per sample.\n"
+"Runs MODEL (written by train-unet, train-mlp or train-cnn) over the INPUTS\n"
+"stream and writes its outputs: probabilities for a bce model (sigmoid),\n"
+"class probabilities for a ce model (softmax over the channels), values for\n"
+"an mse model; float32. An MLP's output has the input's shape when it has as\n"
+"many values, else it is a vector per sample; a classifier's (train-cnn) is\n"
+"the vector of its class probabilities.\n"
 "\n"
 "  -t, --threshold T   write uint8 0/1 masks: probability > T\n"
-"  -a, --argmax        write uint8 class maps: the most probable class\n"
+"  -a, --argmax        write uint8 class maps: the most probable class (a\n"
+"                      classifier: one uint8 label per sample)\n"
 "  -b, --batch N       images per batch (default 64)\n"
 "  -P, --pgm           write a PGM stream instead of a tensor stream\n"
 "      --precision P   bf16 or fp32 (default: the precision the model was\n"
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
 	output *out;
 	float *x, *z, *row;
 	int64_t K, P, n = 0;
+	int classifier;
 	shape_t oshape;
 	dtype_t dt = DT_F32;
 
@@ -98,12 +101,14 @@ int main(int argc, char **argv)
 	net_use_precision(o.net.precision_given ? o.net.precision : net_trained_precision(nn),
 			  o.net.verbose);
 
-	/* outputs (K,H,W) or a vector; --argmax takes the most probable of K */
+	/* outputs (K,H,W), a classifier's K class probabilities, or a vector;
+	 * --argmax takes the most probable of K: a class map, or a label */
 	oshape = net_output_shape(nn, input_shape(in));
-	K = oshape.ndim == 3 ? oshape.dim[0] : 1;
+	classifier = oshape.ndim == 1 && net_loss(nn) == LOSS_CE;
+	K = oshape.ndim == 3 || classifier ? oshape.dim[0] : 1;
 	P = shape_size(&oshape) / K;
 	if (o.argmax)
-		oshape = shape_chw(1, shape_h(&oshape), shape_w(&oshape));
+		oshape = classifier ? (shape_t){ 0, { 0 } } : shape_chw(1, shape_h(&oshape), shape_w(&oshape));
 	if (o.argmax || !isnan(o.threshold))
 		dt = DT_U8;
 	out = output_open(stdout, o.pgm, dt, &oshape);

@@ -124,7 +124,7 @@ h = b"segpipe-model 1\nkind unet\nin_channels 1\nout_channels 1\ndepth 1\nfilter
 open(sys.argv[1], "wb").write(h + zlib.crc32(h).to_bytes(4, "little"))' "$T/unet.model"
 	run encode "$T/unet.model" "$X"
 	assert_failure 1
-	assert_output --regexp '^encode: .*unet.model: the model is a unet, not an mlp$'
+	assert_output --regexp '^encode: .*unet.model: the model is a unet, not an mlp or a cnn$'
 	assert_equal "${#lines[@]}" 1
 }
 

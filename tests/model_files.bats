@@ -120,5 +120,5 @@ print(sum((a + 1) * b for a, b in zip(s, s[1:])))' "$layers")"
 	assert_output "train-unet: mlp.model: the model is an mlp, not a unet"
 	run encode unet.model i16.npy
 	assert_failure 1
-	assert_output "encode: unet.model: the model is a unet, not an mlp"
+	assert_output "encode: unet.model: the model is a unet, not an mlp or a cnn"
 }

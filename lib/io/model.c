@@ -95,10 +95,15 @@ void model_save(const model *m, const char *path)
 	putf(&w, "kind %s\n", m->kind);
 	putf(&w, "in_channels %d\n", m->in_channels);
 	putf(&w, "out_channels %d\n", m->out_channels);
-	if (strcmp(m->kind, "unet") == 0) {
+	if (strcmp(m->kind, "unet") == 0 || strcmp(m->kind, "cnn") == 0) {
 		putf(&w, "depth %d\n", m->depth);
 		putf(&w, "filters %d\n", m->filters);
 		putf(&w, "activation %s\n", act_name(m->act));
+		if (strcmp(m->kind, "cnn") == 0) {
+			putf(&w, "convs %d\n", m->convs);
+			putf(&w, "dropout %.9g\n", m->dropout);
+			putf(&w, "freeze %d\n", m->freeze);
+		}
 	} else {
 		putf(&w, "layers %s\n", m->layers);
 		putf(&w, "activations %s\n", m->activations);
@@ -207,8 +212,20 @@ static const char *const known_keys[] = {
 	/* optional: the trainer's progress */
 	"val_loss", "best_val", "best_epoch", "since_best", "since_cut", "stopped", "resume",
 	"lr_schedule", "precision", "chunks",
+	/* cnn */
+	"convs", "dropout", "freeze",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
+
+/* key_index: where a known key is in known_keys (the checks below name
+ * keys, not positions) */
+static int key_index(const char *key)
+{
+	for (size_t k = 0; k < NKEYS; k++)
+		if (!strcmp(known_keys[k], key))
+			return (int)k;
+	die("internal error: no model key '%s'", key);
+}
 
 /* a list "a,b,c" of activation names */
 static int check_act_list(const char *s)
@@ -243,9 +260,9 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 	long v;
 
 	if (!strcmp(key, "kind")) {
-		if (strcmp(val, "unet") && strcmp(val, "mlp"))
-			return fail(c, "unknown model kind '%s' (unet or mlp)", val);
-		strcpy(m->kind, val);   /* "unet" or "mlp": fits */
+		if (strcmp(val, "unet") && strcmp(val, "mlp") && strcmp(val, "cnn"))
+			return fail(c, "unknown model kind '%s' (unet, mlp or cnn)", val);
+		strcpy(m->kind, val);   /* "unet", "mlp" or "cnn": fits */
 	} else if (!strcmp(key, "activation")) {
 		int a = act_parse(val);
 		if (a < 0)
@@ -273,6 +290,11 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 		if (p < 0)
 			return fail(c, "bad value '%s' for precision (fp32 or bf16)", val);
 		m->precision = (kern_precision)p;
+	} else if (!strcmp(key, "dropout")) {
+		float f;
+		if (parse_float(val, &f) < 0 || f < 0 || f > 0.95f)
+			return fail(c, "bad value '%s' for dropout (0..0.95)", val);
+		m->dropout = f;
 	} else if (!strcmp(key, "lr") || !strcmp(key, "weight_decay") || !strcmp(key, "train_loss")) {
 		float f;
 		if (parse_float(val, &f) < 0)
@@ -322,6 +344,8 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 			{ "stopped", 0, 1, offsetof(model, stopped) },
 			{ "resume", 0, 1, offsetof(model, has_resume) },
 			{ "chunks", 1, 65536, offsetof(model, chunks) },
+			{ "convs", 1, 8, offsetof(model, convs) },
+			{ "freeze", 0, 1, offsetof(model, freeze) },
 		};
 		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
 			if (!strcmp(key, ints[i].key)) {
@@ -513,7 +537,7 @@ int model_load(model *m, const char *path, char *err, size_t errlen)
 
 	/* sizes: known only if the header made sense */
 	size_t avail = size - data, need = 0;
-	int sized = hdr_ok && seen[19] && seen[20] && seen[21];   /* nparams, nstats, adam */
+	int sized = hdr_ok && seen[key_index("nparams")] && seen[key_index("nstats")] && seen[key_index("adam")];
 	if (sized) {
 		if (m->nparams > avail / 4 || m->nstats > avail / 4) {
 			need = SIZE_MAX;
@@ -541,27 +565,38 @@ int model_load(model *m, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	if (!sized) {
-		fail(&c, "header lacks %s", !seen[19] ? "nparams" : !seen[20] ? "nstats" : "adam");
+		fail(&c, "header lacks %s", !seen[key_index("nparams")] ? "nparams" : !seen[key_index("nstats")] ? "nstats" : "adam");
 		goto out;
 	}
 	if (avail != need) {
 		fail(&c, "%zu bytes after the tensors the header describes", avail - need);
 		goto out;
 	}
-	if (!seen[1] || !seen[2] || !seen[10]) {
-		fail(&c, "header lacks %s", !seen[1] ? "in_channels" : !seen[2] ? "out_channels" : "loss");
+	if (!seen[key_index("in_channels")] || !seen[key_index("out_channels")] || !seen[key_index("loss")]) {
+		fail(&c, "header lacks %s", !seen[key_index("in_channels")] ? "in_channels" : !seen[key_index("out_channels")] ? "out_channels" : "loss");
 		goto out;
 	}
-	if (!seen[0]) {
+	if (!seen[key_index("kind")]) {
 		fail(&c, "header lacks kind");
 		goto out;
 	}
-	if (!strcmp(m->kind, "unet") && (!seen[3] || !seen[4] || !seen[5])) {
-		fail(&c, "unet header lacks %s", !seen[3] ? "depth" : !seen[4] ? "filters" : "activation");
+	if (!strcmp(m->kind, "unet") && (!seen[key_index("depth")] || !seen[key_index("filters")] || !seen[key_index("activation")])) {
+		fail(&c, "unet header lacks %s", !seen[key_index("depth")] ? "depth" : !seen[key_index("filters")] ? "filters" : "activation");
 		goto out;
 	}
-	if (!strcmp(m->kind, "mlp") && (!seen[6] || !seen[7])) {
-		fail(&c, "mlp header lacks %s", !seen[6] ? "layers" : "activations");
+	if (!strcmp(m->kind, "cnn")) {
+		static const char *const need[] = { "depth", "filters", "activation", "convs", "dropout" };
+		const char *lack = NULL;
+		for (size_t i = 0; i < sizeof need / sizeof need[0] && !lack; i++)
+			if (!seen[key_index(need[i])])
+				lack = need[i];
+		if (lack) {
+			fail(&c, "cnn header lacks %s", lack);
+			goto out;
+		}
+	}
+	if (!strcmp(m->kind, "mlp") && (!seen[key_index("layers")] || !seen[key_index("activations")])) {
+		fail(&c, "mlp header lacks %s", !seen[key_index("layers")] ? "layers" : "activations");
 		goto out;
 	}
 	const unsigned char *p = buf + data;

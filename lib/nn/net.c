@@ -27,8 +27,9 @@ typedef struct {
 	int (*layers)(const net *n);
 	int (*layer_size)(const net *n, int k);
 	const float *(*encode)(net *n, const float *x, int B, int k);
-	/* net_grad; NULL: train_step with the Adam state kept (net_grad) */
+	/* net_grad, and net_adam_step (NULL: Adam over every parameter) */
 	float (*grad)(net *n, const float *x, const void *y, int B);
+	void (*adam)(net *n, const adam_config *opt);
 } net_ops;
 
 struct net {
@@ -38,6 +39,7 @@ struct net {
 	kern_precision trained;   /* from the model file */
 	unet *u;
 	mlp *m;
+	cnn *c;
 };
 
 /* ---- the U-Net: logits out, so the face applies the loss's activation ---- */
@@ -137,7 +139,7 @@ static void unet_to_model(const net *n, model *m) { model_from_unet(m, n->u, 1);
 static const net_ops unet_ops = {
 	"unet", unet_from_model_net, unet_free_net, unet_check_input, unet_output_shape, unet_predict,
 	unet_check_data, unet_targets, unet_step, unet_eval, unet_params, unet_stats,
-	unet_to_model, NULL, NULL, NULL, unet_grad,
+	unet_to_model, NULL, NULL, NULL, unet_grad, NULL,
 };
 
 /* ---- the MLP: activations out, targets read as intensities ---- */
@@ -224,12 +226,115 @@ static const float *mlp_encode(net *n, const float *x, int B, int k)
 static const net_ops mlp_ops = {
 	"mlp", mlp_from_model_net, mlp_free_net, mlp_check_input, mlp_output_shape, mlp_predict,
 	mlp_check_data, mlp_targets, mlp_step, mlp_eval, mlp_params, mlp_stats,
-	mlp_to_model_net, mlp_layers, mlp_layer_size, mlp_encode, mlp_grad,
+	mlp_to_model_net, mlp_layers, mlp_layer_size, mlp_encode, mlp_grad, NULL,
+};
+
+/* ---- the CNN classifier: class probabilities out, labels as targets ----
+ * (uint8 class indices, one per sample, read as the U-Net's ce class maps
+ * are: unet_targets) */
+
+static net *cnn_from_model_net(const model *m, const char *path, int max_batch, int H, int W)
+{
+	return net_wrap_cnn(cnn_from_model(m, path ? path : "the model", max_batch, H, W));
+}
+
+static void cnn_free_net(net *n) { cnn_free(n->c); }
+
+static void cnn_check_input(const net *n, const shape_t *s, const char *name)
+{
+	if (shape_c(s) != n->c->cfg.in_channels || s->ndim < 2)
+		die("input samples %s do not match the model's %d input channels (%s)",
+		    shape_str(s), n->c->cfg.in_channels, name);
+	if (shape_h(s) != n->c->H || shape_w(s) != n->c->W)
+		die("input samples %s are not the %dx%d the network was made for (%s)",
+		    shape_str(s), n->c->W, n->c->H, name);
+}
+
+static shape_t cnn_output_shape(const net *n, const shape_t *in)
+{
+	shape_t s = { 1, { n->c->cfg.classes } };
+
+	(void)in;
+	return s;
+}
+
+static void cnn_predict(net *n, const float *x, int B, float *out)
+{
+	cnn_forward(n->c, x, B, 0);
+	cnn_probabilities(n->c, out);
+}
+
+static void cnn_check_data(const net *n, const dataset *in, const dataset *tg, const char *what)
+{
+	if (n->c->cfg.in_channels != shape_c(&in->shape) || in->shape.ndim < 2)
+		die("the input channels of %s do not match these samples (%s, %s)", what,
+		    shape_str(&in->shape), in->name);
+	if (tg->size != 1)
+		die("labels are one value per sample, not %s (%s)", shape_str(&tg->shape), tg->name);
+}
+
+static float cnn_step(net *n, const float *x, const void *y, int B, const adam_config *opt)
+{
+	return cnn_train_step(n->c, x, y, B, opt);
+}
+
+static float cnn_grad_net(net *n, const float *x, const void *y, int B)
+{
+	return cnn_grad(n->c, x, y, B);
+}
+
+static void cnn_adam_net(net *n, const adam_config *opt)
+{
+	cnn_adam(n->c, opt);
+}
+
+static float cnn_eval(net *n, const float *x, const void *y, int B)
+{
+	cnn_forward(n->c, x, B, 0);
+	return cnn_loss(n->c, y, B);
+}
+
+static nn_params *cnn_params(net *n) { return &n->c->params; }
+
+static float *cnn_stats(net *n, size_t *count)
+{
+	*count = n->c->nstats;
+	return n->c->stats;
+}
+
+static void cnn_to_model_net(const net *n, model *m) { cnn_to_model(m, n->c, 1); }
+
+/* layers: 0 the input, 1 the pooled features, 2 the class probabilities */
+static int cnn_layers(const net *n) { (void)n; return 2; }
+
+static int cnn_layer_size(const net *n, int k)
+{
+	const cnn *c = n->c;
+
+	return k == 0 ? c->cfg.in_channels * c->H * c->W : k == 1 ? cnn_features(&c->cfg)
+								 : c->cfg.classes;
+}
+
+static const float *cnn_encode(net *n, const float *x, int B, int k)
+{
+	cnn_forward(n->c, x, B, 0);
+	if (k == 0)
+		return x;
+	if (k == 1)
+		return cnn_features_out(n->c);
+	cnn_probabilities(n->c, n->c->out);
+	return n->c->out;
+}
+
+static const net_ops cnn_ops = {
+	"cnn", cnn_from_model_net, cnn_free_net, cnn_check_input, cnn_output_shape, cnn_predict,
+	cnn_check_data, unet_targets, cnn_step, cnn_eval, cnn_params, cnn_stats,
+	cnn_to_model_net, cnn_layers, cnn_layer_size, cnn_encode, cnn_grad_net, cnn_adam_net,
 };
 
 /* ---- building ---- */
 
-static const net_ops *const kinds[] = { &unet_ops, &mlp_ops };
+static const net_ops *const kinds[] = { &unet_ops, &mlp_ops, &cnn_ops };
 
 /* ops_of: the table of a kind model.c accepted */
 static const net_ops *ops_of(const char *kind)
@@ -283,6 +388,14 @@ net *net_wrap_mlp(mlp *m)
 	net *n = net_new(&mlp_ops, m->loss, 0);
 
 	n->m = m;
+	return n;
+}
+
+net *net_wrap_cnn(cnn *c)
+{
+	net *n = net_new(&cnn_ops, LOSS_CE, c->cfg.classes);
+
+	n->c = c;
 	return n;
 }
 
@@ -367,28 +480,17 @@ float net_train_step(net *n, const float *x, const void *y, int B, const adam_co
 
 float net_grad(net *n, const float *x, const void *y, int B)
 {
-	nn_params *ps;
-	float *keep, loss;
-	int64_t step;
-	adam_config none = adam_defaults(0);
+	if (!n->ops->grad)
+		die("internal error: a network of kind %s without net_grad", n->ops->kind);
+	return n->ops->grad(n, x, y, B);
+}
 
-	if (n->ops->grad)
-		return n->ops->grad(n, x, y, B);
-	/* a kind without its own: a step of rate 0, the parameters and Adam's
-	 * state put back as they were (the gradient stays) */
-	ps = net_params(n);
-	keep = xmalloc_array(3 * ps->n, sizeof(float));
-	memcpy(keep, ps->p, ps->n * sizeof(float));
-	memcpy(keep + ps->n, ps->m, ps->n * sizeof(float));
-	memcpy(keep + 2 * ps->n, ps->v, ps->n * sizeof(float));
-	step = ps->step;
-	loss = net_train_step(n, x, y, B, &none);
-	memcpy(ps->p, keep, ps->n * sizeof(float));
-	memcpy(ps->m, keep + ps->n, ps->n * sizeof(float));
-	memcpy(ps->v, keep + 2 * ps->n, ps->n * sizeof(float));
-	ps->step = step;
-	free(keep);
-	return loss;
+void net_adam_step(net *n, const adam_config *opt)
+{
+	if (n->ops->adam)
+		n->ops->adam(n, opt);
+	else
+		adam_step(net_params(n), opt);
 }
 
 float net_eval_loss(net *n, const float *x, const void *y, int B)

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cnn.h"
 #include "kern.h"
 #include "nn.h"
 #include "model.h"
@@ -34,6 +35,8 @@ typedef struct net net;
  * loss is its own. */
 net *net_wrap_unet(unet *u, loss_kind loss, int classes);
 net *net_wrap_mlp(mlp *m);
+/* net_wrap_cnn: the same for a CNN classifier (loss ce, its classes). */
+net *net_wrap_cnn(cnn *c);
 /* net_from_model: the network a loaded model describes, with its
  * parameters, statistics and Adam state, for batches of up to max_batch
  * samples of H x W (0, 0: the size in the model); dies with one line naming
@@ -60,7 +63,8 @@ kern_precision net_trained_precision(const net *n);
 void net_check_input(const net *n, const shape_t *s, const char *name);
 /* net_output_shape: the shape of one output sample for inputs of shape in:
  * (C,H,W) for a U-Net; for an MLP the input's shape when it has as many
- * values, else a vector. */
+ * values, else a vector; for a CNN classifier the vector of its K class
+ * probabilities. */
 shape_t net_output_shape(const net *n, const shape_t *in);
 /* net_predict: B samples x (B, input size) -> out (B, output size):
  * probabilities (bce, ce) or values (mse). */
@@ -95,6 +99,9 @@ float net_train_step(net *n, const float *x, const void *y, int B, const adam_co
  * forward (training, the running statistics updated), loss, backward; the
  * gradient of the mean loss in net_params(n)->g. Returns the mean loss. */
 float net_grad(net *n, const float *x, const void *y, int B);
+/* net_adam_step: the Adam step of net_train_step, over what trains (a
+ * frozen classifier: its head alone), on the gradient net_params(n)->g */
+void net_adam_step(net *n, const adam_config *opt);
 float net_eval_loss(net *n, const float *x, const void *y, int B);
 
 /* ---- parameters ------------------------------------------------------------ */

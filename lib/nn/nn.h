@@ -152,8 +152,10 @@ void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
 
 /* ---- pooling ---------------------------------------------------------------- */
 
-/* Max pooling 2x2 stride 2, H and W even. argmax holds 0..3, the position of
- * the maximum in its window (first one on ties), for the backward pass. */
+/* Max pooling 2x2 stride 2 to (H/2, W/2): an odd last row or column is
+ * left out (as PyTorch's MaxPool2d; the CNN pools 7x7 to 3x3) and gets no
+ * gradient. argmax holds 0..3, the position of the maximum in its window
+ * (first one on ties), for the backward pass. */
 // out (C,N,H/2,W/2), argmax (C,N,H/2,W/2), inp (C,N,H,W)
 void maxpool_forward(float *out, uint8_t *argmax, const float *inp, int C, int N, int H, int W);
 // dinp (C,N,H,W) += (accumulates!), dout (C,N,H/2,W/2), argmax (C,N,H/2,W/2)

@@ -260,7 +260,7 @@ static float train_step(trainer *t, net *n, run_state *r, const int64_t *idx, in
 	memcpy(ps->g, r->sum, r->np * sizeof(float));
 	if (ns)
 		memcpy(st, r->sum + r->np, ns * sizeof(float));
-	adam_step(ps, opt);
+	net_adam_step(n, opt);
 	r->steps++;
 	r->step_seconds += now_seconds() - t0;
 	return r->sum[r->np + ns];
