@@ -54,12 +54,12 @@ typedef struct {
 	/* wino_input_pairs: wino_input of two planes, channels 2kp (src0) and
 	 * 2kp+1 (src1; NULL: zeros), rounded to bf16 and written as pair row kp
 	 * of the panels kgemm_with_b reads (kern.h: nr wide, rows pair rows a
-	 * panel), V[k] at Vp + k*ks; pad0, pad1: wino_input's pad buffers. Only
-	 * the tiles' columns are written. NULL where the path has no bf16 pairs
-	 * kernel (all but the avx512 table). */
+	 * panel), V[k] at Vp + k*ks; the planes are read in place (masked
+	 * loads, no padded copy). Only the tiles' columns are written. NULL
+	 * where the path has no bf16 pairs kernel (all but the avx512 table). */
 	void (*wino_input_pairs)(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0,
 				 const float *src0, const float *src1, int H, int W, int Th,
-				 int Tw, float *pad0, float *pad1);
+				 int Tw);
 } kern_vec;
 
 extern const kern_vec kern_vec_portable, kern_vec_avx2, kern_vec_avx512;

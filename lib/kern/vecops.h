@@ -602,24 +602,41 @@ static inline __attribute__((always_inline)) void store_pairs(uint16_t *Vk, int 
 
 /* the four rows' B^T combination k of one plane's tile row: a, b (lanes'
  * columns 0..15, 16..31, or two rows of tiles), a2, b2 shifted by 2 */
+/* where a vector of 16 columns from x0 of a plane W wide falls inside it */
+static inline __mmask16 cols_in(int x0, int W)
+{
+	int lo = x0 < 0 ? -x0 : 0, hi = W - x0 < 16 ? W - x0 : 16;
+
+	return hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+/* the B^T combination k (of rows p and q of the four) of one plane's tile
+ * row: a, b the two halves of the lanes' columns, a2, b2 shifted by 2.
+ * Rows r0[] (first half, columns from cx) and r1[] (second half, from
+ * cx2), each a plane row or a row of zeros; m: the masks of cx, cx + 2,
+ * cx2, cx2 + 2 (columns outside the plane read as zero). */
 static inline __attribute__((always_inline)) void
-bt_rows(int k, const float *const d[4], const float *const e[4], v16 *a, v16 *b, v16 *a2, v16 *b2)
+bt_rows(int k, const float *const r0[4], const float *const r1[4], int cx, int cx2,
+	const __mmask16 m[4], v16 *a, v16 *b, v16 *a2, v16 *b2)
 {
 	/* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
 	int p = k == 2 ? 2 : k == 0 ? 0 : 1, q = k == 0 ? 2 : k == 1 ? 2 : k == 2 ? 1 : 3;
-
+#define LDM(row, x, mk) ((v16)_mm512_maskz_loadu_ps(mk, (row) + (x)))
+	v16 ap = LDM(r0[p], cx, m[0]), aq = LDM(r0[q], cx, m[0]);
+	v16 bp = LDM(r1[p], cx2, m[2]), bq = LDM(r1[q], cx2, m[2]);
+	v16 ap2 = LDM(r0[p], cx + 2, m[1]), aq2 = LDM(r0[q], cx + 2, m[1]);
+	v16 bp2 = LDM(r1[p], cx2 + 2, m[3]), bq2 = LDM(r1[q], cx2 + 2, m[3]);
+#undef LDM
 	if (k == 1) {
-		*a = LD(d[p]) + LD(d[q]);
-		*b = LD(e[p]) + LD(e[q]);
-		*a2 = LD(d[p] + 2) + LD(d[q] + 2);
-		*b2 = LD(e[p] + 2) + LD(e[q] + 2);
+		*a = ap + aq; *b = bp + bq; *a2 = ap2 + aq2; *b2 = bp2 + bq2;
 	} else {
-		*a = LD(d[p]) - LD(d[q]);
-		*b = LD(e[p]) - LD(e[q]);
-		*a2 = LD(d[p] + 2) - LD(d[q] + 2);
-		*b2 = LD(e[p] + 2) - LD(e[q] + 2);
+		*a = ap - aq; *b = bp - bq; *a2 = ap2 - aq2; *b2 = bp2 - bq2;
 	}
 }
+
+/* a row of zeros for the rows above and below a plane (read from offset
+ * -1 with that lane masked, hence the one before) */
+static const float zero_row[2 * KERN_WINO_MAXT + 64];
 
 /* the four column outputs of combination k of a tile row, lanes = tiles
  * (pk: the two-rows compaction, or NULL) */
@@ -639,42 +656,40 @@ static inline __attribute__((always_inline)) void bt_cols(v16 a, v16 b, v16 a2, 
 
 static inline __attribute__((always_inline)) void
 wino_pairs_body(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0, const float *src0,
-		const float *src1, int H, int W, int Th, int Tw, float *pad0, float *pad1, int two)
+		const float *src1, int H, int W, int Th, int Tw, int two)
 {
-	size_t ps = kern_wino_pad_stride(Tw);
 	int wide = Tw > 8, chunks = wide ? (Tw + 15) / 16 : 1;
 	v16i pk;
 
 	pack2(&pk, Tw);
-	for (int y = 0; y < H; y++) {
-		copy(pad0 + (size_t)(y + 1) * ps + 1, src0 + (size_t)y * W, W);
-		if (two)
-			copy(pad1 + (size_t)(y + 1) * ps + 1, src1 + (size_t)y * W, W);
-	}
 	for (int ty = 0; ty < Th; ty += wide ? 1 : 2) {
-		const float *d0 = pad0 + (size_t)(2 * ty) * ps, *d1 = pad1 + (size_t)(2 * ty) * ps;
-		const float *da[4] = { d0, d0 + ps, d0 + 2 * ps, d0 + 3 * ps };
-		const float *db[4] = { d1, d1 + ps, d1 + 2 * ps, d1 + 3 * ps };
-		/* the second half of each vector: columns 16.. (wide), or row ty+1 */
-		size_t step = wide ? 16 : 2 * ps;
-		const float *ea[4] = { da[0] + step, da[1] + step, da[2] + step, da[3] + step };
-		const float *eb[4] = { db[0] + step, db[1] + step, db[2] + step, db[3] + step };
+		/* tile row ty reads image rows 2ty-1 .. 2ty+2, columns 2tx-1 .. 2tx+2;
+		 * the second half of the lanes: columns 16.. on (wide), or row ty+1 */
+		int y0 = 2 * ty - 1, y1 = wide ? y0 : y0 + 2;
 		int n = wide ? 0 : (ty + 1 < Th ? 2 * Tw : Tw);
-		for (int c = 0; c < chunks; c++) {
-			size_t x = 32 * (size_t)c, col = col0 + (size_t)ty * Tw + 16 * (size_t)c;
-			const float *pa[4], *qa[4], *pb[4], *qb[4];
-			for (int r = 0; r < 4; r++) {
-				pa[r] = da[r] + x; qa[r] = ea[r] + x;
-				pb[r] = db[r] + x; qb[r] = eb[r] + x;
+		const float *a0[4], *a1[4], *b0[4], *b1[4];
+		for (int r = 0; r < 4; r++) {
+			int ya = y0 + r, yb = y1 + r;
+			a0[r] = ya >= 0 && ya < H ? src0 + (long)ya * W : zero_row + 1;
+			a1[r] = yb >= 0 && yb < H ? src0 + (long)yb * W : zero_row + 1;
+			if (two) {
+				b0[r] = ya >= 0 && ya < H ? src1 + (long)ya * W : zero_row + 1;
+				b1[r] = yb >= 0 && yb < H ? src1 + (long)yb * W : zero_row + 1;
 			}
+		}
+		for (int c = 0; c < chunks; c++) {
+			int cx = 32 * c - 1, cx2 = wide ? cx + 16 : cx;
+			size_t col = col0 + (size_t)ty * Tw + 16 * (size_t)c;
+			__mmask16 m[4] = { cols_in(cx, W), cols_in(cx + 2, W), cols_in(cx2, W),
+					   cols_in(cx2 + 2, W) };
 			if (wide)
 				n = Tw - 16 * c < 16 ? Tw - 16 * c : 16;
 			_Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
 				v16 a, b, a2, b2, o0[4], o1[4] = { 0 };
-				bt_rows(k, pa, qa, &a, &b, &a2, &b2);
+				bt_rows(k, a0, a1, cx, cx2, m, &a, &b, &a2, &b2);
 				bt_cols(a, b, a2, b2, wide ? NULL : &pk, o0);
 				if (two) {
-					bt_rows(k, pb, qb, &a, &b, &a2, &b2);
+					bt_rows(k, b0, b1, cx, cx2, m, &a, &b, &a2, &b2);
 					bt_cols(a, b, a2, b2, wide ? NULL : &pk, o1);
 				}
 				for (int j = 0; j < 4; j++)
@@ -686,13 +701,12 @@ wino_pairs_body(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0, 
 }
 
 static void wino_input_pairs(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0,
-			     const float *src0, const float *src1, int H, int W, int Th, int Tw,
-			     float *pad0, float *pad1)
+			     const float *src0, const float *src1, int H, int W, int Th, int Tw)
 {
 	if (src1)
-		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, src1, H, W, Th, Tw, pad0, pad1, 1);
+		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, src1, H, W, Th, Tw, 1);
 	else
-		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, NULL, H, W, Th, Tw, pad0, pad0, 0);
+		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, NULL, H, W, Th, Tw, 0);
 }
 #define WINO_INPUT_PAIRS wino_input_pairs
 #else

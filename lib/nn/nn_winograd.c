@@ -102,12 +102,10 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 		size_t ks = 0;
 		float *V = NULL, *M = nn_scratch(1, 16 * ms);
 		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 4) * kern_wino_pad_stride(Tw));
-		float *pad1 = NULL;
 		if (pairs) {
 			/* 16 x (panels + 1 of slack) x rows x nr pairs, as floats */
 			ks = ((cap + nr - 1) / nr + 1) * (size_t)rows * nr * 2;
 			V = nn_scratch(0, 8 * ks);
-			pad1 = zeroed_scratch(3, (size_t)(2 * Th + 4) * kern_wino_pad_stride(Tw));
 			/* the pair rows past Ci stay zero: written once here */
 			for (int k = 0; k < 16; k++)
 				for (size_t p = 0; p < ks / ((size_t)rows * nr * 2); p++)
@@ -127,7 +125,7 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 						size_t img = (size_t)(n0 + j) * HW;
 						kvec()->wino_input_pairs(Vp, ks, nr, rows, ci / 2, (size_t)j * tiles,
 							inp + ci * P + img, ci + 1 < Ci ? inp + (ci + 1) * P + img : NULL,
-							H, W, Th, Tw, pad, pad1);
+							H, W, Th, Tw);
 					}
 				for (int k = 0; k < 16; k++)
 					kgemm_with_b(Up[k], cols, Vp + k * ks, 0.0f, M + (size_t)k * ms, cols);
