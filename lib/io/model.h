@@ -59,6 +59,11 @@ typedef struct {
 	int best_epoch, since_best, since_cut, stopped;
 	int has_resume;
 	float *resume_params, *resume_stats;
+	/* a run interrupted inside an epoch (optional keys "partial",
+	 * "partial_loss"): samples of epoch + 1 already trained, in its order,
+	 * and the sum of their losses; --resume goes on from the next one */
+	int partial;
+	double partial_loss;
 } model;
 
 /* model_init: zeroed fields with kind set; the tensors are not allocated. */
