@@ -22,6 +22,7 @@ static const char usage[] =
 "                    trained with)\n"
 "  -j, --threads N   threads (default: all cores)\n"
 "  -v, --verbose     say which kernel and precision compute\n"
+"      --force       write the binary output even to a terminal\n"
 "  -h, --help        show this help and exit\n"
 "      --version     show the version and the kernel, and exit\n"
 "\n"
@@ -42,6 +43,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "layer", required_argument, NULL, 'k' },
 		{ "threads", required_argument, NULL, 'j' },
 		NET_LONGOPTS,
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -52,6 +54,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'k': o->layer = (int)cli_long("--layer", optarg, 0, MLP_MAX_LAYERS - 1); break;
 		case 'j': o->threads = cli_threads("--threads", optarg); break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': net_version(); break;
 		default:

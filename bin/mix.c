@@ -17,6 +17,7 @@ static const char usage[] =
 "                    (B is read into memory)\n"
 "  -s, --seed SEED   seed of the --shuffle permutation (default 1)\n"
 "  -P, --pgm         write a PGM stream (PAM for C > 1) instead\n"
+"      --force       write the binary output even to a terminal\n"
 "  -h, --help        show this help and exit\n"
 "      --version     show the version and exit\n"
 "\n"
@@ -38,6 +39,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "shuffle", no_argument, NULL, OPT_SHUFFLE },
 		{ "seed", required_argument, NULL, 's' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -50,6 +52,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_SHUFFLE: o->shuffle = 1; break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
 		default: cli_bad_option(c, argv);

@@ -24,6 +24,7 @@ static const char usage[] =
 "  -n, --count COUNT    number of masks to write\n"
 "  -s, --seed SEED      random seed (default 1); same seed, same bytes\n"
 "  -P, --pgm            write a PGM stream (0/255) instead\n"
+"      --force          write the binary output even to a terminal\n"
 "  -h, --help           show this help and exit\n"
 "      --version        show the version and exit\n";
 
@@ -63,6 +64,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "count", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -80,6 +82,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'n': o->count = cli_long("--count", optarg, 0, 1L << 40); break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
 		default: cli_bad_option(c, argv);

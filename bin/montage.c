@@ -25,6 +25,7 @@ static const char usage[] =
 "  -s, --scale S  enlarge every tile S times, nearest neighbour (default 1)\n"
 "  -S, --stretch  map each tile's own minimum..maximum to black..white (for\n"
 "                 0/1 masks, class maps and values outside [0,1])\n"
+"      --force    write the binary output even to a terminal\n"
 "  -h, --help     show this help and exit\n"
 "      --version  show the version and exit\n"
 "\n"
@@ -66,6 +67,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "max", required_argument, NULL, 'm' },
 		{ "scale", required_argument, NULL, 's' },
 		{ "stretch", no_argument, NULL, 'S' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -82,6 +84,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'm': o->max = cli_long("--max", optarg, 1, 1 << 20); break;
 		case 's': o->scale = cli_long("--scale", optarg, 1, 64); break;
 		case 'S': o->stretch = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

@@ -15,6 +15,7 @@ static const char usage[] =
 "\n"
 "  -t, --thresholds  print one threshold (0..255) per line instead of masks\n"
 "  -P, --pgm         write a PGM stream (0/255) instead of a uint8 tensor stream\n"
+"      --force       write the binary output even to a terminal\n"
 "  -h, --help        show this help and exit\n"
 "      --version     show the version and exit\n"
 "\n"
@@ -31,6 +32,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "thresholds", no_argument, NULL, 't' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -41,6 +43,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 't': o->thresholds = 1; break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

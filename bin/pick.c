@@ -36,6 +36,7 @@ static const char usage[] =
 "  -s, --seed SEED        random seed for --shuffle (default 1)\n"
 "  -d, --shard I/N        keep the samples at positions p with p % N == I\n"
 "  -P, --pgm              write a PGM/PAM stream instead of a tensor stream\n"
+"      --force            write the binary output even to a terminal\n"
 "  -h, --help             show this help and exit\n"
 "      --version          show the version and exit\n"
 "\n"
@@ -117,6 +118,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "seed", required_argument, NULL, 's' },
 		{ "shard", required_argument, NULL, 'd' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -149,6 +151,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'd': parse_shard(optarg, o); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);
