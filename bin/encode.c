@@ -16,7 +16,7 @@ static const char usage[] =
 "autoencoder, for an embedding plot. Layers count from 0, the input; layer\n"
 "K is the output of the K-th dense layer, after its activation.\n"
 "\n"
-"  -k, --layer K     the layer to write (default: the smallest hidden layer,\n"
+"      --layer K     the layer to write (default: the smallest hidden layer,\n"
 "                    the first of equals)\n"
 "      --precision P bf16 or fp32 (default: the precision the model was\n"
 "                    trained with)\n"
@@ -50,7 +50,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":k:j:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->layer = (int)cli_long("--layer", optarg, 0, MLP_MAX_LAYERS - 1); break;
 		case 'j': o->threads = cli_threads("--threads", optarg); break;

@@ -7,13 +7,13 @@
 #include "tensor.h"
 
 static const char usage[] =
-"Usage: otsu [-t] [-P] [FILE]\n"
+"Usage: otsu [--thresholds] [-P] [FILE]\n"
 "Foreground masks by Otsu's threshold per image: 1 where value > t.\n"
 "The threshold maximises the between-class variance of the 256-bin\n"
 "histogram of 8-bit values (float input in [0,1] is quantised to\n"
 "round(255 x)); the first maximum wins; a uniform image is all background.\n"
 "\n"
-"  -t, --thresholds  print one threshold (0..255) per line instead of masks\n"
+"      --thresholds  print one threshold (0..255) per line instead of masks\n"
 "  -P, --pgm         write a PGM stream (0/255) instead of a uint8 tensor stream\n"
 "      --force       write the binary output even to a terminal\n"
 "  -h, --help        show this help and exit\n"
@@ -39,7 +39,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":tPh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->thresholds = 1; break;
 		case 'P': o->pgm = 1; break;

@@ -15,7 +15,7 @@ static const char usage[] =
 "stay uint8; anything else is written as float32 intensities.\n"
 "\n"
 "  -S, --size WxH     the output size (default 32x32)\n"
-"  -c, --crop         crop to WxH instead of padding\n"
+"      --crop         crop to WxH instead of padding\n"
 "  -f, --fill VALUE   the value of the new pixels, in the stream's units:\n"
 "                     an integer 0..255 for uint8 streams (default 0)\n"
 "  -P, --pgm          write a PGM/PAM stream instead of a tensor stream\n"
@@ -49,7 +49,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	o->w = o->h = 32;
-	while ((c = getopt_long(argc, argv, ":S:cf:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":S:f:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S': cli_size("--size", optarg, &o->w, &o->h); break;
 		case 'c': o->crop = 1; break;

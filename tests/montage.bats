@@ -54,7 +54,7 @@ setup() {
 	assert_output --partial "PGM raw, 233 by 174  maxval 255"   # 4*56+3*3, 3*56+2*3
 	run grid_ok "$T/m.pgm" 4 3 2 10
 	assert_output True
-	montage -c 7 -g 0 -m 5 "$IMAGES" > "$T/m.pgm"
+	montage --cols 7 -g 0 --max 5 "$IMAGES" > "$T/m.pgm"
 	run grid_ok "$T/m.pgm" 7 0 1 5
 	assert_output True
 }
@@ -64,7 +64,7 @@ setup() {
 import numpy as np
 r = np.random.default_rng(4)
 np.save('$T/f.npy', (r.random((3, 2, 5, 6)) * 1.2 - 0.1).astype(np.float32))"
-	montage -c 4 "$T/f.npy" > "$T/m.pgm"
+	montage --cols 4 "$T/f.npy" > "$T/m.pgm"
 	run grid_ok "$T/m.pgm" 4 1 1 3 "$T/f.npy"
 	assert_output True
 	# fewer samples than --max: the square that holds the 6 tiles is 3 wide
@@ -78,7 +78,7 @@ np.save('$T/f.npy', (r.random((3, 2, 5, 6)) * 1.2 - 0.1).astype(np.float32))"
 	run -1 montage "$LABELS"
 	assert_output --regexp '^montage: samples of shape scalar are not images'
 	assert_equal "${#lines[@]}" 1
-	run -1 montage -c 3000 "$IMAGES"
+	run -1 montage --cols 3000 "$IMAGES"
 	assert_output --regexp '^montage: a picture of 86999x28 is too large'
 	assert_equal "${#lines[@]}" 1
 	run -1 montage "$T/missing"

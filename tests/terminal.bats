@@ -54,6 +54,6 @@ WRITERS=(
 		[ "$output" -gt 0 ]
 	done
 	# text output is no binary: iou and otsu -t print to a terminal
-	run script -qec "otsu -t i.npy" /dev/null
+	run script -qec "otsu --thresholds i.npy" /dev/null
 	refute_output --partial refusing
 }

@@ -48,10 +48,10 @@ wait_cpu() {
 	cd "$BATS_FILE_TMPDIR"
 	run train-unet $T -e 2 -o /nonexistent/dir/m.model i64.npy m64.npy
 	assert_failure 1
-	assert_output "train-unet: cannot write the model /nonexistent/dir/m.model: /nonexistent/dir: No such file or directory"
+	assert_output "train-unet: cannot write /nonexistent/dir/m.model: /nonexistent/dir: No such file or directory"
 	run train-mlp --layers 784,8,784 --activations relu,sigmoid -e 2 -o /nonexistent/m.model i64.npy i64.npy
 	assert_failure 1
-	assert_output --partial "train-mlp: cannot write the model /nonexistent/m.model"
+	assert_output --partial "train-mlp: cannot write /nonexistent/m.model"
 	refute_output --partial epoch
 	# a directory, a file as directory, an unwritable history
 	run train-unet $T -e 2 -o "$BATS_TEST_TMPDIR" i64.npy m64.npy
@@ -62,7 +62,7 @@ wait_cpu() {
 	assert_output --partial "i64.npy is not a directory"
 	run train-unet $T -e 2 -o "$BATS_TEST_TMPDIR/m.model" --history /nonexistent/h.tsv i64.npy m64.npy
 	assert_failure 1
-	assert_output "train-unet: cannot write the history /nonexistent/h.tsv: /nonexistent: No such file or directory"
+	assert_output "train-unet: cannot write /nonexistent/h.tsv: /nonexistent: No such file or directory"
 	[ ! -e "$BATS_TEST_TMPDIR/m.model" ]
 	# the probe leaves nothing behind
 	run ls -A "$BATS_TEST_TMPDIR"

@@ -64,11 +64,10 @@ void trainer_check_options(const train_options *o)
 		usage_die("--val and --val-fraction exclude each other");
 }
 
-/* check_writable: a file the run will write by name (what: "the model",
- * "the history") can be made there: its directory exists and takes a new
+/* check_writable: a file the run will write by name can be made there: its directory exists and takes a new
  * file, and it is not a directory itself; else die now, before any data is
  * read or any epoch trained. A device or FIFO is written as it is. */
-static void check_writable(const char *path, const char *what)
+static void check_writable(const char *path)
 {
 	struct stat st;
 	char dir[4096], probe[4120];
@@ -77,7 +76,7 @@ static void check_writable(const char *path, const char *what)
 
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
-			die("cannot write %s %s: it is a directory", what, path);
+			die("cannot write %s: it is a directory", path);
 		if (!S_ISREG(st.st_mode))
 			return;
 	}
@@ -88,14 +87,14 @@ static void check_writable(const char *path, const char *what)
 	else
 		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
 	if (stat(dir, &st) != 0)
-		die("cannot write %s %s: %s: %s", what, path, dir, strerror(errno));
+		die("cannot write %s: %s: %s", path, dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		die("cannot write %s %s: %s is not a directory", what, path, dir);
+		die("cannot write %s: %s is not a directory", path, dir);
 	/* the trainer writes a temporary file beside path and renames it */
 	snprintf(probe, sizeof probe, "%s/.segpipe-probeXXXXXX", dir);
 	fd = mkstemp(probe);
 	if (fd < 0)
-		die("cannot write %s %s: %s: %s", what, path, dir, strerror(errno));
+		die("cannot write %s: %s: %s", path, dir, strerror(errno));
 	close(fd);
 	unlink(probe);
 }
@@ -107,9 +106,9 @@ static void check_outputs(const train_options *o)
 	if (strcmp(o->output, "-") == 0)
 		binary_out_check(stdout, "a model");
 	else
-		check_writable(o->output, "the model");
+		check_writable(o->output);
 	if (o->history)
-		check_writable(o->history, "the history");
+		check_writable(o->history);
 }
 
 void trainer_init(trainer *t, train_options *o, const char *kind)
