@@ -105,10 +105,21 @@ experiments: all data
 bench: all $(BENCHES)
 	sh bench/run
 
+# install: the front command segpipe in $(PREFIX)/bin, the tools in a
+# directory of their own (their short names hide no other command: montage,
+# compose, stack, ...), their manual pages in a man directory of their own;
+# segpipe(1), segpipe(7) and the formats' pages in $(MANDIR). segpipe finds
+# the tools at ../libexec/segpipe from its own directory (so DESTDIR staging
+# works), and `segpipe --exec-path` prints it for PATH.
+LIBEXECDIR = $(PREFIX)/libexec/segpipe
+TOOLMANDIR = $(PREFIX)/share/segpipe/man
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(TOOLMANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 bin/segpipe $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(filter-out bin/segpipe,$(TOOLS)) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 644 man/man1/segpipe.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(filter-out man/man1/segpipe.1,$(MAN1)) $(DESTDIR)$(TOOLMANDIR)/man1/
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 

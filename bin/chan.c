@@ -18,6 +18,7 @@ static const char usage[] =
 "\n"
 "  -c, --channels LIST  comma-separated channel numbers, from 0\n"
 "  -P, --pgm            write a PGM/PAM stream instead of a tensor stream\n"
+"      --force          write the binary output even to a terminal\n"
 "  -h, --help           show this help and exit\n"
 "      --version        show the version and exit\n"
 "\n"
@@ -35,6 +36,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "channels", required_argument, NULL, 'c' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -47,6 +49,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->nchan = cli_list("--channels", optarg, o->chan, CHAN_MAX, 0, 65535);
 			break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

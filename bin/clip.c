@@ -6,14 +6,15 @@
 #include "tensor.h"
 
 static const char usage[] =
-"Usage: clip [-l LO] [-u HI] [-P] [FILE]\n"
+"Usage: clip [--low LO] [--high HI] [-P] [FILE]\n"
 "Clamp every value of every sample to [LO,HI] (default [0,1], the range of\n"
 "intensities): below LO becomes LO, above HI becomes HI; NaN stays NaN.\n"
 "Output: float32 intensities (uint8 input is divided by 255).\n"
 "\n"
-"  -l, --low LO     lower bound (default 0)\n"
-"  -u, --high HI    upper bound (default 1)\n"
+"      --low LO     lower bound (default 0)\n"
+"      --high HI    upper bound (default 1)\n"
 "  -P, --pgm        write a PGM stream (PAM for C > 1) instead\n"
+"      --force      write the binary output even to a terminal\n"
 "  -h, --help       show this help and exit\n"
 "      --version    show the version and exit\n"
 "\n"
@@ -32,17 +33,19 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "low", required_argument, NULL, 'l' },
 		{ "high", required_argument, NULL, 'u' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":l:u:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->lo = (float)cli_double("--low", optarg, -3.4e38, 3.4e38); break;
 		case 'u': o->hi = (float)cli_double("--high", optarg, -3.4e38, 3.4e38); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
 		default: cli_bad_option(c, argv);

@@ -22,6 +22,7 @@ static const char usage[] =
 "      --digits A[-B]    digits per canvas, uniform in A..B (default 2-3)\n"
 "  -s, --seed N          random seed (default 1)\n"
 "  -P, --pgm             write canvases as a PGM stream\n"
+"      --force           write the binary output even to a terminal\n"
 "  -h, --help            show this help and exit\n"
 "      --version         show the version and exit\n";
 
@@ -46,6 +47,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "digits", required_argument, NULL, 'D' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -67,6 +69,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'D': cli_range("--digits", optarg, &o->dmin, &o->dmax, 1, 3); break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

@@ -18,12 +18,13 @@ static const char usage[] =
 "(train-cnn) has layers 0, the input, 1, its pooled features before the head\n"
 "(the default), and 2, its class probabilities.\n"
 "\n"
-"  -k, --layer K     the layer to write (default: the smallest hidden layer,\n"
+"      --layer K     the layer to write (default: the smallest hidden layer,\n"
 "                    the first of equals)\n"
 "      --precision P bf16 or fp32 (default: the precision the model was\n"
 "                    trained with)\n"
 "  -j, --threads N   threads (default: all cores)\n"
 "  -v, --verbose     say which kernel and precision compute\n"
+"      --force       write the binary output even to a terminal\n"
 "  -h, --help        show this help and exit\n"
 "      --version     show the version and the kernel, and exit\n"
 "\n"
@@ -44,16 +45,18 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "layer", required_argument, NULL, 'k' },
 		{ "threads", required_argument, NULL, 'j' },
 		NET_LONGOPTS,
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":k:j:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->layer = (int)cli_long("--layer", optarg, 0, MLP_MAX_LAYERS - 1); break;
 		case 'j': o->threads = cli_threads("--threads", optarg); break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': net_version(); break;
 		default:

@@ -11,7 +11,7 @@
 #define CLASSES_MAX 65536
 
 static const char usage[] =
-"Usage: iou [-t T] [-c N [-i K[,K...]]...] [-p] PRED TRUTH\n"
+"Usage: iou [-t T] [-C N [-i K[,K...]]...] [-p] PRED TRUTH\n"
 "Scores a prediction stream against a truth stream, sample by sample,\n"
 "and prints TSV lines NAME<TAB>VALUE.\n"
 "\n"
@@ -22,13 +22,13 @@ static const char usage[] =
 "per-image IoU), dice, precision, recall, tp, fp, fn, tn. A ratio whose\n"
 "denominator is 0 is 1 when prediction and truth are both empty, else 0.\n"
 "\n"
-"Classes (-c N): PRED and TRUTH are class maps (index 0..N-1 per pixel);\n"
+"Classes (-C N): PRED and TRUTH are class maps (index 0..N-1 per pixel);\n"
 "PRED may instead hold N channels of scores, taken by argmax. Prints\n"
 "iou_K and dice_K per class (nan for a class absent from both), then\n"
 "mean_iou and mean_dice over the present classes not ignored.\n"
 "\n"
 "  -t, --threshold=T  foreground threshold for PRED (default 0.5)\n"
-"  -c, --classes=N    class maps with N classes (1..65536)\n"
+"  -C, --classes=N    class maps with N classes (1..65536)\n"
 "  -i, --ignore=K,... leave classes out of the means (repeatable)\n"
 "  -p, --per-sample   a header line, then one row per sample\n"
 "  -h, --help         show this help and exit\n"
@@ -50,7 +50,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "threshold", required_argument, NULL, 't' },
-		{ "classes", required_argument, NULL, 'c' },
+		{ "classes", required_argument, NULL, 'C' },
 		{ "ignore", required_argument, NULL, 'i' },
 		{ "per-sample", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -59,13 +59,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":t:c:i:ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:C:i:ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			o->threshold = cli_double("--threshold", optarg, -1e30, 1e30);
 			o->threshold_set = 1;
 			break;
-		case 'c': o->classes = cli_long("--classes", optarg, 1, CLASSES_MAX); break;
+		case 'C': o->classes = cli_long("--classes", optarg, 1, CLASSES_MAX); break;
 		case 'i':
 			o->nignore += cli_list("--ignore", optarg, o->ignore + o->nignore,
 					       CLASSES_MAX - o->nignore, 0, CLASSES_MAX - 1);

@@ -7,16 +7,17 @@
 #include "tensor.h"
 
 static const char usage[] =
-"Usage: mix [-w W] [-s SEED --shuffle] [-P] A B\n"
+"Usage: mix [-w W] [-R [-s SEED]] [-P] A B\n"
 "Write W*a + (1-W)*b for each pair of samples a of A and b of B, as float32\n"
 "intensities (uint8 input is divided by 255). A and B must hold the same\n"
 "number of samples of the same shape.\n"
 "\n"
 "  -w, --weight W    weight of A (default 0.5); B gets 1-W\n"
-"      --shuffle     pair A's samples with a random permutation of B's\n"
+"  -R, --shuffle     pair A's samples with a random permutation of B's\n"
 "                    (B is read into memory)\n"
 "  -s, --seed SEED   seed of the --shuffle permutation (default 1)\n"
 "  -P, --pgm         write a PGM stream (PAM for C > 1) instead\n"
+"      --force       write the binary output even to a terminal\n"
 "  -h, --help        show this help and exit\n"
 "      --version     show the version and exit\n"
 "\n"
@@ -35,21 +36,23 @@ static void parse_args(int argc, char **argv, struct options *o)
 	enum { OPT_SHUFFLE = 256, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "weight", required_argument, NULL, 'w' },
-		{ "shuffle", no_argument, NULL, OPT_SHUFFLE },
+		{ "shuffle", no_argument, NULL, 'R' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":w:s:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":w:Rs:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'w': o->w = (float)cli_double("--weight", optarg, -1e6, 1e6); break;
-		case OPT_SHUFFLE: o->shuffle = 1; break;
+		case 'R': o->shuffle = 1; break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
 		default: cli_bad_option(c, argv);

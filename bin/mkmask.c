@@ -12,18 +12,19 @@ static const char usage[] =
 "Write COUNT occlusion masks of H rows and W columns as a uint8 tensor\n"
 "stream of shape (H,W): 1 = hidden, 0 = visible.\n"
 "\n"
-"  -k, --kind KIND      vstripe: one stripe of whole columns;\n"
+"      --kind KIND      vstripe: one stripe of whole columns;\n"
 "                       hstripe: one stripe of whole rows;\n"
 "                       patch:   one square;\n"
 "                       pixels:  each pixel hidden independently\n"
-"      --size WxH       mask width and height\n"
-"  -w, --width A[-B]    stripe width or square side, uniform in A..B\n"
+"  -S, --size WxH       mask width and height: (H,W) masks\n"
+"      --width A[-B]    stripe width or square side, uniform in A..B\n"
 "                       (vstripe, hstripe, patch); the stripe or square lies\n"
 "                       fully inside the mask at a uniformly random position\n"
-"  -f, --fraction F     probability that a pixel is hidden (pixels), 0..1\n"
+"      --fraction F     probability that a pixel is hidden (pixels), 0..1\n"
 "  -n, --count COUNT    number of masks to write\n"
 "  -s, --seed SEED      random seed (default 1); same seed, same bytes\n"
 "  -P, --pgm            write a PGM stream (0/255) instead\n"
+"      --force          write the binary output even to a terminal\n"
 "  -h, --help           show this help and exit\n"
 "      --version        show the version and exit\n";
 
@@ -57,12 +58,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 	enum { OPT_SIZE = 256, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "kind", required_argument, NULL, 'k' },
-		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "size", required_argument, NULL, 'S' },
 		{ "width", required_argument, NULL, 'w' },
 		{ "fraction", required_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -71,15 +73,16 @@ static void parse_args(int argc, char **argv, struct options *o)
 	long limit;
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":k:w:f:n:s:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":S:n:s:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->kind = parse_kind(optarg); break;
-		case OPT_SIZE: cli_size("--size", optarg, &o->w, &o->h); break;
+		case 'S': cli_size("--size", optarg, &o->w, &o->h); break;
 		case 'w': width = optarg; break;
 		case 'f': o->fraction = cli_double("--fraction", optarg, 0, 1); break;
 		case 'n': o->count = cli_long("--count", optarg, 0, 1L << 40); break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
 		default: cli_bad_option(c, argv);

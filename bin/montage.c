@@ -19,12 +19,15 @@ static const char usage[] =
 "cols*W*S + (cols-1)*G pixels wide, rows*H*S + (rows-1)*G high. uint8\n"
 "values are drawn as they are; float intensities as round(255 x), clipped.\n"
 "\n"
-"  -c, --cols N   tiles per row (default: ceil(sqrt(tiles)))\n"
+"      --cols N   tiles per row (default: ceil(sqrt(tiles)))\n"
 "  -g, --gap G    pixels between tiles (default 1)\n"
-"  -m, --max N    draw at most the first N samples (default 256)\n"
-"  -s, --scale S  enlarge every tile S times, nearest neighbour (default 1)\n"
-"  -S, --stretch  map each tile's own minimum..maximum to black..white (for\n"
-"                 0/1 masks, class maps and values outside [0,1])\n"
+"      --max N    draw at most the first N samples (default 256)\n"
+"  -z, --scale S  enlarge every tile S times, nearest neighbour (default 1)\n"
+"      --stretch  map each channel's minimum..maximum over all the samples\n"
+"                 drawn to black..white, the same for every tile of that\n"
+"                 channel (0/1 masks, class maps: one grey per class;\n"
+"                 values outside [0,1])\n"
+"      --force    write the binary output even to a terminal\n"
 "  -h, --help     show this help and exit\n"
 "      --version  show the version and exit\n"
 "\n"
@@ -39,22 +42,25 @@ struct options {
 	const char *file;
 };
 
-/* stretch: the tile's minimum..maximum to 0..1; a flat tile stays as it is
- * when within [0,1], else becomes 0. */
-static void stretch(float *x, int64_t n)
+/* stretch: channel k of the n samples (c channels of hw values each) from
+ * its minimum..maximum over them all to 0..1, one mapping for every tile of
+ * the channel, so that a class map's class has one grey in every tile; a
+ * flat channel stays as it is when within [0,1], else becomes 0. */
+static void stretch(float *buf, int64_t n, int64_t c, int64_t hw, int64_t k)
 {
-	float lo = x[0], hi = x[0];
+	float lo = buf[k * hw], hi = lo;
 
-	for (int64_t i = 1; i < n; i++) {
-		lo = x[i] < lo ? x[i] : lo;
-		hi = x[i] > hi ? x[i] : hi;
+	for (int64_t s = 0; s < n; s++) {
+		const float *x = buf + (s * c + k) * hw;
+		for (int64_t i = 0; i < hw; i++) {
+			lo = x[i] < lo ? x[i] : lo;
+			hi = x[i] > hi ? x[i] : hi;
+		}
 	}
-	if (hi > lo) {
-		for (int64_t i = 0; i < n; i++)
-			x[i] = (x[i] - lo) / (hi - lo);
-	} else if (lo < 0 || lo > 1) {
-		for (int64_t i = 0; i < n; i++)
-			x[i] = 0;
+	for (int64_t s = 0; s < n; s++) {
+		float *x = buf + (s * c + k) * hw;
+		for (int64_t i = 0; i < hw; i++)
+			x[i] = hi > lo ? (x[i] - lo) / (hi - lo) : lo < 0 || lo > 1 ? 0 : x[i];
 	}
 }
 
@@ -64,8 +70,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "cols", required_argument, NULL, 'c' },
 		{ "gap", required_argument, NULL, 'g' },
 		{ "max", required_argument, NULL, 'm' },
-		{ "scale", required_argument, NULL, 's' },
+		{ "scale", required_argument, NULL, 'z' },
 		{ "stretch", no_argument, NULL, 'S' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -75,13 +82,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->gap = 1;
 	o->max = 256;
 	o->scale = 1;
-	while ((c = getopt_long(argc, argv, ":c:g:m:s:Sh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":g:z:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->cols = cli_long("--cols", optarg, 1, 65535); break;
 		case 'g': o->gap = cli_long("--gap", optarg, 0, 1024); break;
 		case 'm': o->max = cli_long("--max", optarg, 1, 1 << 20); break;
-		case 's': o->scale = cli_long("--scale", optarg, 1, 64); break;
+		case 'z': o->scale = cli_long("--scale", optarg, 1, 64); break;
 		case 'S': o->stretch = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);
@@ -139,8 +147,8 @@ int main(int argc, char **argv)
 		die("no images in the stream (%s)", input_name(in));
 	tiles = n * c;
 	if (o.stretch)
-		for (int64_t t = 0; t < tiles; t++)
-			stretch(buf + t * h * w, h * w);
+		for (int64_t k = 0; k < c; k++)
+			stretch(buf, n, c, h * w, k);
 	cols = o.cols ? o.cols : (int64_t)ceil(sqrt((double)tiles));
 	while (!o.cols && cols * cols < tiles)   /* sqrt's rounding */
 		cols++;

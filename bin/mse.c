@@ -9,13 +9,13 @@
 #include "tensor.h"
 
 static const char usage[] =
-"Usage: mse [-p] [-c] A B\n"
+"Usage: mse [-p] [--per-channel] A B\n"
 "Mean squared error between two streams of the same shape and length,\n"
 "read as intensities (uint8 and PGM mapped to [0,1], floats as they are),\n"
 "accumulated in double. Prints TSV lines NAME<TAB>VALUE: mse over every\n"
 "value, and psnr = 10 log10(1/mse) for peak 1 (inf when mse is 0).\n"
 "\n"
-"  -c, --per-channel  also mse_K for each channel K of (C,H,W) samples\n"
+"      --per-channel  also mse_K for each channel K of (C,H,W) samples\n"
 "  -p, --per-sample   a header line, then one row per sample:\n"
 "                     index, mse, psnr (and mse_K with -c)\n"
 "  -h, --help         show this help and exit\n"
@@ -40,7 +40,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":pch", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->per_sample = 1; break;
 		case 'c': o->per_channel = 1; break;

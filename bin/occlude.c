@@ -26,6 +26,7 @@ static const char usage[] =
 "                    pasted into the visible pixels of its input\n"
 "  -s, --seed SEED   noise seed (default 1); same seed, same bytes\n"
 "  -P, --pgm         write a PGM stream (PAM for C > 1) instead\n"
+"      --force       write the binary output even to a terminal\n"
 "  -h, --help        show this help and exit\n"
 "      --version     show the version and exit\n"
 "\n"
@@ -51,6 +52,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "fill-from", required_argument, NULL, 'F' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -67,6 +69,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'F': o->fill_from = optarg; break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case OPT_VERSION: cli_version(); break;
 		default: cli_bad_option(c, argv);

@@ -7,14 +7,15 @@
 #include "tensor.h"
 
 static const char usage[] =
-"Usage: otsu [-t] [-P] [FILE]\n"
+"Usage: otsu [--thresholds] [-P] [FILE]\n"
 "Foreground masks by Otsu's threshold per image: 1 where value > t.\n"
 "The threshold maximises the between-class variance of the 256-bin\n"
 "histogram of 8-bit values (float input in [0,1] is quantised to\n"
 "round(255 x)); the first maximum wins; a uniform image is all background.\n"
 "\n"
-"  -t, --thresholds  print one threshold (0..255) per line instead of masks\n"
+"      --thresholds  print one threshold (0..255) per line instead of masks\n"
 "  -P, --pgm         write a PGM stream (0/255) instead of a uint8 tensor stream\n"
+"      --force       write the binary output even to a terminal\n"
 "  -h, --help        show this help and exit\n"
 "      --version     show the version and exit\n"
 "\n"
@@ -31,16 +32,18 @@ static void parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "thresholds", no_argument, NULL, 't' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":tPh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->thresholds = 1; break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

@@ -15,10 +15,11 @@ static const char usage[] =
 "stay uint8; anything else is written as float32 intensities.\n"
 "\n"
 "  -S, --size WxH     the output size (default 32x32)\n"
-"  -c, --crop         crop to WxH instead of padding\n"
+"      --crop         crop to WxH instead of padding\n"
 "  -f, --fill VALUE   the value of the new pixels, in the stream's units:\n"
 "                     an integer 0..255 for uint8 streams (default 0)\n"
 "  -P, --pgm          write a PGM/PAM stream instead of a tensor stream\n"
+"      --force        write the binary output even to a terminal\n"
 "  -h, --help         show this help and exit\n"
 "      --version      show the version and exit\n"
 "\n"
@@ -40,6 +41,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "crop", no_argument, NULL, 'c' },
 		{ "fill", required_argument, NULL, 'f' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -47,7 +49,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	o->w = o->h = 32;
-	while ((c = getopt_long(argc, argv, ":S:cf:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":S:f:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S': cli_size("--size", optarg, &o->w, &o->h); break;
 		case 'c': o->crop = 1; break;
@@ -56,6 +58,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->fill_arg = optarg;
 			break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

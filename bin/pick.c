@@ -33,10 +33,11 @@ static const char usage[] =
 "                         (uint8 tensor stream, same order)\n"
 "  -I, --index-out FILE   write the input position (0-based) of each selected\n"
 "                         sample there, one a line, same order\n"
-"  -S, --shuffle          shuffle (reads the whole stream into memory)\n"
+"  -R, --shuffle          shuffle (reads the whole stream into memory)\n"
 "  -s, --seed SEED        random seed for --shuffle (default 1)\n"
 "  -d, --shard I/N        keep the samples at positions p with p % N == I\n"
 "  -P, --pgm              write a PGM/PAM stream instead of a tensor stream\n"
+"      --force            write the binary output even to a terminal\n"
 "  -h, --help             show this help and exit\n"
 "      --version          show the version and exit\n"
 "\n"
@@ -114,10 +115,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "keep", required_argument, NULL, 'k' },
 		{ "labels-out", required_argument, NULL, 'L' },
 		{ "index-out", required_argument, NULL, 'I' },
-		{ "shuffle", no_argument, NULL, 'S' },
+		{ "shuffle", no_argument, NULL, 'R' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "shard", required_argument, NULL, 'd' },
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -127,7 +129,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->to = INT64_MAX;
 	o->seed = 1;
 	o->shard_n = 1;
-	while ((c = getopt_long(argc, argv, ":n:r:l:k:L:I:Ss:d:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:r:l:k:L:I:Rs:d:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 		case 'r':
@@ -146,10 +148,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'L': o->labels_out = optarg; break;
 		case 'I': o->index_out = optarg; break;
-		case 'S': o->shuffle = 1; break;
+		case 'R': o->shuffle = 1; break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'd': parse_shard(optarg, o); break;
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

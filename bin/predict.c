@@ -28,6 +28,7 @@ static const char usage[] =
 "                      trained with)\n"
 "  -j, --threads N     threads (default: all cores)\n"
 "  -v, --verbose       say which kernel and precision compute\n"
+"      --force         write the binary output even to a terminal\n"
 "  -h, --help          show this help and exit\n"
 "      --version       show the version and the kernel, and exit\n"
 "\n"
@@ -49,6 +50,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "pgm", no_argument, NULL, 'P' },
 		{ "threads", required_argument, NULL, 'j' },
 		NET_LONGOPTS,
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -62,6 +64,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'b': o->batch = (int)cli_long("--batch", optarg, 1, 65536); break;
 		case 'P': o->pgm = 1; break;
 		case 'j': o->threads = cli_threads("--threads", optarg); break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': net_version(); break;
 		default:

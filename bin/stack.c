@@ -16,6 +16,7 @@ static const char usage[] =
 "intensities (uint8 inputs then become value/255).\n"
 "\n"
 "  -P, --pgm      write a PAM stream instead of a tensor stream\n"
+"      --force    write the binary output even to a terminal\n"
 "  -h, --help     show this help and exit\n"
 "      --version  show the version and exit\n"
 "\n"
@@ -33,6 +34,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "pgm", no_argument, NULL, 'P' },
+		CLI_FORCE_LONGOPT,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -42,6 +44,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, ":Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'P': o->pgm = 1; break;
+		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

@@ -13,10 +13,10 @@ static const char usage[] =
 "uint8 streams are printed as integers 0..255; anything else as float32\n"
 "intensities with printf's %.6g (or %.Pg).\n"
 "\n"
-"  -H, --header         a first line naming the columns: index (with -i),\n"
+"  -H, --header         a first line naming the columns: index (with --index),\n"
 "                       then v0, v1, ... (value for scalars)\n"
-"  -i, --index          start each line with the sample's index, from 0\n"
-"  -p, --precision P    significant digits of floats, 1..17 (default 6)\n"
+"      --index          start each line with the sample's index, from 0\n"
+"      --precision P    significant digits of floats, 1..17 (default 6)\n"
 "  -h, --help           show this help and exit\n"
 "      --version        show the version and exit\n"
 "\n"
@@ -42,7 +42,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	o->precision = 6;
-	while ((c = getopt_long(argc, argv, ":Hip:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":Hh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H': o->header = 1; break;
 		case 'i': o->index = 1; break;

@@ -18,7 +18,7 @@ static const char usage[] =
 "\n"
 "      --loss bce|mse|ce   loss: binary cross-entropy on masks (default),\n"
 "                          mean squared error, softmax cross-entropy on class maps\n"
-"      --classes N         classes for ce (class maps hold 0..N-1)\n"
+"  -C, --classes N         classes for ce (class maps hold 0..N-1)\n"
 "      --depth D           poolings (default 2)\n"
 "      --filters F         filters at the first level, doubling per level (16)\n"
 "      --activation A      relu (default), leaky_relu, tanh, sigmoid\n"
@@ -40,7 +40,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	enum { O_LOSS = 256, O_CLASSES, O_DEPTH, O_FILTERS, O_ACT };
 	static const struct option longopts[] = {
 		{ "loss", required_argument, NULL, O_LOSS },
-		{ "classes", required_argument, NULL, O_CLASSES },
+		{ "classes", required_argument, NULL, 'C' },
 		{ "depth", required_argument, NULL, O_DEPTH },
 		{ "filters", required_argument, NULL, O_FILTERS },
 		{ "activation", required_argument, NULL, O_ACT },
@@ -51,14 +51,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c, v;
 
-	while ((c = getopt_long(argc, argv, ":" TRAIN_SHORTOPTS "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":" TRAIN_SHORTOPTS "C:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_LOSS:
 			if ((v = loss_parse(optarg)) < 0)
 				usage_die("--loss: '%s' is not bce, mse or ce", optarg);
 			o->loss = v;
 			break;
-		case O_CLASSES: o->classes = (int)cli_long("--classes", optarg, 2, 255); break;
+		case 'C': o->classes = (int)cli_long("--classes", optarg, 2, 255); break;
 		case O_DEPTH: o->net.depth = (int)cli_long("--depth", optarg, 1, 6); break;
 		case O_FILTERS: o->net.filters = (int)cli_long("--filters", optarg, 1, 1024); break;
 		case O_ACT:

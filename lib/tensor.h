@@ -5,6 +5,7 @@
 #include "util.h"
 #include "atomic.h"
 #include "stream.h"
+#include "terminal.h"
 #include "cli.h"
 #include "otsu.h"
 #include "epochs.h"

@@ -250,3 +250,8 @@ void rng_shuffle(rng_t *r, int64_t *idx, int64_t n)
 		idx[j] = t;
 	}
 }
+
+int launched_by_mpirun(void)
+{
+	return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}

@@ -45,4 +45,8 @@ uint64_t rng_below(rng_t *r, uint64_t n);  /* uniform 0..n-1, unbiased */
 float rng_normal(rng_t *r);                /* standard normal (Box-Muller) */
 void rng_shuffle(rng_t *r, int64_t *idx, int64_t n); /* Fisher-Yates */
 
+/* launched_by_mpirun: the launchers' own variables are set (OpenMPI, PMI,
+ * PMIx): the process is one rank of an MPI job (lib/nn/dist.c) */
+int launched_by_mpirun(void);
+
 #endif

@@ -69,9 +69,11 @@ png() {
 	pnmtopng < "$1" > "$2"
 }
 
-# plot_history TSV PNG TITLE: training and validation loss per epoch
-plot_history() {
-	gnuplot 2>/dev/null <<GP
+# history_gnuplot TSV PNG TITLE: the gnuplot script of plot_history: the
+# training loss per epoch, and the validation loss only when the history
+# has one (a run without validation data writes nan there)
+history_gnuplot() {
+	cat <<GP
 set terminal png size 640,400
 set output '$2'
 set title '$3'
@@ -79,13 +81,36 @@ set xlabel 'epoch'
 set ylabel 'loss'
 set logscale y
 set key top right
-plot '$1' using 1:2 skip 1 with linespoints title 'train', \
-     '$1' using 1:3 skip 1 with linespoints title 'validation'
 GP
+	if awk -F '\t' 'NR > 1 && $3 ~ /^[-+]?[0-9.]+([eE][-+]?[0-9]+)?$/ { v = 1 } END { exit !v }' "$1"; then
+		printf "plot '%s' using 1:2 skip 1 with linespoints title 'train', '%s' using 1:3 skip 1 with linespoints title 'validation'\n" "$1" "$1"
+	else
+		printf "plot '%s' using 1:2 skip 1 with linespoints title 'train'\n" "$1"
+	fi
 }
 
-# report_commands: the script itself, as the exact commands of the report
+# plot_history TSV PNG TITLE: training (and validation) loss per epoch
+plot_history() {
+	history_gnuplot "$@" | gnuplot 2>/dev/null
+}
+
+# report_sources [STUDY]: the sources of the figures a report sets beside
+# segpipe's (pipelines/sources.tsv, the rows of STUDY, default $EXP, and of
+# all), and what its "seed" column is
+report_sources() {
+	printf '\n## Sources\n\n'
+	printf 'A **seed** column gives the figure reported by the study'"'"'s seed project: the\n'
+	printf 'earlier implementation of the same protocol that segpipe re-does. *Published*\n'
+	printf 'and *best public* figures are other public results.\n\n'
+	printf '| figure | value | source |\n| --- | --- | --- |\n'
+	awk -F '\t' -v s="${1:-$EXP}" '!/^#/ && NR > 1 && ($1 == s || $1 == "all") && $1 != "study" {
+		printf "| %s | %s | %s |\n", $2, $3, $4 }' "$ROOT/pipelines/sources.tsv"
+}
+
+# report_commands: the sources of the report's figures, then the script
+# itself, as the exact commands of the report
 report_commands() {
+	report_sources
 	printf '\n## Commands\n\nRun as `%s` (mode %s, settings above):\n\n```sh\n' \
 		"pipelines/$EXP" "$MODE"
 	sed -n '/^# --- pipeline/,/^# --- end/p' "$ROOT/pipelines/$EXP" | sed '1d;$d'

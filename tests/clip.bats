@@ -24,7 +24,7 @@ np.save('$T/f.npy', a)"
 
 @test "clip: [0,1] by default, -l and -u move the bounds, NaN stays" {
 	clip "$T/f.npy" > "$T/a.npy"
-	clip -l -0.5 --high 1.5 < "$T/f.npy" > "$T/b.npy"
+	clip --low -0.5 --high 1.5 < "$T/f.npy" > "$T/b.npy"
 	run pyck "a.shape == c.shape and a.dtype == np.float32 and np.array_equal(a, np.clip(c, 0, 1), equal_nan=True) and np.array_equal(b, np.clip(c, -0.5, 1.5), equal_nan=True) and np.isnan(a[0, 0, 0, 0])" "$T/a.npy" "$T/b.npy" "$T/f.npy"
 	assert_output True
 }

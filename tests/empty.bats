@@ -56,7 +56,7 @@ empty_out() {
 	# an empty record between full ones contributes nothing
 	pick --first 2 "$IMAGES" > two.npy
 	cat two.npy e.npy two.npy > mid.npy
-	run otsu -t mid.npy
+	run otsu --thresholds mid.npy
 	assert_success
 	assert_equal "${#lines[@]}" 4
 }
@@ -91,7 +91,7 @@ empty_out() {
 	empty_out compose -n 0 -m c.npy "$IMAGES" "$LABELS"
 	run npy_eval c.npy 'a.shape'
 	assert_output "(0, 64, 84)"
-	run otsu -t e.npy
+	run otsu --thresholds e.npy
 	assert_success
 	assert_output ""
 	# -P: a PGM stream of no images is no bytes

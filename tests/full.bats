@@ -32,7 +32,7 @@ full() {
 
 @test "full: every stream tool's output to a full disk is exit 1 and one line" {
 	full otsu i.npy
-	full otsu -t i.npy
+	full otsu --thresholds i.npy
 	full mkmask --kind patch --size 28x28 --width 5 -n 20
 	full occlude k.npy i.npy
 	full occlude -F i.npy k.npy i.npy

@@ -163,24 +163,24 @@ EOF
 
 @test "iou: --classes 11 per class and means match numpy, with --ignore" {
 	local d="$BATS_FILE_TMPDIR"
-	iou -c 11 "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
+	iou -C 11 "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
 	run -0 class_check "$d/cls_pred.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out"
 	assert_output ok
 	iou --classes 11 --ignore 0 "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
 	run -0 class_check "$d/cls_pred.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out" 0
 	assert_output ok
 	# a list and a repeat add up
-	iou -c 11 -i 0,5 --ignore=3 "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
+	iou -C 11 -i 0,5 --ignore=3 "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
 	run -0 class_check "$d/cls_pred.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out" 0 5 3
 	assert_output ok
 }
 
 @test "iou: --classes takes the argmax of an N-channel PRED" {
 	local d="$BATS_FILE_TMPDIR"
-	iou -c 11 -i 0 "$d/cls_prob.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
+	iou -C 11 -i 0 "$d/cls_prob.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
 	run -0 class_check "$d/cls_prob.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out" 0
 	assert_output ok
-	iou -c 11 -i 0 "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/want"
+	iou -C 11 -i 0 "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/want"
 	cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/want"
 }
 
@@ -190,19 +190,19 @@ np.save(D + '/cp.npy', np.array([[[0, 1], [2, 2]]], np.uint8))
 np.save(D + '/ct.npy', np.array([[[0, 1], [1, 2]]], np.uint8))
 EOF
 	# class 0: 1/1; class 1: 1/2 (dice 2/3); class 2: 1/2; class 3 absent
-	run -0 iou -c 4 -i 0 "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
+	run -0 iou -C 4 -i 0 "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
 	assert_output "$(printf 'iou_0\t1\ndice_0\t1\niou_1\t0.5\ndice_1\t0.66666667\niou_2\t0.5\ndice_2\t0.66666667\niou_3\tnan\ndice_3\tnan\nmean_iou\t0.5\nmean_dice\t0.66666667')"
 	# only ignored classes present: the means are 1 (nothing to get wrong)
-	run -0 iou -c 4 -i 1,2 -p "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
+	run -0 iou -C 4 -i 1,2 -p "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
 	assert_line --index 0 "$(printf 'index\tmean_iou\tmean_dice\tiou_0\tdice_0\tiou_1\tdice_1\tiou_2\tdice_2\tiou_3\tdice_3')"
 	assert_line --index 1 "$(printf '0\t1\t1\t1\t1\t0.5\t0.66666667\t0.5\t0.66666667\tnan\tnan')"
-	run -0 iou -c 4 -i 0,1,2 "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
+	run -0 iou -C 4 -i 0,1,2 "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
 	assert_line --index 8 "$(printf 'mean_iou\t1')"
 }
 
 @test "iou: --classes --per-sample rows match numpy per image (fixture)" {
 	local d="$BATS_FILE_TMPDIR"
-	iou -c 11 -i 0 -p "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
+	iou -C 11 -i 0 -p "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
 	run -0 py - "$d/cls_pred.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out" <<'EOF'
 p = load(sys.argv[1]).reshape(500, -1); t = load(sys.argv[2]).reshape(500, -1)
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[3])]
@@ -230,13 +230,13 @@ np.save(D + '/bad.npy', np.array([[[0, 1]], [[1, 11]]], np.uint8))
 np.save(D + '/ok.npy', np.array([[[0, 1]], [[1, 1]]], np.uint8))
 np.save(D + '/frac.npy', np.array([[[0, 1]], [[1, 0.5]]], np.float32))
 EOF
-	run -1 iou -c 11 "$BATS_FILE_TMPDIR/bad.npy" "$BATS_FILE_TMPDIR/ok.npy"
+	run -1 iou -C 11 "$BATS_FILE_TMPDIR/bad.npy" "$BATS_FILE_TMPDIR/ok.npy"
 	assert_output --regexp '^iou: PRED value 11 .*not an integer in 0\.\.10 \(.*bad\.npy, sample 1\)$'
 	assert_equal "${#lines[@]}" 1
-	run -1 iou -c 11 "$BATS_FILE_TMPDIR/ok.npy" "$BATS_FILE_TMPDIR/bad.npy"
+	run -1 iou -C 11 "$BATS_FILE_TMPDIR/ok.npy" "$BATS_FILE_TMPDIR/bad.npy"
 	assert_output --regexp '^iou: TRUTH value 11 .*bad\.npy, sample 1\)$'
 	assert_equal "${#lines[@]}" 1
-	run -1 iou -c 11 "$BATS_FILE_TMPDIR/frac.npy" "$BATS_FILE_TMPDIR/ok.npy"
+	run -1 iou -C 11 "$BATS_FILE_TMPDIR/frac.npy" "$BATS_FILE_TMPDIR/ok.npy"
 	assert_output --regexp '^iou: PRED value 0\.5 .*frac\.npy, sample 1\)$'
 	assert_equal "${#lines[@]}" 1
 }
@@ -274,13 +274,13 @@ EOF
 	assert_line --index 0 --regexp '^iou: PRED and TRUTH cannot both be standard input'
 	run -2 iou -i 0 "$d/truth.npy" "$d/truth.npy"
 	assert_line --index 0 --regexp '^iou: --ignore needs --classes'
-	run -2 iou -c 11 -i 11 "$d/truth.npy" "$d/truth.npy"
+	run -2 iou -C 11 -i 11 "$d/truth.npy" "$d/truth.npy"
 	assert_line --index 0 --regexp '^iou: --ignore: class 11 is not below --classes 11'
-	run -2 iou -c 0 "$d/truth.npy" "$d/truth.npy"
+	run -2 iou -C 0 "$d/truth.npy" "$d/truth.npy"
 	assert_line --index 0 --regexp '^iou: --classes: '
 	run -2 iou -t abc "$d/truth.npy" "$d/truth.npy"
 	assert_line --index 0 --regexp '^iou: --threshold: '
-	run -2 iou -c 3 -t 0.5 "$d/truth.npy" "$d/truth.npy"
+	run -2 iou -C 3 -t 0.5 "$d/truth.npy" "$d/truth.npy"
 	assert_line --index 0 --regexp '^iou: --threshold does not apply with --classes'
 	run -2 iou --bogus "$d/truth.npy" "$d/truth.npy"
 }

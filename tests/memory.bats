@@ -36,7 +36,7 @@ rss_below() {
 
 @test "memory: a 65 KB gzip of one 2^26-element sample is refused at its header by every tool" {
 	for f in bomb.npy.gz bomb-vec.npy.gz bomb.pgm.gz; do
-		for cmd in "otsu -P $f" "otsu -t $f" "iou -c 2 $f $f" "iou $f $f" "mix $f $f" \
+		for cmd in "otsu -P $f" "otsu --thresholds $f" "iou -C 2 $f $f" "iou $f $f" "mix $f $f" \
 			   "mix --shuffle $f $f" "occlude $f $f" "totsv $f" "pick --shuffle $f" \
 			   "pad --size 8x8 $f" "chan -c 0 $f" "stack $f $f" "montage $f" "mse $f $f" \
 			   "clip $f"; do
@@ -52,7 +52,7 @@ rss_below() {
 	# 2^22 elements: 25 bytes each is 100 MB
 	for f in lim.npy.gz lim-f4.npy.gz; do
 		for cmd in "otsu $f" "iou $f $f" "mix $f $f" "mix --shuffle $f $f" "totsv $f" \
-			   "totsv -p 17 $f" "pick --shuffle $f" "pick -n 1 $f" "mse $f $f"; do
+			   "totsv --precision 17 $f" "pick --shuffle $f" "pick -n 1 $f" "mse $f $f"; do
 			rss_below 102400 $cmd
 		done
 	done
@@ -60,7 +60,7 @@ rss_below() {
 	for cmd in "otsu -P $f" "occlude $f $f" "pad --size 2048x2048 $f" "chan -c 0 $f"; do
 		rss_below 102400 $cmd
 	done
-	rss_below 102400 iou -c 2 lim.npy.gz lim.npy.gz
+	rss_below 102400 iou -C 2 lim.npy.gz lim.npy.gz
 	rss_below 102400 montage lim.npy.gz
 }
 
@@ -78,14 +78,14 @@ rss_below() {
 }
 
 @test "memory: SEGPIPE_SAMPLE_MAX raises the limit, and a bad value is one clear error" {
-	run env SEGPIPE_SAMPLE_MAX=67108864 otsu -t bomb.npy.gz
+	run env SEGPIPE_SAMPLE_MAX=67108864 otsu --thresholds bomb.npy.gz
 	assert_success
 	assert_equal "${#lines[@]}" 1
-	run env SEGPIPE_SAMPLE_MAX=1000 otsu -t lim.npy.gz
+	run env SEGPIPE_SAMPLE_MAX=1000 otsu --thresholds lim.npy.gz
 	assert_failure 1
 	assert_output --regexp 'too large'
 	for v in 0 -1 x 12x 4294967296; do
-		run env SEGPIPE_SAMPLE_MAX=$v otsu -t lim.npy.gz
+		run env SEGPIPE_SAMPLE_MAX=$v otsu --thresholds lim.npy.gz
 		assert_failure 1
 		assert_output "otsu: SEGPIPE_SAMPLE_MAX: '$v' is not an integer in 1..2147483648"
 	done

@@ -54,7 +54,7 @@ setup() {
 	assert_output --partial "PGM raw, 233 by 174  maxval 255"   # 4*56+3*3, 3*56+2*3
 	run grid_ok "$T/m.pgm" 4 3 2 10
 	assert_output True
-	montage -c 7 -g 0 -m 5 "$IMAGES" > "$T/m.pgm"
+	montage --cols 7 -g 0 --max 5 "$IMAGES" > "$T/m.pgm"
 	run grid_ok "$T/m.pgm" 7 0 1 5
 	assert_output True
 }
@@ -64,7 +64,7 @@ setup() {
 import numpy as np
 r = np.random.default_rng(4)
 np.save('$T/f.npy', (r.random((3, 2, 5, 6)) * 1.2 - 0.1).astype(np.float32))"
-	montage -c 4 "$T/f.npy" > "$T/m.pgm"
+	montage --cols 4 "$T/f.npy" > "$T/m.pgm"
 	run grid_ok "$T/m.pgm" 4 1 1 3 "$T/f.npy"
 	assert_output True
 	# fewer samples than --max: the square that holds the 6 tiles is 3 wide
@@ -78,14 +78,28 @@ np.save('$T/f.npy', (r.random((3, 2, 5, 6)) * 1.2 - 0.1).astype(np.float32))"
 	run -1 montage "$LABELS"
 	assert_output --regexp '^montage: samples of shape scalar are not images'
 	assert_equal "${#lines[@]}" 1
-	run -1 montage -c 3000 "$IMAGES"
+	run -1 montage --cols 3000 "$IMAGES"
 	assert_output --regexp '^montage: a picture of 86999x28 is too large'
 	assert_equal "${#lines[@]}" 1
 	run -1 montage "$T/missing"
 	assert_output --regexp '^montage: cannot open'
 	assert_equal "${#lines[@]}" 1
-	for args in "-c 0" "-g -1" "-m 0" "-s 0" "-s x" "a b" "--bogus"; do
+	for args in "--cols 0" "-g -1" "--max 0" "-z 0" "-z x" "-s 2" "-c 2" "a b" "--bogus"; do
 		run -2 montage $args
 		assert_line --index 0 --regexp '^montage: '
 	done
+}
+
+@test "montage --stretch: one grey per class in every tile of a class map" {
+	local d=$BATS_TEST_TMPDIR
+	# two 2x2 class maps: classes 0,3 and 0,3,7
+	py 'np.save(open(sys.argv[1], "wb"), np.array([[[0, 3], [3, 0]], [[0, 3], [7, 0]]], np.uint8))' "$d/c.npy"
+	# the picture, 4x2, as totsv prints a PGM: its values, row after row
+	run sh -c "montage --stretch --gap 0 --cols 2 '$d/c.npy' | totsv"
+	# class 3 is 255 * 3 / 7 = 109 in both tiles, 7 white, 0 black
+	assert_output $'0\t109\t0\t109\t109\t0\t255\t0'
+	# channels of a (C,H,W) sample each keep their own mapping: a 0/1 mask beside
+	py 'np.save(open(sys.argv[1], "wb"), np.array([[[[0, 1], [1, 0]], [[0, 3], [7, 0]]]], np.uint8))' "$d/m.npy"
+	run sh -c "montage --stretch --gap 0 --cols 2 '$d/m.npy' | totsv | head -1"
+	assert_output $'0\t255\t0\t109\t255\t0\t255\t0'
 }

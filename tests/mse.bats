@@ -76,7 +76,7 @@ EOF
 @test "mse: --per-sample (and with --per-channel) rows match numpy" {
 	local d="$BATS_FILE_TMPDIR"
 	mse -p "$IMAGES" "$d/noisy.npy" > "$BATS_TEST_TMPDIR/one"
-	mse -p -c "$d/two_a.npy" "$d/two_b.npy" > "$BATS_TEST_TMPDIR/two"
+	mse -p --per-channel "$d/two_a.npy" "$d/two_b.npy" > "$BATS_TEST_TMPDIR/two"
 	run -0 py - "$IMAGES" "$d/noisy.npy" "$d/two_a.npy" "$d/two_b.npy" "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two" <<'EOF'
 def rows(p):
     r = [l.rstrip('\n').split('\t') for l in open(p)]

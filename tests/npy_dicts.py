@@ -71,7 +71,7 @@ for d in dicts:
         data = theirs.tobytes()
     except Exception:
         theirs, fortran, data = None, False, bytes(24)
-    ours = subprocess.run([tool, '-p', '9', '-'], input=blob + data, capture_output=True)
+    ours = subprocess.run([tool, '--precision', '9', '-'], input=blob + data, capture_output=True)
     supported = (theirs is not None and not fortran and theirs.dtype.kind in 'fiub'
                  and 0 < theirs.ndim <= 4 and 0 not in theirs.shape[1:])
     if not supported:

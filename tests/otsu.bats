@@ -30,8 +30,8 @@ PYEOF
 	assert_output --regexp "^otsu \(segpipe\) [0-9.]+$"
 }
 
-@test "otsu -t: thresholds equal an independent numpy Otsu on the fixture" {
-	otsu -t "$IMAGES" > "$BATS_TEST_TMPDIR/t.txt"
+@test "otsu --thresholds: thresholds equal an independent numpy Otsu on the fixture" {
+	otsu --thresholds "$IMAGES" > "$BATS_TEST_TMPDIR/t.txt"
 	run py '
 a = load(sys.argv[1])
 got = [int(l) for l in open(sys.argv[2])]
@@ -55,11 +55,11 @@ print(otsu(np.array([0, 0, 200, 200], np.uint8)), otsu(np.array([7] * 4, np.uint
       otsu(np.array([10, 10, 10, 50, 50, 250], np.uint8)))' "$BATS_TEST_TMPDIR"
 	assert_success
 	assert_output "0 255 50"
-	run otsu -t "$BATS_TEST_TMPDIR/two.npy"
+	run otsu --thresholds "$BATS_TEST_TMPDIR/two.npy"
 	assert_output "0"
-	run otsu -t "$BATS_TEST_TMPDIR/flat.npy"
+	run otsu --thresholds "$BATS_TEST_TMPDIR/flat.npy"
 	assert_output "255"
-	run otsu -t "$BATS_TEST_TMPDIR/three.npy"
+	run otsu --thresholds "$BATS_TEST_TMPDIR/three.npy"
 	assert_output "50"
 	otsu "$BATS_TEST_TMPDIR/flat.npy" > "$BATS_TEST_TMPDIR/flat-mask.npy"
 	run npy_eval "$BATS_TEST_TMPDIR/flat-mask.npy" 'a.tolist()'
@@ -102,9 +102,9 @@ with open(sys.argv[3], "wb") as f:
     for x in a:
         f.write(b"P5\n28 28\n255\n" + x.tobytes())' \
 		"$IMAGES" "$BATS_TEST_TMPDIR/f.npy" "$BATS_TEST_TMPDIR/i.pgm"
-	otsu -t "$IMAGES" > "$BATS_TEST_TMPDIR/idx.txt"
-	otsu -t "$BATS_TEST_TMPDIR/f.npy" > "$BATS_TEST_TMPDIR/f.txt"
-	otsu -t < "$BATS_TEST_TMPDIR/i.pgm" > "$BATS_TEST_TMPDIR/pgm.txt"
+	otsu --thresholds "$IMAGES" > "$BATS_TEST_TMPDIR/idx.txt"
+	otsu --thresholds "$BATS_TEST_TMPDIR/f.npy" > "$BATS_TEST_TMPDIR/f.txt"
+	otsu --thresholds < "$BATS_TEST_TMPDIR/i.pgm" > "$BATS_TEST_TMPDIR/pgm.txt"
 	cmp "$BATS_TEST_TMPDIR/idx.txt" "$BATS_TEST_TMPDIR/f.txt"
 	cmp "$BATS_TEST_TMPDIR/idx.txt" "$BATS_TEST_TMPDIR/pgm.txt"
 	otsu "$IMAGES" > "$BATS_TEST_TMPDIR/idx.npy"
@@ -116,8 +116,8 @@ with open(sys.argv[3], "wb") as f:
 	# a stream of two .npy arrays back to back is one stream of 500 images
 	py 'a = load(sys.argv[1]); np.save(sys.argv[2], a[:123]); np.save(sys.argv[3], a[123:])' \
 		"$IMAGES" "$BATS_TEST_TMPDIR/a.npy" "$BATS_TEST_TMPDIR/b.npy"
-	cat "$BATS_TEST_TMPDIR/a.npy" "$BATS_TEST_TMPDIR/b.npy" | otsu -t > "$BATS_TEST_TMPDIR/ab.txt"
-	otsu -t "$IMAGES" > "$BATS_TEST_TMPDIR/idx.txt"
+	cat "$BATS_TEST_TMPDIR/a.npy" "$BATS_TEST_TMPDIR/b.npy" | otsu --thresholds > "$BATS_TEST_TMPDIR/ab.txt"
+	otsu --thresholds "$IMAGES" > "$BATS_TEST_TMPDIR/idx.txt"
 	cmp "$BATS_TEST_TMPDIR/idx.txt" "$BATS_TEST_TMPDIR/ab.txt"
 }
 

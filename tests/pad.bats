@@ -33,7 +33,7 @@ setup() {
 	pad -S 9x8 -f 0.25 "$T/f.npy" > "$T/a.npy"
 	run pyck "a.dtype == np.float32 and np.array_equal(a, np.pad(b, ((0, 0), (0, 0), (1, 2), (1, 2)), constant_values=np.float32(0.25)))" "$T/a.npy" "$T/f.npy"
 	assert_output True
-	pad -c -S 3x2 "$T/f.npy" > "$T/a.npy"
+	pad --crop -S 3x2 "$T/f.npy" > "$T/a.npy"
 	run pyck "a.shape == (4, 3, 2, 3) and np.array_equal(a, b[:, :, 1:3, 1:4])" "$T/a.npy" "$T/f.npy"
 	assert_output True
 }
@@ -42,13 +42,13 @@ setup() {
 	pick "$IMAGES" > "$T/in.npy"
 	pad -S 33x35 "$T/in.npy" | pad --crop --size 28x28 > "$T/back.npy"
 	cmp "$T/in.npy" "$T/back.npy"
-	pad -S 12x7 -f 0.5 "$T/f.npy" | pad -c -S 6x5 > "$T/back.npy"
+	pad -S 12x7 -f 0.5 "$T/f.npy" | pad --crop -S 6x5 > "$T/back.npy"
 	pick "$T/f.npy" > "$T/in.npy"
 	cmp "$T/in.npy" "$T/back.npy"
 	# the same size both ways is the identity
 	pick "$IMAGES" > "$T/in.npy"
 	pad -S 28x28 "$IMAGES" | cmp - "$T/in.npy"
-	pad -c -S 28x28 "$IMAGES" | cmp - "$T/in.npy"
+	pad --crop -S 28x28 "$IMAGES" | cmp - "$T/in.npy"
 }
 
 @test "pad: -P writes PGM" {
@@ -63,7 +63,7 @@ setup() {
 	run -1 pad -S 20x40 "$IMAGES"
 	assert_output --regexp '^pad: cannot pad 28x28 to 20x40'
 	assert_equal "${#lines[@]}" 1
-	run -1 pad -c -S 29x28 "$IMAGES"
+	run -1 pad --crop -S 29x28 "$IMAGES"
 	assert_output --regexp '^pad: cannot crop 28x28 to 29x28'
 	assert_equal "${#lines[@]}" 1
 	run -1 pad "$LABELS"

@@ -50,17 +50,17 @@ setup() {
 	run pyck "np.array_equal(a, img[lab == 5][2:8][1::2])" "$T/a.npy"
 	assert_output True
 	# shuffled: the range applies to the shuffled order, before the shard
-	pick -S -s 4 -l "$LABELS" -k 3 "$IMAGES" > "$T/all.npy"
-	pick -S -s 4 -l "$LABELS" -k 3 -r 1:9 -d 0/3 "$IMAGES" > "$T/a.npy"
+	pick -R -s 4 -l "$LABELS" -k 3 "$IMAGES" > "$T/all.npy"
+	pick -R -s 4 -l "$LABELS" -k 3 -r 1:9 -d 0/3 "$IMAGES" > "$T/a.npy"
 	run pyck "np.array_equal(b, a[1:9][0::3])" "$T/all.npy" "$T/a.npy"
 	assert_output True
 }
 
 @test "pick: --shuffle is a seeded permutation" {
-	pick -S "$T/seq.npy" > "$T/a.npy"
-	pick -S "$T/seq.npy" > "$T/b.npy"
+	pick -R "$T/seq.npy" > "$T/a.npy"
+	pick -R "$T/seq.npy" > "$T/b.npy"
 	cmp "$T/a.npy" "$T/b.npy"
-	pick -S -s 7 "$T/seq.npy" > "$T/c.npy"
+	pick -R -s 7 "$T/seq.npy" > "$T/c.npy"
 	pick --shuffle --seed 7 "$T/seq.npy" > "$T/d.npy"
 	cmp "$T/c.npy" "$T/d.npy"
 	! cmp -s "$T/a.npy" "$T/c.npy"
@@ -69,7 +69,7 @@ setup() {
 }
 
 @test "pick: --shuffle keeps images and --labels-out in step" {
-	pick -S -s 9 -l "$LABELS" -k 0,1,2,3,4,5,6,7,8,9 -L "$T/l.npy" "$IMAGES" > "$T/a.npy"
+	pick -R -s 9 -l "$LABELS" -k 0,1,2,3,4,5,6,7,8,9 -L "$T/l.npy" "$IMAGES" > "$T/a.npy"
 	run pyck "sorted(x.tobytes() for x in a) == sorted(x.tobytes() for x in img) and all(lab[[j for j in range(500) if np.array_equal(img[j], a[i])]].tolist().count(b[i]) > 0 for i in range(0, 500, 7)) and not np.array_equal(a, img)" "$T/a.npy" "$T/l.npy"
 	assert_output True
 }
@@ -79,7 +79,7 @@ setup() {
 	run pyck "np.array_equal(a, np.arange(0, 500, 3)) and np.array_equal(b, np.arange(1, 500, 3)) and np.array_equal(c, np.arange(2, 500, 3)) and sorted(np.concatenate([a, b, c]).tolist()) == list(range(500))" "$T/s0.npy" "$T/s1.npy" "$T/s2.npy"
 	assert_output True
 	# shards of a shuffled stream, same seed: still disjoint and complete
-	for i in 0 1 2 3; do pick -S -s 5 -d "$i/4" "$T/seq.npy" > "$T/s$i.npy"; done
+	for i in 0 1 2 3; do pick -R -s 5 -d "$i/4" "$T/seq.npy" > "$T/s$i.npy"; done
 	run pyck "sorted(np.concatenate([a, b, c, d]).tolist()) == list(range(500))" "$T/s0.npy" "$T/s1.npy" "$T/s2.npy" "$T/s3.npy"
 	assert_output True
 }
@@ -101,7 +101,7 @@ setup() {
 	run -1 pick -l "$T/l10.npy" -k 1 "$IMAGES"
 	assert_output --regexp '^pick: fewer labels than samples'
 	assert_equal "${#lines[@]}" 1
-	run -1 pick -S -l "$T/l10.npy" -k 1 "$IMAGES"
+	run -1 pick -R -l "$T/l10.npy" -k 1 "$IMAGES"
 	assert_output --regexp '^pick: fewer labels than samples'
 	assert_equal "${#lines[@]}" 1
 	pick -n 10 "$IMAGES" > "$T/i10.npy"
@@ -140,7 +140,7 @@ setup() {
 
 @test "pick: --index-out names the input position of every sample picked" {
 	# seq.npy: a sample's value is its index, so the positions are the values
-	pick -S -s 4 -r 10:60 -I "$T/i.txt" "$T/seq.npy" > "$T/a.npy"
+	pick -R -s 4 -r 10:60 -I "$T/i.txt" "$T/seq.npy" > "$T/a.npy"
 	totsv "$T/a.npy" | cmp - "$T/i.txt"
 	[ "$(wc -l < "$T/i.txt")" -eq 50 ]
 	# streamed: positions count the samples the label filter dropped

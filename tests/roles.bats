@@ -83,20 +83,20 @@ refused() {
 		refused "$re \\(c-$c\\.npy, sample 5\\)\$" \
 			train-unet $T --loss ce --classes 2 -o x.model i8.npy c-$c.npy
 		refused "TRUTH value [-0-9.naef+]+ at element 291 is not an integer in 0\\.\\.1 \\(c-$c\\.npy, sample 5\\)\$" \
-			iou -c 2 c-u8.npy c-$c.npy
+			iou -C 2 c-u8.npy c-$c.npy
 		refused "PRED value [-0-9.naef+]+ at element 291 is not an integer in 0\\.\\.1 \\(c-$c\\.npy, sample 5\\)\$" \
-			iou -c 2 c-$c.npy c-u8.npy
+			iou -C 2 c-$c.npy c-u8.npy
 	done
 }
 
 @test "roles: a PGM class map is its stored values, whatever the maxval" {
 	refused 'class value 8 at element [0-9]+ is not an integer in 0\.\.1 \(c8-m15\.pgm, sample 0\)$' \
 		train-unet $T --loss ce --classes 2 -o x.model i8.npy c8-m15.pgm
-	refused 'TRUTH value 8 at element [0-9]+ is not an integer in 0\.\.1' iou -c 2 c-u8.npy c8-m15.pgm
+	refused 'TRUTH value 8 at element [0-9]+ is not an integer in 0\.\.1' iou -C 2 c-u8.npy c8-m15.pgm
 	run train-unet $T --loss ce --classes 9 -o x.model i8.npy c8-m15.pgm
 	assert_success
 	# iou and train-unet read it alike: as the uint8 npy of the same values
-	run iou -c 9 c8-m15.pgm c8.npy
+	run iou -C 9 c8-m15.pgm c8.npy
 	assert_success
 	assert_line 'mean_iou	1'
 }

@@ -88,7 +88,7 @@ pixels() {
 # ---------- numpy -> otsu ----------
 
 @test "stream: u1 (N,H,W) from numpy.save: one threshold per sample, masks of the right shape" {
-	otsu -t u1.npy > t.txt
+	otsu --thresholds u1.npy > t.txt
 	run wc -l < t.txt
 	assert_output "$N"
 	otsu u1.npy > m.npy
@@ -109,8 +109,8 @@ print(m.shape, m.dtype, bool((m == (a > t[:, None, None])).all()))"
 }
 
 @test "stream: (N,1,H,W) is a (C,H,W) sample with C=1: same thresholds, shape kept" {
-	otsu -t u1.npy > ref
-	otsu -t chw.npy > out
+	otsu --thresholds u1.npy > ref
+	otsu --thresholds chw.npy > out
 	cmp ref out
 	run npy_eval <(otsu chw.npy) 'a.shape'
 	assert_output "($N, 1, 28, 28)"
@@ -127,9 +127,9 @@ print(m.shape, m.dtype, bool((m == (a > t[:, None, None])).all()))"
 }
 
 @test "stream: arrays joined with cat are one stream, even of mixed dtypes" {
-	otsu -t u1.npy > ref
+	otsu --thresholds u1.npy > ref
 	cat part1.npy part2.npy part3.npy > joined.npy
-	otsu -t joined.npy > out
+	otsu --thresholds joined.npy > out
 	cmp ref out
 }
 
@@ -182,10 +182,10 @@ print(m.dtype, m.shape == w.shape and bool((m == w).all()))"
 		cmp ref "$f.out"
 	done
 	# and the fixture itself, read straight from its gzipped IDX file
-	otsu -t "$IMAGES" > all.txt
+	otsu --thresholds "$IMAGES" > all.txt
 	run wc -l < all.txt
 	assert_output 500
-	otsu -t u1.npy > t.txt
+	otsu --thresholds u1.npy > t.txt
 	head -n "$N" all.txt | cmp - t.txt
 }
 
@@ -232,14 +232,14 @@ print(bool((load('big.out') == np.tile(load('one.out'), (200, 1, 1))).all()))"
 # ---------- stdin ----------
 
 @test "stream: stdin through a pipe, with no operand and with -, for every format" {
-	otsu -t u1.npy > ref
+	otsu --thresholds u1.npy > ref
 	for f in u1.npy u1.npy.gz u1.idx u1.idx.gz u1.pgm u1.pgm.gz v3.npy be_f4.npy; do
-		cat "$f" | otsu -t > a.out
+		cat "$f" | otsu --thresholds > a.out
 		cmp ref a.out
-		cat "$f" | otsu -t - > b.out
+		cat "$f" | otsu --thresholds - > b.out
 		cmp ref b.out
 	done
-	cat part1.npy part2.npy part3.npy | gzip | otsu -t - > c.out
+	cat part1.npy part2.npy part3.npy | gzip | otsu --thresholds - > c.out
 	cmp ref c.out
 }
 
@@ -251,8 +251,8 @@ print(bool((load('big.out') == np.tile(load('one.out'), (200, 1, 1))).all()))"
 
 # ---------- output errors ----------
 
-@test "stream: a broken pipe ends quietly (masks, -t and -P)" {
-	for opt in "" -t -P; do
+@test "stream: a broken pipe ends quietly (masks, --thresholds and -P)" {
+	for opt in "" --thresholds -P; do
 		run bash -c "otsu $opt < big.npy 2>err | head -c 100 | wc -c; cat err"
 		assert_output "100"
 	done
@@ -260,7 +260,7 @@ print(bool((load('big.out') == np.tile(load('one.out'), (200, 1, 1))).all()))"
 
 @test "stream: writing to /dev/full fails with exit 1 and one line" {
 	[ -w /dev/full ] || skip "no /dev/full"
-	for opt in "" -t; do
+	for opt in "" --thresholds; do
 		run bash -c "otsu $opt u1.npy 2>&1 >/dev/full"
 		assert_equal "$status" 1
 		assert_equal "${#lines[@]}" 1

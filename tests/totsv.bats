@@ -42,7 +42,7 @@ print(eval(sys.argv[4]))' "$IMAGES" "$LABELS" "$T/f.npy" "$1"
 @test "totsv: scalars one per line, --index and --header" {
 	run sh -c "totsv '$LABELS' | head -5 | tr '\n' ' '"
 	assert_output "$(fixture_eval "' '.join(map(str, lab[:5])) + ' '")"
-	totsv -H -i "$LABELS" > "$T/t.tsv"
+	totsv -H --index "$LABELS" > "$T/t.tsv"
 	run head -3 "$T/t.tsv"
 	assert_line --index 0 "$(printf 'index\tvalue')"
 	assert_line --index 1 "$(printf '0\t%s' "$(fixture_eval 'lab[0]')")"
@@ -63,7 +63,7 @@ print(t.shape == (7, 24) and np.allclose(t, f, rtol=1e-5, atol=0))"
 	assert_output True
 	run awk -F '\t' '{ print $5 }' "$T/t.tsv"
 	assert_line --index 2 "$(fixture_eval "'%.6g' % f[2, 4]")"
-	totsv -p 9 "$T/f.npy" > "$T/t.tsv"
+	totsv --precision 9 "$T/f.npy" > "$T/t.tsv"
 	run "$PY" -c "
 import numpy as np
 t = np.loadtxt('$T/t.tsv', delimiter='\t', dtype=np.float32)

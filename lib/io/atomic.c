@@ -30,6 +30,17 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/* catch_signal: remove the temporary file on sig, unless the program
+ * handles sig itself (the trainer's interrupt writes a checkpoint: a
+ * signal during a write lets the write finish first) */
+static void catch_signal(int sig)
+{
+	struct sigaction old;
+
+	if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+		signal(sig, on_signal);
+}
+
 FILE *atomic_open(const char *path)
 {
 	int fd;
@@ -67,9 +78,9 @@ FILE *atomic_open(const char *path)
 		if (fchmod(fd, 0666 & ~um) != 0)
 			die("cannot set the mode of %s:", path);
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	catch_signal(SIGINT);
+	catch_signal(SIGTERM);
+	catch_signal(SIGHUP);
 	tmp_file = fdopen(fd, "wb");
 	if (!tmp_file)
 		die("cannot open %s:", path);

@@ -13,6 +13,7 @@
 
 #include "atomic.h"
 #include "model.h"
+#include "terminal.h"
 
 void model_init(model *m, const char *kind)
 {
@@ -91,6 +92,9 @@ void model_save(const model *m, const char *path)
 	writer w = { to_stdout ? stdout : atomic_open(path), crc32(0L, Z_NULL, 0),
 		     to_stdout ? "stdout" : path };
 
+	if (to_stdout)
+		binary_out_check(stdout, "a model");
+
 	putf(&w, "%s %d\n", MODEL_MAGIC, MODEL_VERSION);
 	putf(&w, "kind %s\n", m->kind);
 	putf(&w, "in_channels %d\n", m->in_channels);
@@ -136,6 +140,8 @@ void model_save(const model *m, const char *path)
 	putf(&w, "since_cut %d\n", m->since_cut);
 	putf(&w, "stopped %d\n", m->stopped);
 	putf(&w, "resume %d\n", m->has_resume ? 1 : 0);
+	if (m->partial)   /* absent means none, as in older files */
+		putf(&w, "partial %d\npartial_loss %.17g\n", m->partial, m->partial_loss);
 	put(&w, "\n", 1);
 	put_floats(&w, m->params, m->nparams);
 	put_floats(&w, m->stats, m->nstats);
@@ -214,6 +220,8 @@ static const char *const known_keys[] = {
 	"lr_schedule", "precision", "chunks",
 	/* cnn */
 	"convs", "dropout", "freeze",
+	/* an interrupted epoch */
+	"partial", "partial_loss",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -308,6 +316,14 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 		if (errno || end == val || *end)
 			return fail(c, "bad value '%s' for %s", val, key);
 		*(!strcmp(key, "val_loss") ? &m->val_loss : &m->best_val) = f;
+	} else if (!strcmp(key, "partial_loss")) {
+		char *end;
+		double d;
+		errno = 0;
+		d = strtod(val, &end);
+		if (end == val || *end || errno || !isfinite(d) || d < 0)
+			return fail(c, "bad value '%s' for %s", val, key);
+		m->partial_loss = d;
 	} else if (!strcmp(key, "seed")) {
 		char *end;
 		errno = 0;
@@ -346,6 +362,7 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 			{ "chunks", 1, 65536, offsetof(model, chunks) },
 			{ "convs", 1, 8, offsetof(model, convs) },
 			{ "freeze", 0, 1, offsetof(model, freeze) },
+			{ "partial", 0, 1 << 30, offsetof(model, partial) },
 		};
 		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
 			if (!strcmp(key, ints[i].key)) {

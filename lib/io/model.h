@@ -65,6 +65,11 @@ typedef struct {
 	/* the chunks each batch is summed over (optional key "chunks",
 	 * absent: 1; man 7 segpipe-mpi) */
 	int chunks;
+	/* a run interrupted inside an epoch (optional keys "partial",
+	 * "partial_loss"): samples of epoch + 1 already trained, in its order,
+	 * and the sum of their losses; --resume goes on from the next one */
+	int partial;
+	double partial_loss;
 } model;
 
 /* model_init: zeroed fields with kind set; the tensors are not allocated. */

@@ -17,6 +17,7 @@
 #include "npy_header.h"
 #include "source.h"
 #include "stream.h"
+#include "terminal.h"
 #include "util.h"
 
 enum format { FMT_NONE, FMT_NPY, FMT_PNM, FMT_IDX };
@@ -852,6 +853,7 @@ output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
 
 	if (dt != DT_U8 && dt != DT_F32)
 		die("internal error: output dtype");
+	binary_out_check(f, pgm ? "an image stream" : "a tensor stream");
 	o->f = f;
 	o->pgm = pgm;
 	o->dt = dt;

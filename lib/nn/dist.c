@@ -18,12 +18,6 @@
 static int active, rank, size = 1;
 static double comm_seconds, comm_bytes;
 
-/* launched_by_mpirun: the launchers' own variables (OpenMPI, PMI, PMIx) */
-static int launched_by_mpirun(void)
-{
-	return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-}
-
 void dist_init(void)
 {
 	static char name[128];
@@ -238,6 +232,17 @@ void dist_share(double *v, int n)
 	comm_seconds += MPI_Wtime() - t0;
 	comm_bytes += 8.0 * n;
 	free(count);
+}
+
+int dist_any(int x)
+{
+	int y = 0;
+
+	if (!active)
+		return x != 0;
+	x = x != 0;
+	MPI_Allreduce(&x, &y, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+	return y;
 }
 
 void dist_same(long x, const char *what)

@@ -45,6 +45,10 @@ void dist_sum(int K, size_t n, dist_leaf leaf, void *ctx, float *out);
  * [n r / size, n (r + 1) / size): every rank gets every rank's entries. */
 void dist_share(double *v, int n);
 
+/* dist_any: 1 on every rank if x is nonzero on any (a stop asked of one
+ * rank, by a signal, is every rank's at the same batch); x without mpirun */
+int dist_any(int x);
+
 /* dist_same: every rank passes the same x (a check of the options and the
  * data); dies naming what differs, on every rank. */
 void dist_same(long x, const char *what);

@@ -1,10 +1,13 @@
 /* trainer.c: the one trainer of every train-* tool (see trainer.h). */
 #include <limits.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "trainer.h"
 #include "batch.h"
@@ -48,6 +51,7 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 	case 's': o->seed = cli_seed("--seed", arg); break;
 	case 'j': o->threads = cli_threads("--threads", arg); break;
 	case TRAIN_OPT_CHUNKS: o->chunks = (int)cli_long("--chunks", arg, 1, 65536); break;
+	case CLI_OPT_FORCE: binary_force = 1; break;
 	default: return net_option(&o->net, c, arg);
 	}
 	return 1;
@@ -82,8 +86,56 @@ static void check_chunks(train_options *o)
 		      dist_size(), o->chunks, o->chunks > 1 ? "s" : "", o->chunks);
 }
 
+/* check_writable: a file the run will write by name can be made there: its directory exists and takes a new
+ * file, and it is not a directory itself; else die now, before any data is
+ * read or any epoch trained. A device or FIFO is written as it is. */
+static void check_writable(const char *path)
+{
+	struct stat st;
+	char dir[4096], probe[4120];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			die("cannot write %s: it is a directory", path);
+		if (!S_ISREG(st.st_mode))
+			return;
+	}
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) != 0)
+		die("cannot write %s: %s: %s", path, dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die("cannot write %s: %s is not a directory", path, dir);
+	/* the trainer writes a temporary file beside path and renames it */
+	snprintf(probe, sizeof probe, "%s/.segpipe-probeXXXXXX", dir);
+	fd = mkstemp(probe);
+	if (fd < 0)
+		die("cannot write %s: %s: %s", path, dir, strerror(errno));
+	close(fd);
+	unlink(probe);
+}
+
+/* check_outputs: the model and the history can be written (-o - is
+ * standard output: binary, so not a terminal) */
+static void check_outputs(const train_options *o)
+{
+	if (strcmp(o->output, "-") == 0)
+		binary_out_check(stdout, "a model");
+	else
+		check_writable(o->output);
+	if (o->history)
+		check_writable(o->history);
+}
+
 void trainer_init(trainer *t, train_options *o, const char *kind)
 {
+	check_outputs(o);
 	memset(t, 0, sizeof *t);
 	t->o = o;
 	dist_init();
@@ -170,7 +222,97 @@ typedef struct {
 	float *sum, *stats0;    /* a step's chunk sum (np + ns + 1); its start's stats */
 	long steps;             /* steps taken; their seconds */
 	double step_seconds;
+	float *pred;            /* a batch of predictions, for the validation IoU */
+	int64_t osize;          /* values in one prediction */
 } run_state;
+
+/* validation results: the mean loss, and for bce and ce the IoU (bce: of
+ * the foreground, prediction >= 0.5 against target >= 0.5; ce: the mean
+ * over the classes present in prediction or target of the argmax's IoU) */
+typedef struct {
+	double loss, iou;
+} val_result;
+
+#define IOU_CLASSES_MAX 256
+typedef struct {
+	int64_t inter[IOU_CLASSES_MAX], uni[IOU_CLASSES_MAX];
+} iou_counts;
+
+/* iou_add: a batch of B predictions p (B, osize) against the targets y as
+ * the loss reads them into the counts */
+static void iou_add(iou_counts *c, loss_kind loss, int classes, const float *p,
+		    const void *y, int B, int64_t osize)
+{
+	if (loss == LOSS_BCE) {
+		const float *t = y;
+		for (int64_t i = 0; i < B * osize; i++) {
+			int a = p[i] >= 0.5f, b = t[i] >= 0.5f;
+			c->inter[1] += a && b;
+			c->uni[1] += a || b;
+		}
+	} else if (loss == LOSS_CE && classes <= IOU_CLASSES_MAX) {
+		const uint8_t *t = y;
+		int64_t hw = osize / classes;
+		for (int b = 0; b < B; b++)
+			for (int64_t i = 0; i < hw; i++) {
+				const float *q = p + (int64_t)b * osize + i;
+				int k = 0, want = t[(int64_t)b * hw + i];
+				for (int j = 1; j < classes; j++)
+					if (q[j * hw] > q[k * hw])
+						k = j;
+				c->uni[k]++;
+				if (k == want)
+					c->inter[k]++;
+				else
+					c->uni[want]++;
+			}
+	}
+}
+
+static double iou_mean(const iou_counts *c, loss_kind loss, int classes)
+{
+	double sum = 0;
+	int n = 0;
+
+	if (loss == LOSS_BCE)
+		return c->uni[1] ? (double)c->inter[1] / c->uni[1] : 1.0;
+	for (int k = 0; k < classes && k < IOU_CLASSES_MAX; k++)
+		if (c->uni[k]) {
+			sum += (double)c->inter[k] / c->uni[k];
+			n++;
+		}
+	return n ? sum / n : 1.0;
+}
+
+/* share_iou: under mpirun, every rank's counts (of its validation
+ * batches) added up on every rank; integers, so in any order */
+static void share_iou(iou_counts *c)
+{
+	int S = dist_size(), R = dist_rank(), w = 2 * IOU_CLASSES_MAX;
+	double *all;
+
+	if (S < 2)
+		return;
+	all = xcalloc((size_t)S * w, sizeof *all);
+	for (int k = 0; k < IOU_CLASSES_MAX; k++) {
+		all[(size_t)R * w + k] = (double)c->inter[k];
+		all[(size_t)R * w + IOU_CLASSES_MAX + k] = (double)c->uni[k];
+	}
+	dist_share(all, S * w);
+	memset(c, 0, sizeof *c);
+	for (int q = 0; q < S; q++)
+		for (int k = 0; k < IOU_CLASSES_MAX; k++) {
+			c->inter[k] += (int64_t)all[(size_t)q * w + k];
+			c->uni[k] += (int64_t)all[(size_t)q * w + IOU_CLASSES_MAX + k];
+		}
+	free(all);
+}
+
+static int has_iou(const net *n)
+{
+	return net_loss(n) == LOSS_BCE || (net_loss(n) == LOSS_CE && net_classes(n) > 0 &&
+					    net_classes(n) <= IOU_CLASSES_MAX);
+}
 
 /* evaluate: mean loss over the validation samples, in inference mode */
 int trainer_batch(const trainer *t)
@@ -182,10 +324,12 @@ int trainer_batch(const trainer *t)
 	return batch_cap(t->o->batch, n);
 }
 
-static double evaluate(net *n, const run_state *r, int batch)
+static val_result evaluate(net *n, const run_state *r, int batch)
 {
 	int64_t nb = (r->nval + batch - 1) / batch;
 	double sum = 0, *part;
+	iou_counts *c = r->pred ? xcalloc(1, sizeof *c) : NULL;
+	val_result v = { 0, NAN };
 
 	/* each rank its share of the batches; the sum in batch order */
 	if (nb > INT_MAX)
@@ -197,12 +341,22 @@ static double evaluate(net *n, const run_state *r, int batch)
 		batch_inputs(r->x, r->vin, r->val_idx + s, B);
 		net_targets(n, r->y, r->vtg, r->val_idx + s, B);
 		part[b] = (double)net_eval_loss(n, r->x, r->y, B) * B;
+		if (c) {
+			net_predict(n, r->x, B, r->pred);
+			iou_add(c, net_loss(n), net_classes(n), r->pred, r->y, B, r->osize);
+		}
 	}
 	dist_share(part, (int)nb);
 	for (int64_t b = 0; b < nb; b++)
 		sum += part[b];
 	free(part);
-	return sum / r->nval;
+	v.loss = sum / r->nval;
+	if (c) {
+		share_iou(c);
+		v.iou = iou_mean(c, net_loss(n), net_classes(n));
+	}
+	free(c);
+	return v;
 }
 
 /* one step's chunks: chunk k of K is samples [B k / K, B (k + 1) / K) */
@@ -345,6 +499,96 @@ static int params_finite(net *n, const run_state *r)
 	return 1;
 }
 
+/* ---- Ctrl-C and SIGTERM: the batch ends, a checkpoint is written ---- */
+
+static volatile sig_atomic_t stop_signal;
+static struct sigaction old_int, old_term;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+	/* a second signal ends the program at once */
+	signal(sig, SIG_DFL);
+}
+
+/* catch_stop: from now on SIGINT and SIGTERM set stop_signal */
+static void catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	stop_signal = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+}
+
+static void release_stop(void)
+{
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+}
+
+/* stopped_by_signal: the run was interrupted after `done` samples of epoch
+ * m->epoch + 1 (done 0: at an epoch's end, which is already saved): write
+ * the checkpoint, say so in one line, exit 128 + the signal's number */
+static noreturn void stopped_by_signal(trainer *t, net *n, run_state *r, int64_t done,
+				       double loss_sum)
+{
+	model *m = &t->m;
+	/* under mpirun the ranks stop together (dist_any); one may not have
+	 * had the signal itself */
+	int sig = stop_signal ? stop_signal : SIGTERM;
+
+	/* a file has the last epoch's model already; standard output not */
+	if (done || strcmp(t->o->output, "-") == 0) {
+		m->partial = (int)done;
+		m->partial_loss = loss_sum;
+		save(t, n, r);
+	}
+	release_stop();
+	if (dist_rank() > 0) {
+		dist_finalize();
+		exit(128 + sig);
+	}
+	if (strcmp(t->o->output, "-") == 0)
+		fprintf(stderr, "%s: %s: stopped in epoch %d after %" PRId64 " of %" PRId64
+			" samples; the checkpoint went to standard output\n", progname,
+			sig == SIGINT ? "interrupted" : "terminated", m->epoch + 1, done, r->ntrain);
+	else if (done)
+		fprintf(stderr, "%s: %s: stopped in epoch %d after %" PRId64 " of %" PRId64
+			" samples; %s is a checkpoint, go on with --resume %s\n", progname,
+			sig == SIGINT ? "interrupted" : "terminated", m->epoch + 1, done, r->ntrain,
+			t->o->output, t->o->output);
+	else
+		fprintf(stderr, "%s: %s: stopped after epoch %d; %s is a checkpoint, go on with "
+			"--resume %s\n", progname, sig == SIGINT ? "interrupted" : "terminated",
+			m->epoch, t->o->output, t->o->output);
+	dist_finalize();
+	exit(128 + sig);
+}
+
+/* epoch_line: one line per epoch on stderr; "best" marks the epoch whose
+ * weights the model keeps */
+static void epoch_line(const trainer *t, const val_result *v, int has_val, int best,
+		       double lr, double secs, int64_t ntrain)
+{
+	const model *m = &t->m;
+	char val[96] = "";
+
+	if (has_val) {
+		int k = snprintf(val, sizeof val, " val_loss %.6f", m->val_loss);
+		if (!isnan(v->iou))
+			snprintf(val + k, sizeof val - k, " val_%s %.4f",
+				 m->loss == LOSS_CE ? "miou" : "iou", v->iou);
+	}
+	fprintf(stderr, "%s: epoch %d/%d train_loss %.6f%s lr %g %.1fs %.0f img/s%s%s\n",
+		progname, m->epoch, t->o->epochs, m->train_loss, val, lr, secs, ntrain / secs,
+		best ? " best" : "", m->stopped ? " (early stop)" : "");
+}
+
 void trainer_run(trainer *t, net *n)
 {
 	train_options *o = t->o;
@@ -407,37 +651,58 @@ void trainer_run(trainer *t, net *n)
 	if (history_path)   /* a resumed run keeps the rows of the epochs its model has */
 		history_begin(&hist, history_path, o->resume != NULL, m->epoch);
 
+	if (has_iou(n)) {
+		shape_t os = net_output_shape(n, &in->shape);
+		r.osize = shape_size(&os);
+		r.pred = xmalloc_array((size_t)trainer_batch(t) * r.osize, sizeof *r.pred);
+	}
+	if (m->partial >= r.ntrain)
+		die("%s: the checkpoint has %d samples of epoch %d done, but there are %" PRId64
+		    " training samples", o->resume, m->partial, m->epoch + 1, r.ntrain);
+
 	if (m->epoch >= o->epochs || m->stopped) {   /* nothing left to do */
 		if (history_path)
 			history_write(&hist);
 		if (lead)
 			model_save(m, o->output);
 	}
-	while (m->epoch < o->epochs && !m->stopped) {
+	/* one bar for the whole run: its time left is the run's */
+	progress_start(&bar, NULL, (int64_t)(o->epochs - m->epoch) * r.ntrain - m->partial);
+	bar.on = bar.on && lead;
+	catch_stop();
+	for (int64_t bar_done = 0; m->epoch < o->epochs && !m->stopped;) {
 		adam_config opt = adam_defaults((float)epoch_lr(m->lr, m->cosine, m->epoch, o->epochs));
 		int64_t *perm = epoch_order(r.order, r.ntrain, o->seed, m->epoch);
-		double t0 = now_seconds(), sum = 0, secs;
+		int64_t s0 = m->partial;   /* a checkpoint inside the epoch goes on */
+		double t0 = now_seconds(), sum = m->partial_loss, secs;
 		char label[32];
-		float val_loss = m->val_loss;
+		val_result v = { m->val_loss, NAN };
+		int best = 0;
 
+		m->partial = 0;
+		m->partial_loss = 0;
 		opt.weight_decay = o->weight_decay;
 		snprintf(label, sizeof label, "epoch %d/%d", m->epoch + 1, o->epochs);
-		progress_start(&bar, label, r.ntrain);
-		bar.on = bar.on && lead;
-		for (int64_t s = 0; s < r.ntrain; s += o->batch) {
+		bar.label = label;
+		for (int64_t s = s0; s < r.ntrain; s += o->batch) {
 			int B = (int)(r.ntrain - s < o->batch ? r.ntrain - s : o->batch);
 			char extra[64];
 			float loss;
 
+			if (dist_any(stop_signal != 0)) {
+				progress_end(&bar);
+				stopped_by_signal(t, n, &r, s, sum);
+			}
 			loss = train_step(t, n, &r, perm + s, B, &opt);
 			if (!isfinite(loss)) {
 				progress_end(&bar);
 				diverged(t, "the training loss", loss, m->epoch + 1, r.saved);
 			}
 			sum += (double)loss * B;
+			bar_done += B;
 			snprintf(extra, sizeof extra, "loss %.4f %.0f img/s", sum / (s + B),
-				 (s + B) / (now_seconds() - t0));
-			progress_update(&bar, s + B, extra);
+				 (s + B - s0) / (now_seconds() - t0));
+			progress_update(&bar, bar_done, extra);
 		}
 		progress_end(&bar);
 		free(perm);
@@ -445,20 +710,21 @@ void trainer_run(trainer *t, net *n)
 			diverged(t, "a parameter", NAN, m->epoch + 1, r.saved);
 		secs = now_seconds() - t0;
 		if (r.nval) {
-			val_loss = (float)evaluate(n, &r, o->batch);
-			if (!isfinite(val_loss))
-				diverged(t, "the validation loss", val_loss, m->epoch + 1, r.saved);
+			v = evaluate(n, &r, o->batch);
+			if (!isfinite(v.loss))
+				diverged(t, "the validation loss", v.loss, m->epoch + 1, r.saved);
 		}
 		/* the epoch is good: it becomes the model's */
 		m->epoch++;
 		m->train_loss = (float)(sum / r.ntrain);
 		if (r.nval) {
-			m->val_loss = val_loss;
+			m->val_loss = (float)v.loss;
 			if (m->val_loss < m->best_val) {
 				m->best_val = m->val_loss;
 				m->best_epoch = m->epoch;
 				m->since_best = m->since_cut = 0;
 				keep_best(n, &r);
+				best = 1;
 			} else {
 				m->since_best++;
 				m->since_cut++;
@@ -471,20 +737,21 @@ void trainer_run(trainer *t, net *n)
 				m->stopped = 1;
 		}
 		if (lead)
-			fprintf(stderr, "%s: epoch %d/%d train_loss %.6f val_loss %.6f lr %g %.1fs %.0f img/s%s\n",
-			progname, m->epoch, o->epochs, m->train_loss, m->val_loss, opt.lr, secs,
-			r.ntrain / secs, m->stopped ? " (early stop)" : "");
+			epoch_line(t, &v, r.nval > 0, best, opt.lr, secs, r.ntrain - s0);
 		/* the history first: after a crash between the two writes, --resume
 		 * drops its row of the epoch the model does not have */
 		if (history_path) {
 			history_add(&hist, m->epoch, m->train_loss, m->val_loss, opt.lr, secs,
-				    r.ntrain / secs);
+				    (r.ntrain - s0) / secs);
 			history_write(&hist);
 		}
 		/* a file takes every epoch's model; standard output only the last */
 		if (strcmp(o->output, "-") != 0 || m->epoch >= o->epochs || m->stopped)
 			save(t, n, &r);
+		if (dist_any(stop_signal != 0) && m->epoch < o->epochs && !m->stopped)
+			stopped_by_signal(t, n, &r, 0, 0);
 	}
+	release_stop();
 	if (history_path)
 		history_end(&hist);
 	report_comm(t, &r);
@@ -493,6 +760,7 @@ void trainer_run(trainer *t, net *n)
 	free(r.x);
 	free(r.y);
 	free(r.best);
+	free(r.pred);
 	free(r.order);
 	if (t->vin)
 		free(r.val_idx);

@@ -21,6 +21,7 @@
 #include "model.h"
 #include "net.h"
 #include "stream.h"
+#include "terminal.h"
 
 /* the precision of a new training run without --precision: the fastest
  * that keeps quality on this CPU's kernel path (kern_default_precision) */
@@ -62,12 +63,16 @@ enum {
 	{ "seed", required_argument, NULL, 's' }, \
 	{ "threads", required_argument, NULL, 'j' }, \
 	{ "chunks", required_argument, NULL, TRAIN_OPT_CHUNKS }, \
+	CLI_FORCE_LONGOPT, \
 	NET_LONGOPTS
 
 /* the usage lines of those options, for each tool's --help */
 #define TRAIN_USAGE \
 "  -o, --output MODEL      the model file to write (required; - for standard\n" \
-"                          output, written once at the end)\n" \
+"                          output, written once at the end); checked before\n" \
+"                          training. Ctrl-C or SIGTERM finishes the batch,\n" \
+"                          writes a checkpoint for --resume and exits 130/143\n" \
+"      --force             write the model (-o -) even to a terminal\n" \
 "  -e, --epochs N          epochs\n" \
 "  -b, --batch N           batch size\n" \
 "      --lr X              Adam learning rate (default 0.001)\n" \
