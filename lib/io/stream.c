@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <netpbm/pam.h>
 
@@ -821,6 +822,8 @@ struct output {
 	struct pam pam;
 	unsigned char *row; /* one PGM/PAM row of bytes */
 	const char *name;   /* for errors: a file written by name; NULL for stdout */
+	int whole;          /* a regular file: one record, its header patched at close */
+	off_t start;        /* where that record begins */
 };
 
 /* check: a write error names the file, if it has one */
@@ -835,6 +838,14 @@ static void check(FILE *f, const char *name)
 	}
 }
 
+/* check_errno: a failed seek */
+static noreturn void check_errno(const char *name)
+{
+	if (name)
+		die("cannot write %s:", name);
+	die("write error:");
+}
+
 void output_check(FILE *f)
 {
 	check(f, NULL);
@@ -844,6 +855,9 @@ void output_name(output *o, const char *name)
 {
 	o->name = name;
 }
+
+static void write_header(output *o, int64_t n, int room);
+static int whole_file(FILE *f, off_t *start);
 
 output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
 {
@@ -877,34 +891,72 @@ output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
 		o->row = xmalloc_array((size_t)o->pam.width, o->pam.depth);
 	} else {
 		o->buf = xmalloc_array((size_t)o->per_record, (size_t)bytes);
+		/* a regular file gets one record, which np.load reads whole: its
+		 * header first with room for the count, written again at close */
+		if ((o->whole = whole_file(f, &o->start)))
+			write_header(o, 0, 1);
 	}
 	return o;
 }
 
-static void write_record(output *o)
+/* header_dict: the npy header dictionary of a record of n samples into
+ * hdr (at least 160 bytes); returns its length */
+static int header_dict(const output *o, int64_t n, char *hdr)
 {
-	char hdr[256], dims[96];
-	int len = 0, hlen;
+	char dims[96];
+	int len;
 
-	len = snprintf(dims, sizeof dims, "%" PRId64 ",", o->nbuf);
+	len = snprintf(dims, sizeof dims, "%" PRId64 ",", n);
 	for (int i = 0; i < o->shape.ndim; i++)
 		len += snprintf(dims + len, sizeof dims - len, "%s%" PRId64,
 				i ? "," : " ", o->shape.dim[i]);
-	hlen = snprintf(hdr + 10, sizeof hdr - 10,
-			"{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+	return snprintf(hdr, 160, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
 			o->dt == DT_U8 ? "|u1" : "<f4", dims);
-	/* pad with spaces to a multiple of 64 bytes, newline last (numpy's way) */
-	while ((10 + hlen + 1) % 64)
+}
+
+/* write_header: the npy header of a record of n samples, padded with
+ * spaces to a multiple of 64 bytes, newline last (numpy's way). With room
+ * set, as long as the largest count (19 digits) makes it, so a header
+ * written first with n = 0 can be written again over itself at the end. */
+static void write_header(output *o, int64_t n, int room)
+{
+	char hdr[256];
+	int hlen = header_dict(o, n, hdr + 10);
+	int total = 10 + (room ? header_dict(o, INT64_MAX, hdr + 10 + hlen + 1) : hlen) + 1;
+
+	total = (total + 63) / 64 * 64;
+	while (10 + hlen + 1 < total)
 		hdr[10 + hlen++] = ' ';
 	hdr[10 + hlen++] = '\n';
 	memcpy(hdr, "\x93NUMPY\x01\x00", 8);
 	hdr[8] = (char)(hlen & 0xff);
 	hdr[9] = (char)(hlen >> 8);
 	fwrite(hdr, 1, 10 + hlen, o->f);
+}
+
+static void write_record(output *o)
+{
+	if (!o->whole)
+		write_header(o, o->nbuf, 0);
 	fwrite(o->buf, dtype_size(o->dt), (size_t)(o->nbuf * o->size), o->f);
 	if (ferror(o->f))
 		check(o->f, o->name);
 	o->nbuf = 0;
+}
+
+/* whole_file: f is a regular file we can seek back in (not opened for
+ * appending, which would put the patched header at the end) */
+static int whole_file(FILE *f, off_t *start)
+{
+	struct stat st;
+	int fd = fileno(f), fl;
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_APPEND) || (fl & O_ACCMODE) == O_RDONLY)
+		return 0;
+	return (*start = ftello(f)) >= 0;
 }
 
 static uint8_t to_u8(float v)
@@ -963,8 +1015,19 @@ void output_close(output *o)
 {
 	/* the last record; a stream of no samples is one record of 0 samples,
 	 * which says the sample shape (a PGM stream of none is empty) */
-	if (!o->pgm && (o->nbuf > 0 || o->written == 0))
+	if (!o->pgm && (o->nbuf > 0 || (o->written == 0 && !o->whole)))
 		write_record(o);
+	if (o->whole) {
+		off_t end;
+
+		check(o->f, o->name);
+		if ((end = ftello(o->f)) < 0 || fseeko(o->f, o->start, SEEK_SET) != 0)
+			check_errno(o->name);
+		write_header(o, o->written, 1);
+		check(o->f, o->name);
+		if (fseeko(o->f, end, SEEK_SET) != 0)
+			check_errno(o->name);
+	}
 	check(o->f, o->name);
 	free(o->row);
 	free(o->buf);
