@@ -49,6 +49,7 @@ struct input {
 	char *hdr;             /* the current npy header's text */
 	float *ints;           /* input_read_ints' stored values */
 	int64_t ints_cap;
+	const char *what, *hint; /* input_label's */
 	int ready;             /* a sample is prefetched */
 	int done;
 };
@@ -580,19 +581,91 @@ static float intensity_scale(const input *in)
 
 /* ---------- the one reading of masks, class maps and labels ---------- */
 
-/* to_mask: v (n) stored values as a mask or probability target: uint8
- * nonzero is 1; otherwise the intensity (stored x scale), which must lie
- * in [0,1]. Dies naming the element, the stream and the sample. */
-static void to_mask(float *v, int64_t n, int u8, float scale, const char *name, int64_t sample)
-{
-	for (int64_t i = 0; i < n; i++) {
-		float a = u8 ? v[i] != 0 : v[i] * scale;
+/* How a sample's values were stored, for the role checks. */
+struct stored {
+	int u8;             /* uint8 0..255 (npy/IDX uint8, netpbm maxval 255) */
+	double maxval;      /* integers: the largest (netpbm maxval, 255 for
+			       uint8, 1 for other integer dtypes); floats: 0 */
+	float scale;        /* stored x scale = intensity */
+	const char *what, *hint, *name;
+	int64_t sample;
+};
 
-		if (!(a >= 0 && a <= 1))
-			die("mask value %g at element %" PRId64 " is not in 0..1 (uint8 masks: "
-			    "nonzero is 1; others: 0..1) (%s, sample %" PRId64 ")",
-			    (double)v[i], i, name, sample);
-		v[i] = a;
+static noreturn void role_die(const struct stored *st, const char *what, double v, int64_t k,
+			      const char *is_not, const char *hint)
+{
+	char h[384] = "";
+
+	if (hint || st->hint)
+		snprintf(h, sizeof h, " (%s%s%s)", hint ? hint : "", hint && st->hint ? "; " : "",
+			 st->hint ? st->hint : "");
+	die("%s value %g at element %" PRId64 " is not %s%s (%s, sample %" PRId64 ")",
+	    st->what ? st->what : what, v, k, is_not, h, st->name, st->sample);
+}
+
+/* apply_role: v (n) the stored values of one sample, made what role reads,
+ * or a one-line error naming the value, the stream and the sample */
+static void apply_role(float *v, int64_t n, enum role role, const struct stored *st)
+{
+	float scale = st->scale;
+	int64_t i;
+
+	switch (role) {
+	case ROLE_RAW:
+	case ROLE_KEEP:
+		return;
+	case ROLE_IMAGE:
+		if (st->u8) {
+			float max = 0;
+			for (i = 0; i < n; i++)
+				max = v[i] > max ? v[i] : max;
+			if (max == 1) {
+				char h[384] = "";
+				if (st->hint)
+					snprintf(h, sizeof h, "; %s", st->hint);
+				die("%s is a uint8 mask (values 0 and 1 only), not an image: read as "
+				    "intensities it would be 0 and 1/255%s (%s, sample %" PRId64 ")",
+				    st->what ? st->what : "the sample", h, st->name, st->sample);
+			}
+		}
+		/* fall through */
+	case ROLE_INTENSITY:
+		if (scale != 1)
+			for (i = 0; i < n; i++)
+				v[i] *= scale;
+		return;
+	case ROLE_UNIT:
+		for (i = 0; i < n; i++) {
+			float a = v[i] * scale;
+			if (!(a >= 0 && a <= 1))
+				role_die(st, "intensity", v[i], i, "in 0..1",
+					 "float intensities are 0..1: divide a 0..255 image by 255, "
+					 "or clip(1) it");
+			v[i] = a;
+		}
+		return;
+	case ROLE_MASK:
+		for (i = 0; i < n; i++) {
+			float a = st->u8 ? v[i] != 0 : v[i] * scale;
+			if (!(a >= 0 && a <= 1))
+				role_die(st, "mask", v[i], i, "in 0..1",
+					 "uint8 masks: nonzero is 1; others: 0..1");
+			v[i] = a;
+		}
+		return;
+	case ROLE_BINARY:
+	case ROLE_PRED:
+		for (i = 0; i < n; i++) {
+			float a = v[i];
+			if (role == ROLE_PRED && st->maxval == 0 ? !(a >= 0 && a <= 1)
+			    : !(a == 0 || a == 1 || a == st->maxval))
+				role_die(st, role == ROLE_PRED ? "prediction" : "mask", a, i,
+					 role == ROLE_PRED ? "a probability in 0..1 or a mask value 0 or 1 "
+					 "(uint8: 0 or 255)" : "a mask value 0 or 1 (uint8: 0 or 255)", NULL);
+			if (role == ROLE_BINARY)
+				v[i] = a != 0;
+		}
+		return;
 	}
 }
 
@@ -621,17 +694,22 @@ int input_read(input *in, float *out, enum role role)
 		die("a uint8 stream changes dtype; it cannot be passed on as uint8 (%s, sample %"
 		    PRId64 ")", in->name, in->index);
 	if (in->format == FMT_PNM) {
-		float scale = role == ROLE_INTENSITY ? (float)(1.0 / in->maxval) : 1.0f;
 		int64_t C = shape_c(&in->shape), P = in->size / C;
 		for (int64_t c = 0; c < C; c++)   /* (H,W,C) to (C,H,W) */
 			for (int64_t i = 0; i < P; i++)
-				out[c * P + i] = in->pnmbuf[i * C + c] * scale;
+				out[c * P + i] = in->pnmbuf[i * C + c];
 	} else {
-		float scale = role == ROLE_INTENSITY && in->dtype == DT_U8 ? 1.0f / 255 : 1.0f;
-		convert(in->raw, in->dtype, in->size, out, scale);
+		convert(in->raw, in->dtype, in->size, out, 1.0f);
 	}
-	if (role == ROLE_MASK)
-		to_mask(out, in->size, stored_is_u8(in), intensity_scale(in), in->name, in->index);
+	{
+		struct stored st = {
+			stored_is_u8(in),
+			in->format == FMT_PNM ? in->maxval : in->dtype == DT_U8 ? 255
+				: in->dtype == DT_F32 || in->dtype == DT_F64 ? 0 : 1,
+			intensity_scale(in), in->what, in->hint, in->name, in->index
+		};
+		apply_role(out, in->size, role, &st);
+	}
 	in->index++;
 	in->ready = 0;   /* the next sample is read when asked for */
 	return 1;
@@ -673,6 +751,12 @@ static int input_read_u8(input *in, uint8_t *out)
 	return 1;
 }
 
+void input_label(input *in, const char *what, const char *hint)
+{
+	in->what = what;
+	in->hint = hint;
+}
+
 const shape_t *input_shape(const input *in) { return &in->shape; }
 int64_t input_size(const input *in) { return in->size; }
 const char *input_name(const input *in) { return in->name; }
@@ -691,6 +775,11 @@ dtype_t input_keep_dtype(const input *in)
 
 void input_require_images(const input *in)
 {
+	if (in->shape.ndim == 1)   /* numpy's common slip: np.save of one (H,W) image */
+		die("samples of shape %s are not images (%s): one image saved as (H,%" PRId64
+		    ") is H samples of %" PRId64 " values; save it as (1,H,%" PRId64 "), e.g. "
+		    "np.save(f, image[None])", shape_str(&in->shape), in->name,
+		    in->shape.dim[0], in->shape.dim[0], in->shape.dim[0]);
 	if (in->shape.ndim < 2)
 		die("samples of shape %s are not images (%s)", shape_str(&in->shape), in->name);
 }
@@ -765,19 +854,19 @@ dataset *dataset_load(const char *path)
 
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
 {
+	/* as stored: uint8, or floats with a scale (netpbm: 1/maxval) */
+	struct stored st = { d->is_u8, 255, 1.0f / 255, NULL, NULL, d->name, i };
+
 	if (d->is_u8) {
 		const uint8_t *p = d->u8 + i * d->size;
-		float scale = role == ROLE_INTENSITY ? 1.0f / 255 : 1.0f;
 		for (int64_t k = 0; k < d->size; k++)
-			out[k] = role == ROLE_MASK ? p[k] != 0 : p[k] * scale;
+			out[k] = p[k];
 	} else {
-		const float *p = d->f32 + i * d->size;
-		float scale = role == ROLE_INTENSITY ? d->scale[i] : 1.0f;
-		for (int64_t k = 0; k < d->size; k++)
-			out[k] = p[k] * scale;
-		if (role == ROLE_MASK)
-			to_mask(out, d->size, 0, d->scale[i], d->name, i);
+		memcpy(out, d->f32 + i * d->size, (size_t)d->size * sizeof *out);
+		st.scale = d->scale[i];
+		st.maxval = st.scale == 1 ? 0 : rint(1 / st.scale);
 	}
+	apply_role(out, d->size, role, &st);
 }
 
 void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what)

@@ -43,9 +43,23 @@ enum role {
 	ROLE_MASK,       /* a mask or probability target: uint8 (PGM maxval 255)
 			    nonzero is 1, anything else an intensity that must
 			    lie in [0,1]; a value outside dies naming it */
-	ROLE_KEEP        /* raw uint8 of a uint8 stream, to be written as uint8;
+	ROLE_KEEP,       /* raw uint8 of a uint8 stream, to be written as uint8;
 			    a later record that is not uint8 is an error */
+	ROLE_IMAGE,      /* intensities an image measure compares (mse): a
+			    uint8 sample of only 0 and 1 values is a mask,
+			    not an image (it would read as 0 and 1/255): dies */
+	ROLE_UNIT,       /* intensities that must lie in [0,1] (otsu quantises
+			    them to 8 bits): a float outside, a 0..255 image
+			    left as floats say, dies */
+	ROLE_BINARY,     /* a 0/1 mask (a truth): every value 0, 1 or, for
+			    uint8 and netpbm, the maxval; read as 0/1 */
+	ROLE_PRED        /* a prediction: a probability in [0,1] (floats), or
+			    a 0/1 mask as ROLE_BINARY takes it (integer
+			    dtypes, netpbm); the stored value */
 };
+/* Every role check dies with one line: "WHAT value V at element K is not
+ * ... (HINT) (input, sample N)"; WHAT and HINT are the role's own unless
+ * input_label gave the operand's name and the tool's hint. */
 
 typedef struct input input;
 
@@ -62,6 +76,9 @@ int input_read(input *in, float *out, enum role role);
  * 0..MAX (input, sample N)". 1, or 0 at the end of the stream. */
 int input_read_ints(input *in, int32_t *out, int32_t max, const char *what);
 #define LABEL_MAX ((int32_t)1 << 24)   /* labels: 0..2^24, each exact in a float */
+/* input_label: name the operand in role errors ("PRED", "B") and add the
+ * tool's hint (NULL: none), e.g. which option reads it otherwise. */
+void input_label(input *in, const char *what, const char *hint);
 const shape_t *input_shape(const input *in);
 int64_t input_size(const input *in);          /* elements per sample */
 const char *input_name(const input *in);      /* for messages */
