@@ -47,3 +47,24 @@ print(n > 1, np.array_equal(np.load("m.npy"), load("piped.npy")))'
 	run py 'f = open("shared.npy", "rb"); print([fm.read_array(f).shape[0] for _ in range(2)], f.read())'
 	assert_output "[2, 5] b''"
 }
+
+@test "numpy: writers keep the sample shape they were given: predict of (N,1,28,28) is (N,1,28,28)" {
+	pick -n 16 i100.npy > i16.npy
+	otsu i16.npy > m16.npy
+	train-unet -j 1 --filters 2 --depth 1 -e 1 -b 8 -o u.model i16.npy m16.npy 2> /dev/null
+	py 'a = load("i16.npy"); np.save("chw.npy", a[:, None]); np.save("vec.npy", a.reshape(16, 784))'
+	for opt in "" "-t 0.5"; do
+		predict -j 1 $opt u.model chw.npy > p3.npy
+		predict -j 1 $opt u.model i16.npy > p2.npy
+		run "$PY" -c 'import numpy as np; a, b = np.load("p3.npy"), np.load("p2.npy")
+print(a.shape, b.shape, np.array_equal(a[:, 0], b))'
+		assert_output "(16, 1, 28, 28) (16, 28, 28) True"
+	done
+	# an MLP whose output has as many values keeps a vector a vector
+	train-mlp -j 1 --layers 784,4,784 --activations relu,sigmoid -e 1 -b 8 -o m.model \
+		vec.npy vec.npy 2> /dev/null
+	predict -j 1 m.model vec.npy > pv.npy
+	predict -j 1 m.model chw.npy > pc.npy
+	run "$PY" -c 'import numpy as np; print(np.load("pv.npy").shape, np.load("pc.npy").shape)'
+	assert_output "(16, 784) (16, 1, 28, 28)"
+}

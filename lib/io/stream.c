@@ -127,6 +127,15 @@ shape_t shape_chw(int64_t c, int64_t h, int64_t w)
 	return s;
 }
 
+shape_t shape_like(const shape_t *like, int64_t c, int64_t h, int64_t w)
+{
+	shape_t s = shape_chw(c, h, w);
+
+	if (c == 1 && like->ndim == 3)
+		s = (shape_t){ 3, { 1, h, w } };
+	return s;
+}
+
 const char *shape_str(const shape_t *s)
 {
 	static char buf[4][64];
