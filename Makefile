@@ -121,7 +121,7 @@ FUZZ_ARGS    ?=
 FUZZ_CFLAGS  = -g -O1 -std=gnu11 -fopenmp -fno-omit-frame-pointer \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC     = lib/io/stream.c lib/io/source.c lib/io/npy_header.c lib/io/model.c lib/util.c \
-	       lib/io/atomic.c
+	       lib/io/atomic.c lib/io/zip.c
 FUZZ_OBJ     = $(patsubst lib/%.c,fuzz/build/%.o,$(FUZZ_SRC))
 .SECONDARY: $(FUZZ_OBJ)
 FUZZ_NAMES   = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))

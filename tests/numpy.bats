@@ -68,3 +68,102 @@ print(a.shape, b.shape, np.array_equal(a[:, 0], b))'
 	run "$PY" -c 'import numpy as np; print(np.load("pv.npy").shape, np.load("pc.npy").shape)'
 	assert_output "(16, 784) (16, 1, 28, 28)"
 }
+
+# zip64_npz OUT NPY...: a stored archive of the .npy files written by hand
+# in the zip64 form (the central directory's sizes and offsets 0xffffffff,
+# their values in zip64 extra fields, a zip64 end record and locator), as
+# a writer of archives over 4 GB makes it
+zip64_npz() {
+	py - "$@" <<'PYEOF'
+import struct
+out, files = sys.argv[1], sys.argv[2:]
+body, cd = b'', b''
+for name in files:
+    data = open(name, 'rb').read(); crc = zlib.crc32(data); n = name.encode()
+    x64 = struct.pack('<HHQQ', 1, 16, len(data), len(data))
+    local = struct.pack('<4sHHHHHIIIHH', b'PK\3\4', 45, 0, 0, 0, 0, crc,
+                        0xffffffff, 0xffffffff, len(n), len(x64)) + n + x64
+    cx = struct.pack('<HHQQQ', 1, 24, len(data), len(data), len(body))
+    cd += struct.pack('<4sHHHHHHIIIHHHHHII', b'PK\1\2', 45, 45, 0, 0, 0, 0, crc,
+                      0xffffffff, 0xffffffff, len(n), len(cx), 0, 0, 0, 0, 0xffffffff) + n + cx
+    body += local + data
+z64 = struct.pack('<4sQHHIIQQQQ', b'PK\6\6', 44, 45, 45, 0, 0, len(files), len(files),
+                  len(cd), len(body))
+loc = struct.pack('<4sIQI', b'PK\6\7', 0, len(body) + len(cd), 1)
+eocd = struct.pack('<4sHHHHIIH', b'PK\5\6', 0, 0, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0)
+open(out, 'wb').write(body + cd + z64 + loc + eocd)
+PYEOF
+}
+
+@test "numpy: .npz archives are read by every reader: FILE.npz its first array, FILE.npz:NAME one member" {
+	py - <<'PYEOF'
+a = load('i100.npy')[:10]
+m = (a > 100).astype(np.uint8)
+np.savez('s.npz', images=a, masks=m)                        # stored
+np.savez_compressed('c.npz', images=a, probs=(a / 255).astype(np.float32))   # deflated
+np.savez('pos.npz', a, m)                                    # arr_0, arr_1
+np.save('a.npy', a); np.save('m.npy', m); np.save('p.npy', (a / 255).astype(np.float32))
+PYEOF
+	otsu -t a.npy > ref
+	for f in s.npz s.npz:images s.npz:images.npy c.npz c.npz:images pos.npz pos.npz:arr_0 \
+	         c.npz:probs; do
+		otsu -t "$f" > out
+		cmp ref out
+	done
+	run totsv s.npz:masks
+	assert_output "$(totsv m.npy)"
+	# the trainers' datasets, and iou's two operands, from one archive
+	run iou s.npz:masks s.npz:masks
+	assert_line -n 0 'iou	1'
+	train-unet -j 1 --filters 2 --depth 1 -e 1 -b 5 -o z.model c.npz s.npz:masks 2> /dev/null
+	train-unet -j 1 --filters 2 --depth 1 -e 1 -b 5 -o n.model a.npy m.npy 2> /dev/null
+	cmp z.model n.model
+	# zip64, as a large archive has it
+	zip64_npz z64.npz a.npy m.npy
+	otsu -t z64.npz > out
+	cmp ref out
+	run totsv z64.npz:m
+	assert_output "$(totsv m.npy)"
+}
+
+@test "numpy: a bad .npz is one line naming it: missing member, pipe, corrupt, cut, lying sizes" {
+	py 'a = load("i100.npy")[:10]; np.savez("s.npz", images=a, masks=a > 9); np.savez_compressed("c.npz", images=a)'
+	# npzfails FILE REGEX: exit 1, one line "otsu: ... REGEX ... (FILE, sample 0)"
+	npzfails() {
+		run bash -c "$MEMLIMIT"'; timeout 5 otsu -t "$1" 2>&1 >/dev/null' _ "$1"
+		assert_equal "$status" 1
+		assert_equal "${#lines[@]}" 1
+		assert_output --regexp "^otsu: .*$2.* \\($1, sample [0-9]+\\)\$"
+	}
+	npzfails s.npz:nope "no member 'nope' in the zip archive \\(members: images, masks\\)"
+	run bash -c 'otsu -t < s.npz 2>&1'
+	assert_failure 1
+	assert_output 'otsu: a zip archive (.npz) on standard input: give its file name, FILE.npz or FILE.npz:NAME (stdin, sample 0)'
+	py - <<'PYEOF'
+d = open('s.npz', 'rb').read(); c = open('c.npz', 'rb').read()
+i = d.index(b'\x93NUMPY') + 200
+open('flip.npz', 'wb').write(d[:i] + bytes([d[i] ^ 1]) + d[i + 1:])      # a data byte
+j = c.index(b'PK\1\2')
+open('cflip.npz', 'wb').write(c[:60] + bytes([c[60] ^ 0x55]) + c[61:])   # deflate data
+open('cut.npz', 'wb').write(d[:len(d) // 2])                              # no directory
+k = d.index(b'PK\1\2')                                                    # csize: 2^31
+open('lie.npz', 'wb').write(d[:k + 20] + (2**31).to_bytes(4, 'little') + d[k + 24:])
+e = d.rindex(b'PK\5\6')                                                   # directory offset
+open('lie2.npz', 'wb').write(d[:e + 16] + (2**32 - 2).to_bytes(4, 'little') + d[e + 20:])
+u = d.index(b'PK\1\2')                                                    # usize: smaller
+open('short.npz', 'wb').write(d[:u + 24] + (100).to_bytes(4, 'little') + d[u + 28:])
+v = c.index(b'PK\1\2')                                                    # deflated, usize smaller
+open('clie.npz', 'wb').write(c[:v + 24] + (100).to_bytes(4, 'little') + c[v + 28:])
+PYEOF
+	npzfails clie.npz 'zip member longer than its header says'
+	npzfails flip.npz 'bad CRC-32 of the zip member'
+	npzfails cflip.npz '(bad zip member|bad CRC-32|truncated zip member|zip member longer)'
+	npzfails cut.npz 'not a zip archive: no end of central directory'
+	npzfails lie.npz 'member images\.npy lies outside the file'
+	npzfails lie2.npz 'the central directory lies outside the file'
+	npzfails short.npz 'member images\.npy lies outside the file|zip member longer than its header says'
+	# a name that exists as a file is that file, colon and all
+	cp "$IMAGES" 'odd:name'
+	run otsu -t 'odd:name'
+	assert_success
+}

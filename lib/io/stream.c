@@ -19,6 +19,7 @@
 #include "source.h"
 #include "stream.h"
 #include "util.h"
+#include "zip.h"
 
 enum format { FMT_NONE, FMT_NPY, FMT_PNM, FMT_IDX };
 
@@ -530,9 +531,70 @@ static void prefetch(input *in)
 	in->ready = 1;
 }
 
+/* open_npz: path is FILE.npz:NAME (a member of an archive) when no file
+ * has that name but FILE does; member gets NAME then. fd or -1. */
+static int open_path(const char *path, char **member)
+{
+	int fd = open(path, O_RDONLY), e = errno;
+	const char *colon = strrchr(path, ':');
+
+	*member = NULL;
+	if (fd < 0 && e == ENOENT && colon && colon > path && colon[1]) {
+		char *file = strndup(path, (size_t)(colon - path));
+		if ((fd = open(file, O_RDONLY)) >= 0)
+			*member = strdup(colon + 1);
+		free(file);
+	}
+	errno = e;
+	return fd;
+}
+
+/* open_source: the bytes of fd: a zip archive's member (an .npz: the
+ * member named, or the first), else the file as it is, plain or gzip */
+static source *open_source(input *in, int fd, char *member, int is_stdin)
+{
+	unsigned char magic[4];
+	ssize_t r = is_stdin ? -1 : pread(fd, magic, 4, 0);
+	zip_member m;
+	const char *err;
+
+	if (member || (r == 4 && zip_is_archive(magic, 4))) {
+		err = zip_find(fd, member, &m);
+		free(member);
+		if (err) {
+			close(fd);
+			bad(in, "%s", err);
+		}
+		return source_open_member(fd, (long long)m.offset, m.csize, m.usize, m.deflated, m.crc);
+	}
+	return source_open(fd);
+}
+
+/* unknown_format: what the first bytes are not, and what is read */
+static const char *unknown_format(const unsigned char *p, int n)
+{
+	static const char formats[] = "segpipe reads tensor streams (.npy), .npz archives "
+		"by name, netpbm (PBM, PGM, PPM, PAM) and IDX files, plain or gzip";
+	static char msg[256];
+
+	if (n >= 4 && !memcmp(p, "\x89PNG", 4))
+		snprintf(msg, sizeof msg, "a PNG image: convert it with pngtopnm (see segpipe(7)); %s",
+			 formats);
+	else if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
+		snprintf(msg, sizeof msg, "a JPEG image: convert it with jpegtopnm (see segpipe(7)); %s",
+			 formats);
+	else if (zip_is_archive(p, n))
+		snprintf(msg, sizeof msg, "a zip archive (.npz) on standard input: give its "
+			 "file name, FILE.npz or FILE.npz:NAME");
+	else
+		snprintf(msg, sizeof msg, "not a tensor stream, netpbm or IDX file (%s)", formats);
+	return msg;
+}
+
 input *input_open(const char *path)
 {
 	input *in = xcalloc(1, sizeof *in);
+	char *member = NULL;
 	int fd;
 
 	opening = in;
@@ -541,12 +603,12 @@ input *input_open(const char *path)
 		fd = dup(0);
 	} else {
 		in->name = strdup(path);
-		fd = open(path, O_RDONLY);
+		fd = open_path(path, &member);
 	}
 	if (fd < 0)
 		die("cannot open %s:", in->name);
-	in->src = source_open(fd);
 	in->shape.ndim = -1;
+	in->src = open_source(in, fd, member, !path || strcmp(path, "-") == 0);
 
 	if (in_peek(in, 4) < 2)
 		bad(in, "empty or unrecognised input");
@@ -563,7 +625,7 @@ input *input_open(const char *path)
 		in->npeek = in->peekpos = 0;
 		read_idx_header(in);
 	} else {
-		bad(in, "not a tensor stream, netpbm or IDX file");
+		bad(in, "%s", unknown_format(in->peek, in->npeek));
 	}
 	prefetch(in);
 	if (in->shape.ndim < 0)
