@@ -4,6 +4,8 @@
 VERSION = 0.1.0
 PREFIX  ?= /usr/local
 MANDIR  ?= $(PREFIX)/share/man
+# python/segpipe.py, the numpy reader (Debian's python3 path for PREFIX)
+PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
 CC      ?= cc
 # No -march=native: a binary built here runs on any x86-64. The kernels for
 # each instruction set are compiled with their own flags (KFLAGS_*) and chosen
@@ -104,6 +106,8 @@ install: all
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+	mkdir -p $(DESTDIR)$(PYTHONDIR)
+	install -m 644 python/segpipe.py $(DESTDIR)$(PYTHONDIR)/
 
 clean:
 	rm -f $(LIBDIRS:%=%/*.o) lib/libtensor.a $(TOOLS) $(UNITS) $(BENCHES)
