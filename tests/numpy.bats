@@ -167,3 +167,14 @@ PYEOF
 	run otsu -t 'odd:name'
 	assert_success
 }
+
+@test "numpy: the README's numpy round trip runs as written" {
+	sed -n '/^<!-- numpy round trip/,/^<!-- end numpy round trip/p' "$ROOT/README.md" |
+		sed '1,2d;$d' | sed '$d' > trip.sh
+	[ "$(grep -c . trip.sh)" -ge 6 ]
+	mkdir -p trip
+	run bash -c 'cd trip && PATH="$1/bin:/usr/bin:$PATH" PYTHONPATH="$1/python" bash -e ../trip.sh' _ "$ROOT"
+	assert_success
+	# the comments under the commands are what they print
+	assert_output "$(sed -n 's/^# //p' trip.sh)"
+}
