@@ -132,7 +132,7 @@ shape_t shape_like(const shape_t *like, int64_t c, int64_t h, int64_t w)
 {
 	shape_t s = shape_chw(c, h, w);
 
-	if (c == 1 && like->ndim == 3)
+	if (c == 1 && like->ndim == 3 && like->dim[0] == 1)
 		s = (shape_t){ 3, { 1, h, w } };
 	return s;
 }

@@ -34,8 +34,9 @@ int shape_equal(const shape_t *a, const shape_t *b);
 /* shape_chw: (C,H,W) as a shape; C == 1 gives the (H,W) form. */
 shape_t shape_chw(int64_t c, int64_t h, int64_t w);
 /* shape_like: (C,H,W) in the form of the sample shape like, as writers
- * keep the shape they were given: (1,H,W) stays 3-D when like is 3-D, the
- * (H,W) form otherwise (C == 1). */
+ * keep the shape they were given: one channel is (1,H,W) when like is
+ * (1,H,W), the (H,W) form otherwise (a 2-channel input's 1-channel
+ * output, say). */
 shape_t shape_like(const shape_t *like, int64_t c, int64_t h, int64_t w);
 /* shape_str: "28x28", "2x32x32", "10", "scalar" (static buffer per call slot) */
 const char *shape_str(const shape_t *s);
