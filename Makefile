@@ -16,10 +16,15 @@ CFLAGS  ?= $(OPT) -std=gnu11 -Wall -Wextra -pthread -fopenmp
 # nn/ (layers, networks, the trainer), kern/ (the kernels); util, cli at the top
 LIBDIRS = lib lib/io lib/nn lib/kern
 CPPFLAGS += $(LIBDIRS:%=-I%) -DSEGPIPE_VERSION='"$(VERSION)"'
-LDLIBS  = -lnetpbm -lz -lm -lpthread
+# MPI (OpenMPI): lib/nn/dist.c alone includes mpi.h; a binary links libmpi
+# only when it holds the trainer (--as-needed)
+MPI_CFLAGS ?= $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   ?= $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
+LDLIBS  = -lnetpbm -lz -lm -lpthread -Wl,--as-needed $(MPI_LIBS) -Wl,--no-as-needed
 
 DEBS = gcc make libnetpbm-dev netpbm libopenblas-dev zlib1g-dev bats bats-assert \
-       bats-support mandoc gnuplot-nox python3-numpy dataset-fashion-mnist parallel
+       bats-support mandoc gnuplot-nox python3-numpy dataset-fashion-mnist parallel \
+       libopenmpi-dev openmpi-bin
 
 TOOLS   = $(patsubst %.c,%,$(wildcard bin/*.c))
 LIBSRC  = $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c))
@@ -48,6 +53,7 @@ KFLAGS_avx512     = -O3 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 KFLAGS_avx512bf16 = $(KFLAGS_avx512) -mavx512bf16
 KFLAGS_amx        = $(KFLAGS_avx512bf16) -mamx-tile -mamx-bf16
 KFLAGS_portable   = -O3
+KFLAGS_dist       = $(MPI_CFLAGS)
 KFLAGS_peak       = -O3
 # the vector primitives copy short rows inline: keep GCC from making them memcpy calls
 KFLAGS_vec        = -O3 -fno-tree-loop-distribute-patterns

@@ -86,7 +86,7 @@ T="--filters 4 -j 1 -b 16"
 	train-unet $T --lr 0.01 -e 2 -o "$d/run.model" i64.npy m64.npy 2> /dev/null
 	assert_equal "$(header "$d/run.model" epoch)" 2
 	# the settings come from the model: one given here too is a usage error
-	for opt in "--filters 8" "--depth 1" "--activation tanh" "--loss mse" "--lr 0.5" \
+	for opt in "--filters 8" "--depth 1" "--activation tanh" "--loss mse" "--lr 0.5" "--chunks 2" \
 	           "--batch 3" "--seed 9" "--cosine"; do
 		run train-unet -j 1 $opt --resume "$d/run.model" -e 4 -o "$d/run.model" i64.npy m64.npy
 		assert_failure 2

@@ -115,6 +115,8 @@ void model_save(const model *m, const char *path)
 		putf(&w, "lr_schedule cosine\n");
 	if (m->precision != KERN_FP32)   /* absent means fp32, as in older files */
 		putf(&w, "precision %s\n", kern_precision_name(m->precision));
+	if (m->chunks > 1)   /* absent means 1, as in older files */
+		putf(&w, "chunks %d\n", m->chunks);
 	putf(&w, "weight_decay %.9g\n", m->weight_decay);
 	putf(&w, "seed %" PRIu64 "\n", m->seed);
 	putf(&w, "train_loss %.9g\n", m->train_loss);
@@ -204,7 +206,7 @@ static const char *const known_keys[] = {
 	"weight_decay", "seed", "train_loss", "nparams", "nstats", "adam", "adam_step",
 	/* optional: the trainer's progress */
 	"val_loss", "best_val", "best_epoch", "since_best", "since_cut", "stopped", "resume",
-	"lr_schedule", "precision",
+	"lr_schedule", "precision", "chunks",
 };
 #define NKEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -319,6 +321,7 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 			{ "since_cut", 0, 1 << 30, offsetof(model, since_cut) },
 			{ "stopped", 0, 1, offsetof(model, stopped) },
 			{ "resume", 0, 1, offsetof(model, has_resume) },
+			{ "chunks", 1, 65536, offsetof(model, chunks) },
 		};
 		for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
 			if (!strcmp(key, ints[i].key)) {

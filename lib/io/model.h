@@ -59,6 +59,9 @@ typedef struct {
 	int best_epoch, since_best, since_cut, stopped;
 	int has_resume;
 	float *resume_params, *resume_stats;
+	/* the chunks each batch is summed over (optional key "chunks",
+	 * absent: 1; man 7 segpipe-mpi) */
+	int chunks;
 } model;
 
 /* model_init: zeroed fields with kind set; the tensors are not allocated. */

@@ -16,7 +16,7 @@
 #include "util.h"
 
 #define KC 256                         /* a multiple of every kalign */
-#define NC 768
+#define NC 768                         /* a multiple of every NR (kgemm_with_b) */
 #define MC 128
 
 static const kern_ukr *const table[KPATH_COUNT][2] = {
@@ -270,14 +270,14 @@ void kgemm_a_free(kgemm_a *a)
 
 /* the product with A packed */
 static void gemm_packed(const struct kgemm_a *pa, int tb, int N, const float *B, int ldb,
-			float beta, float *C, int ldc)
+			const char *Bready, float beta, float *C, int ldc)
 {
 	const kern_ukr *u = pa->u;
 	int M = pa->M, K = pa->K, MR = u->mr, NR = u->nr, ka = u->kalign;
 	int direct = u->direct_b && !tb;
 	int kcmax = K < KC ? (K + ka - 1) / ka * ka : KC, ncmax = N < NC ? N : NC;
 	size_t bpanel = (size_t)kcmax * NR * elem_size(u->b_fmt);
-	int nbp = direct ? 1 : (ncmax + NR - 1) / NR;
+	int nbp = direct || Bready ? 1 : (ncmax + NR - 1) / NR;
 	char *Bp = grow(&bbuf, &bcap, bpanel * nbp);
 	float tile[16 * 64] __attribute__((aligned(64)));
 
@@ -289,7 +289,7 @@ static void gemm_packed(const struct kgemm_a *pa, int tb, int N, const float *B,
 			int acc = pc > 0 || beta != 0.0f;
 			const char *Ab = pa->p + pa->block * (pc / KC);
 			/* packed panels of B; with direct, only a last partial one */
-			for (int jr = 0; jr < nc; jr += NR) {
+			for (int jr = 0; jr < nc && !Bready; jr += NR) {
 				if (direct && (nc - jr >= NR || u->edges))
 					continue;
 				char *dst = Bp + (direct ? 0 : bpanel * (jr / NR));
@@ -301,7 +301,9 @@ static void gemm_packed(const struct kgemm_a *pa, int tb, int N, const float *B,
 					int nr = nc - jr < NR ? nc - jr : NR;
 					const char *b;
 					long bs = NR;
-					if (direct && (nr == NR || u->edges)) {
+					if (Bready) {
+						b = Bready + bpanel * ((jc + jr) / NR);
+					} else if (direct && (nr == NR || u->edges)) {
 						b = (const char *)(B + (long)pc * ldb + jc + jr);
 						bs = ldb;
 					} else {
@@ -351,7 +353,29 @@ void kgemm_with(const kgemm_a *a, int tb, int N, const float *B, int ldb, float 
 	if (!a->ta && tb && a->u->nt)
 		gemm_nt(a->u, a->M, N, a->K, a->A, a->lda, B, ldb, beta, C, ldc);
 	else
-		gemm_packed(a, tb, N, B, ldb, beta, C, ldc);
+		gemm_packed(a, tb, N, B, ldb, NULL, beta, C, ldc);
+}
+
+int kgemm_b_panels(int K, int *nr, int *rows)
+{
+	const kern_ukr *u = ukr_now();
+
+	if (u->b_fmt != PACK_BF16_PAIRS || K <= 0 || K > KC)
+		return 0;
+	*nr = u->nr;
+	*rows = (K + u->kalign - 1) / u->kalign * u->kalign / 2;
+	return 1;
+}
+
+void kgemm_with_b(const kgemm_a *a, int N, const uint16_t *Bp, float beta, float *C, int ldc)
+{
+	int nr, rows;
+
+	if (a->u != ukr_now() || !kgemm_b_panels(a->K, &nr, &rows))
+		die("kgemm_with_b: B was packed for another kernel path, precision or K");
+	if (trivial(a->M, N, a->K, beta, C, ldc))
+		return;
+	gemm_packed(a, 0, N, NULL, 0, (const char *)Bp, beta, C, ldc);
 }
 
 void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
@@ -368,5 +392,5 @@ void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
 	struct kgemm_a a = { u, ta, M, K, lda, A, NULL, 0, 0, 0 };
 	a.p = grow(&abuf, &acap, packed_size(u, M, K));
 	pack_all(&a);
-	gemm_packed(&a, tb, N, B, ldb, beta, C, ldc);
+	gemm_packed(&a, tb, N, B, ldb, NULL, beta, C, ldc);
 }

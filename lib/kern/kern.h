@@ -76,6 +76,18 @@ void kgemm_with(const kgemm_a *a, int tb, int N, const float *B, int ldb, float 
 		float *C, int ldc);
 void kgemm_a_free(kgemm_a *a);
 
+/* A B whose B the caller writes packed itself (the Winograd transform
+ * writes its bf16 pairs straight into the panels the kernel reads).
+ * kgemm_b_panels: 1 if the path and precision in use take B as bf16 pairs
+ * and K fits one block, with the panel width *nr and the pair rows of a
+ * panel *rows (K rounded up to the kernel's step, halved); 0 otherwise
+ * (then give B as floats). Column j, row k of B (K, N) is at
+ *     Bp[((j / nr * rows + k / 2) * nr + j % nr) * 2 + k % 2],
+ * pair rows past K zero; columns past N are read but only into entries of
+ * C that are not stored. kgemm_with_b: kgemm_with (tb 0) with such a B. */
+int kgemm_b_panels(int K, int *nr, int *rows);
+void kgemm_with_b(const kgemm_a *a, int N, const uint16_t *Bp, float beta, float *C, int ldc);
+
 /* kern_peak_gflops: the measured peak of one unit on the calling thread's
  * core (peak.c): "fp32-avx512", "fp32-avx2", "bf16-avx512", "bf16-amx";
  * 0 where the CPU lacks it. */

@@ -4,9 +4,10 @@
  * path in use (avx512-bf16 and amx use the avx512 one).
  *
  * Winograd F(2x2,3x3) transforms (nn_winograd.c has the algorithm): tiles
- * are done 16 at a time; each plane of Th x Tw tiles, Tw <= KERN_WINO_MAXT.
+ * are done 16 at a time (two rows of tiles at once when Tw <= 8); each plane
+ * of Th x Tw tiles, Tw <= KERN_WINO_MAXT.
  *   wino_input:  V[k][.][col0 + ty*Tw + tx] (k stride vs) = B^T d B of one
- *                plane src (H, W); pad: a zeroed buffer of (2*Th+2) x
+ *                plane src (H, W); pad: a zeroed buffer of (2*Th+4) x
  *                kern_wino_pad_stride(Tw) floats (only the image area is
  *                written, so its border stays zero). Stores run 16 tiles
  *                wide, past the end of a row of tiles into the next one
@@ -14,12 +15,13 @@
  *   wino_output: dst (H, W) = A^T M A + bias from M[k][.][col0 + tile]
  *                (loads may run up to 16 floats past a row of tiles)
  *   wino_dout:   dM[k][.][col0 + tile] = A dY A^T of each 2x2 tile of dy
- *                (H, W); pad: a zeroed (2, kern_wino_pad_stride(Tw)) buffer
+ *                (H, W); pad: a zeroed (4, kern_wino_pad_stride(Tw)) buffer
  */
 #ifndef SEGPIPE_VEC_H
 #define SEGPIPE_VEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define KERN_WINO_MAXT 512      /* widest row of tiles handled */
 
@@ -49,6 +51,15 @@ typedef struct {
 			    int H, int W, int Th, int Tw);
 	void (*wino_dout)(float *dM, size_t ms, size_t col0, const float *dy, int H, int W,
 			  int Th, int Tw, float *pad);
+	/* wino_input_pairs: wino_input of two planes, channels 2kp (src0) and
+	 * 2kp+1 (src1; NULL: zeros), rounded to bf16 and written as pair row kp
+	 * of the panels kgemm_with_b reads (kern.h: nr wide, rows pair rows a
+	 * panel), V[k] at Vp + k*ks; pad0, pad1: wino_input's pad buffers. Only
+	 * the tiles' columns are written. NULL where the path has no bf16 pairs
+	 * kernel (all but the avx512 table). */
+	void (*wino_input_pairs)(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0,
+				 const float *src0, const float *src1, int H, int W, int Th,
+				 int Tw, float *pad0, float *pad1);
 } kern_vec;
 
 extern const kern_vec kern_vec_portable, kern_vec_avx2, kern_vec_avx512;

@@ -12,11 +12,26 @@
 
 /* copy: n floats, inline (the planes' rows are short: a call to memcpy
  * per row costs more than the copy) */
+#ifdef __AVX512F__
+#include <immintrin.h>
+static inline void copy(float *restrict d, const float *restrict s, int n)
+{
+	int i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(d + i, _mm512_loadu_ps(s + i));
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		_mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
+	}
+}
+#else
 static inline void copy(float *restrict d, const float *restrict s, int n)
 {
 	for (int i = 0; i < n; i++)
 		d[i] = s[i];
 }
+#endif
 
 /* 16 floats: one AVX-512 register, two AVX2 ones, four SSE ones, as the
  * file that includes this one is compiled (GCC vector extensions;
@@ -199,6 +214,131 @@ static const v16i HI = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 1
 #define ST(p, v) (*(v16 *)(p) = (v))
 #define ROWPAD (2 * KERN_WINO_MAXT + 64)   /* an output row of tiles, rounded up, plus slack */
 
+/* Planes of at most 8 tiles a row (images of 16 pixels or less) are done
+ * two rows of tiles at once: lanes 0..7 hold row ty, lanes 8..15 row ty+1,
+ * so the lanes are not mostly idle. pack2 puts lanes 0..Tw-1 and
+ * 8..8+Tw-1 next to each other (the tiles of both rows, in order, as V and
+ * M hold them); unpack2 the reverse. */
+static inline void pack2(v16i *m, int Tw)
+{
+	for (int i = 0; i < 16; i++)
+		(*m)[i] = i < Tw ? i : i < 2 * Tw ? 8 + i - Tw : 15;
+}
+
+static inline void unpack2(v16i *m, int Tw)
+{
+	for (int i = 0; i < 16; i++)
+		(*m)[i] = i < Tw ? i : i >= 8 && i < 8 + Tw ? Tw + i - 8 : 0;
+}
+
+/* wino_input for Tw <= 8; the pad buffer has 2*Th+4 rows (the second row
+ * of tiles of the last pair may be past the plane: zeros, stored into what
+ * is rewritten later or into the slack, as the wide version's overrun) */
+static void wino_input2(float *V, size_t vs, size_t col0, const float *src, int H, int W,
+			int Th, int Tw, float *pad)
+{
+	size_t ps = kern_wino_pad_stride(Tw);
+	v16i pk;
+
+	pack2(&pk, Tw);
+
+	for (int y = 0; y < H; y++)
+		copy(pad + (size_t)(y + 1) * ps + 1, src + (size_t)y * W, W);
+	for (int ty = 0; ty < Th; ty += 2) {
+		const float *d0 = pad + (size_t)(2 * ty) * ps;
+		const float *d[4] = { d0, d0 + ps, d0 + 2 * ps, d0 + 3 * ps };
+		const float *e[4] = { d0 + 2 * ps, d0 + 3 * ps, d0 + 4 * ps, d0 + 5 * ps };
+		v16 lo[4], hi[4], lo2[4], hi2[4];
+		for (int r = 0; r < 4; r++) {
+			lo[r] = LD(d[r]);
+			hi[r] = LD(e[r]);
+			lo2[r] = LD(d[r] + 2);
+			hi2[r] = LD(e[r] + 2);
+		}
+		float *v0 = V + col0 + (size_t)ty * Tw;
+		for (int k = 0; k < 4; k++) {
+			v16 a, b, a2, b2;
+			switch (k) {
+			case 0: a = lo[0] - lo[2]; b = hi[0] - hi[2]; a2 = lo2[0] - lo2[2]; b2 = hi2[0] - hi2[2]; break;
+			case 1: a = lo[1] + lo[2]; b = hi[1] + hi[2]; a2 = lo2[1] + lo2[2]; b2 = hi2[1] + hi2[2]; break;
+			case 2: a = lo[2] - lo[1]; b = hi[2] - hi[1]; a2 = lo2[2] - lo2[1]; b2 = hi2[2] - hi2[1]; break;
+			default: a = lo[1] - lo[3]; b = hi[1] - hi[3]; a2 = lo2[1] - lo2[3]; b2 = hi2[1] - hi2[3]; break;
+			}
+			/* lanes 0..7: row ty's tiles; 8..15: row ty+1's */
+			v16 ev = __builtin_shuffle(a, b, EVEN), od = __builtin_shuffle(a, b, ODD);
+			v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+			float *v = v0 + (size_t)(4 * k) * vs;
+			ST(v, __builtin_shuffle(ev - e1, pk));
+			ST(v + vs, __builtin_shuffle(od + e1, pk));
+			ST(v + 2 * vs, __builtin_shuffle(e1 - od, pk));
+			ST(v + 3 * vs, __builtin_shuffle(od - o1, pk));
+		}
+	}
+}
+
+/* wino_output for Tw <= 8 */
+static void wino_output2(float *dst, const float *M, size_t ms, size_t col0, float bias,
+			 int H, int W, int Th, int Tw)
+{
+	v16i up;
+	float row[4][32];
+
+	unpack2(&up, Tw);
+	for (int ty = 0; ty < Th; ty += 2) {
+		const float *m = M + col0 + (size_t)ty * Tw;
+		v16 s0[4], s1[4];
+		for (int r = 0; r < 4; r++) {
+			const float *mr = m + (size_t)(4 * r) * ms;
+			v16 m0 = __builtin_shuffle(LD(mr), up), m1 = __builtin_shuffle(LD(mr + ms), up);
+			v16 m2 = __builtin_shuffle(LD(mr + 2 * ms), up);
+			v16 m3 = __builtin_shuffle(LD(mr + 3 * ms), up);
+			s0[r] = m0 + m1 + m2;
+			s1[r] = m1 - m2 - m3;
+		}
+		v16 y00 = s0[0] + s0[1] + s0[2] + bias, y01 = s1[0] + s1[1] + s1[2] + bias;
+		v16 y10 = s0[1] - s0[2] - s0[3] + bias, y11 = s1[1] - s1[2] - s1[3] + bias;
+		/* LO: lanes 0..7 (row ty of tiles), HI: lanes 8..15 (row ty+1) */
+		ST(&row[0][0], __builtin_shuffle(y00, y01, LO));
+		ST(&row[1][0], __builtin_shuffle(y10, y11, LO));
+		ST(&row[2][0], __builtin_shuffle(y00, y01, HI));
+		ST(&row[3][0], __builtin_shuffle(y10, y11, HI));
+		for (int i = 0; i < 4 && 2 * ty + i < H; i++)
+			copy(dst + (size_t)(2 * ty + i) * W, row[i], W);
+	}
+}
+
+/* wino_dout for Tw <= 8; pad: a zeroed (4, pad_stride(Tw)) buffer */
+static void wino_dout2(float *dM, size_t ms, size_t col0, const float *dy, int H, int W,
+		       int Th, int Tw, float *pad)
+{
+	size_t ps = kern_wino_pad_stride(Tw);
+	v16i pk;
+
+	pack2(&pk, Tw);
+
+	for (int ty = 0; ty < Th; ty += 2) {
+		for (int i = 0; i < 4; i++) {
+			if (2 * ty + i < H)
+				copy(pad + i * ps, dy + (size_t)(2 * ty + i) * W, W);
+			else
+				memset(pad + i * ps, 0, W * sizeof(float));
+		}
+		/* a: the tile row ty's two rows, b: row ty+1's */
+		v16 a0 = LD(pad), a1 = LD(pad + ps), b0 = LD(pad + 2 * ps), b1 = LD(pad + 3 * ps);
+		v16 e0 = __builtin_shuffle(a0, b0, EVEN), o0 = __builtin_shuffle(a0, b0, ODD);
+		v16 e1 = __builtin_shuffle(a1, b1, EVEN), o1 = __builtin_shuffle(a1, b1, ODD);
+		v16 re[4] = { e0, e0 + e1, e0 - e1, -e1 }, ro[4] = { o0, o0 + o1, o0 - o1, -o1 };
+		float *m0 = dM + col0 + (size_t)ty * Tw;
+		for (int r = 0; r < 4; r++) {
+			float *m = m0 + (size_t)(4 * r) * ms;
+			ST(m, __builtin_shuffle(re[r], pk));
+			ST(m + ms, __builtin_shuffle(re[r] + ro[r], pk));
+			ST(m + 2 * ms, __builtin_shuffle(re[r] - ro[r], pk));
+			ST(m + 3 * ms, __builtin_shuffle(-ro[r], pk));
+		}
+	}
+}
+
 /* V[k][.][col0 + ty*Tw + tx] (k stride vs) from one plane src (H, W).
  * pad: a zeroed buffer of (2*Th+2) x pad_stride(Tw) floats; only the image
  * area is written, so its border stays zero. Stores run 16 tiles wide, past
@@ -210,6 +350,10 @@ static void wino_input(float *V, size_t vs, size_t col0, const float *src, int H
 	size_t ps = kern_wino_pad_stride(Tw);
 	int chunks = (Tw + 15) / 16;
 
+	if (Tw <= 8) {
+		wino_input2(V, vs, col0, src, H, W, Th, Tw, pad);
+		return;
+	}
 	for (int y = 0; y < H; y++)
 		copy(pad + (size_t)(y + 1) * ps + 1, src + (size_t)y * W, W);
 	for (int ty = 0; ty < Th; ty++) {
@@ -252,6 +396,11 @@ static void wino_output(float *dst, const float *M, size_t ms, size_t col0, floa
 	int chunks = (Tw + 15) / 16;
 	float row[2][ROWPAD];
 
+	if (Tw <= 8) {
+		wino_output2(dst, M, ms, col0, bias, H, W, Th, Tw);
+		return;
+	}
+
 	for (int ty = 0; ty < Th; ty++) {
 		const float *m = M + col0 + (size_t)ty * Tw;
 		for (int c = 0; c < chunks; c++) {
@@ -283,6 +432,10 @@ static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H,
 	size_t ps = kern_wino_pad_stride(Tw);
 	int chunks = (Tw + 15) / 16;
 
+	if (Tw <= 8) {
+		wino_dout2(dM, ms, col0, dy, H, W, Th, Tw, pad);
+		return;
+	}
 	for (int ty = 0; ty < Th; ty++) {
 		copy(pad, dy + (size_t)(2 * ty) * W, W);
 		if (2 * ty + 1 < H)
@@ -311,7 +464,142 @@ static void wino_dout(float *dM, size_t ms, size_t col0, const float *dy, int H,
 }
 
 
+#ifdef __AVX512F__
+typedef unsigned v16u __attribute__((vector_size(64), aligned(4), may_alias));
+
+/* bf16 pairs of two float vectors, rounded to nearest even (finite values;
+ * the transform of finite inputs): the even channel in the low half */
+static inline __attribute__((always_inline)) v16u bf16_pairs(v16 even, v16 odd)
+{
+	v16u a = (v16u)even, b = (v16u)odd;
+
+	a += 0x7fffu + ((a >> 16) & 1u);
+	b += 0x7fffu + ((b >> 16) & 1u);
+	return (b & 0xffff0000u) | (a >> 16);
+}
+
+/* n (<= 16) pairs for columns c.. of pair row kp, into the panels (a
+ * run may cross into the next panel) */
+static inline __attribute__((always_inline)) void store_pairs(uint16_t *Vk, int nr, int rows, int kp, size_t c, v16u v, int n)
+{
+	size_t p = c / (size_t)nr;
+	int off = (int)(c % (size_t)nr), n1 = nr - off;
+	uint32_t *d = (uint32_t *)Vk + (p * rows + kp) * (size_t)nr + off;
+	__m512i x = (__m512i)v;
+
+	if (n <= n1) {
+		if (n == 16)
+			_mm512_storeu_si512(d, x);
+		else
+			_mm512_mask_storeu_epi32(d, (__mmask16)((1u << n) - 1), x);
+		return;
+	}
+	/* lanes n1..n-1 to the start of the next panel's row */
+	uint32_t *d2 = (uint32_t *)Vk + ((p + 1) * rows + kp) * (size_t)nr;
+	_mm512_mask_storeu_epi32(d, (__mmask16)((1u << n1) - 1), x);
+	_mm512_mask_storeu_epi32(d2 - n1, (__mmask16)(((1u << n) - 1) & ~((1u << n1) - 1)), x);
+}
+
+/* the four rows' B^T combination k of one plane's tile row: a, b (lanes'
+ * columns 0..15, 16..31, or two rows of tiles), a2, b2 shifted by 2 */
+static inline __attribute__((always_inline)) void
+bt_rows(int k, const float *const d[4], const float *const e[4], v16 *a, v16 *b, v16 *a2, v16 *b2)
+{
+	/* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+	int p = k == 2 ? 2 : k == 0 ? 0 : 1, q = k == 0 ? 2 : k == 1 ? 2 : k == 2 ? 1 : 3;
+
+	if (k == 1) {
+		*a = LD(d[p]) + LD(d[q]);
+		*b = LD(e[p]) + LD(e[q]);
+		*a2 = LD(d[p] + 2) + LD(d[q] + 2);
+		*b2 = LD(e[p] + 2) + LD(e[q] + 2);
+	} else {
+		*a = LD(d[p]) - LD(d[q]);
+		*b = LD(e[p]) - LD(e[q]);
+		*a2 = LD(d[p] + 2) - LD(d[q] + 2);
+		*b2 = LD(e[p] + 2) - LD(e[q] + 2);
+	}
+}
+
+/* the four column outputs of combination k of a tile row, lanes = tiles
+ * (pk: the two-rows compaction, or NULL) */
+static inline __attribute__((always_inline)) void bt_cols(v16 a, v16 b, v16 a2, v16 b2, const v16i *pk, v16 out[4])
+{
+	v16 e = __builtin_shuffle(a, b, EVEN), o = __builtin_shuffle(a, b, ODD);
+	v16 e1 = __builtin_shuffle(a2, b2, EVEN), o1 = __builtin_shuffle(a2, b2, ODD);
+
+	out[0] = e - e1;
+	out[1] = o + e1;
+	out[2] = e1 - o;
+	out[3] = o - o1;
+	if (pk)
+		for (int j = 0; j < 4; j++)
+			out[j] = __builtin_shuffle(out[j], *pk);
+}
+
+static inline __attribute__((always_inline)) void
+wino_pairs_body(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0, const float *src0,
+		const float *src1, int H, int W, int Th, int Tw, float *pad0, float *pad1, int two)
+{
+	size_t ps = kern_wino_pad_stride(Tw);
+	int wide = Tw > 8, chunks = wide ? (Tw + 15) / 16 : 1;
+	v16i pk;
+
+	pack2(&pk, Tw);
+	for (int y = 0; y < H; y++) {
+		copy(pad0 + (size_t)(y + 1) * ps + 1, src0 + (size_t)y * W, W);
+		if (two)
+			copy(pad1 + (size_t)(y + 1) * ps + 1, src1 + (size_t)y * W, W);
+	}
+	for (int ty = 0; ty < Th; ty += wide ? 1 : 2) {
+		const float *d0 = pad0 + (size_t)(2 * ty) * ps, *d1 = pad1 + (size_t)(2 * ty) * ps;
+		const float *da[4] = { d0, d0 + ps, d0 + 2 * ps, d0 + 3 * ps };
+		const float *db[4] = { d1, d1 + ps, d1 + 2 * ps, d1 + 3 * ps };
+		/* the second half of each vector: columns 16.. (wide), or row ty+1 */
+		size_t step = wide ? 16 : 2 * ps;
+		const float *ea[4] = { da[0] + step, da[1] + step, da[2] + step, da[3] + step };
+		const float *eb[4] = { db[0] + step, db[1] + step, db[2] + step, db[3] + step };
+		int n = wide ? 0 : (ty + 1 < Th ? 2 * Tw : Tw);
+		for (int c = 0; c < chunks; c++) {
+			size_t x = 32 * (size_t)c, col = col0 + (size_t)ty * Tw + 16 * (size_t)c;
+			const float *pa[4], *qa[4], *pb[4], *qb[4];
+			for (int r = 0; r < 4; r++) {
+				pa[r] = da[r] + x; qa[r] = ea[r] + x;
+				pb[r] = db[r] + x; qb[r] = eb[r] + x;
+			}
+			if (wide)
+				n = Tw - 16 * c < 16 ? Tw - 16 * c : 16;
+			_Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+				v16 a, b, a2, b2, o0[4], o1[4] = { 0 };
+				bt_rows(k, pa, qa, &a, &b, &a2, &b2);
+				bt_cols(a, b, a2, b2, wide ? NULL : &pk, o0);
+				if (two) {
+					bt_rows(k, pb, qb, &a, &b, &a2, &b2);
+					bt_cols(a, b, a2, b2, wide ? NULL : &pk, o1);
+				}
+				for (int j = 0; j < 4; j++)
+					store_pairs(Vp + (size_t)(4 * k + j) * ks, nr, rows, kp, col,
+						    bf16_pairs(o0[j], o1[j]), n);
+			}
+		}
+	}
+}
+
+static void wino_input_pairs(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0,
+			     const float *src0, const float *src1, int H, int W, int Th, int Tw,
+			     float *pad0, float *pad1)
+{
+	if (src1)
+		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, src1, H, W, Th, Tw, pad0, pad1, 1);
+	else
+		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, NULL, H, W, Th, Tw, pad0, pad0, 0);
+}
+#define WINO_INPUT_PAIRS wino_input_pairs
+#else
+#define WINO_INPUT_PAIRS NULL
+#endif
+
 const kern_vec KERN_VEC_NAME = {
 	KERN_VEC_LABEL, sum_floats, sum_sq_dev, affine, vact, vact_grad, bn_grad_sums,
-	bn_grad_apply, wino_input, wino_output, wino_dout,
+	bn_grad_apply, wino_input, wino_output, wino_dout, WINO_INPUT_PAIRS,
 };

@@ -27,6 +27,8 @@ typedef struct {
 	int (*layers)(const net *n);
 	int (*layer_size)(const net *n, int k);
 	const float *(*encode)(net *n, const float *x, int B, int k);
+	/* net_grad; NULL: train_step with the Adam state kept (net_grad) */
+	float (*grad)(net *n, const float *x, const void *y, int B);
 } net_ops;
 
 struct net {
@@ -105,6 +107,17 @@ static float unet_step(net *n, const float *x, const void *y, int B, const adam_
 	return unet_train_step(n->u, x, y, B, n->loss, opt);
 }
 
+static float unet_grad(net *n, const float *x, const void *y, int B)
+{
+	float l;
+
+	nn_params_zero_grad(&n->u->params);
+	unet_forward(n->u, x, B, 1, NULL);
+	l = unet_loss(n->u, y, B, n->loss);
+	unet_backward(n->u, B);
+	return l;
+}
+
 static float unet_eval(net *n, const float *x, const void *y, int B)
 {
 	unet_forward(n->u, x, B, 0, NULL);
@@ -124,7 +137,7 @@ static void unet_to_model(const net *n, model *m) { model_from_unet(m, n->u, 1);
 static const net_ops unet_ops = {
 	"unet", unet_from_model_net, unet_free_net, unet_check_input, unet_output_shape, unet_predict,
 	unet_check_data, unet_targets, unet_step, unet_eval, unet_params, unet_stats,
-	unet_to_model, NULL, NULL, NULL,
+	unet_to_model, NULL, NULL, NULL, unet_grad,
 };
 
 /* ---- the MLP: activations out, targets read as intensities ---- */
@@ -177,6 +190,12 @@ static float mlp_step(net *n, const float *x, const void *y, int B, const adam_c
 	return mlp_train_step(n->m, x, y, B, opt);
 }
 
+static float mlp_grad(net *n, const float *x, const void *y, int B)
+{
+	nn_params_zero_grad(&n->m->params);
+	return mlp_forward_backward(n->m, x, y, B);
+}
+
 static float mlp_eval(net *n, const float *x, const void *y, int B)
 {
 	mlp_forward(n->m, x, B, NULL);
@@ -205,7 +224,7 @@ static const float *mlp_encode(net *n, const float *x, int B, int k)
 static const net_ops mlp_ops = {
 	"mlp", mlp_from_model_net, mlp_free_net, mlp_check_input, mlp_output_shape, mlp_predict,
 	mlp_check_data, mlp_targets, mlp_step, mlp_eval, mlp_params, mlp_stats,
-	mlp_to_model_net, mlp_layers, mlp_layer_size, mlp_encode,
+	mlp_to_model_net, mlp_layers, mlp_layer_size, mlp_encode, mlp_grad,
 };
 
 /* ---- building ---- */
@@ -344,6 +363,32 @@ void net_targets(const net *n, void *y, const dataset *d, const int64_t *idx, in
 float net_train_step(net *n, const float *x, const void *y, int B, const adam_config *opt)
 {
 	return n->ops->train_step(n, x, y, B, opt);
+}
+
+float net_grad(net *n, const float *x, const void *y, int B)
+{
+	nn_params *ps;
+	float *keep, loss;
+	int64_t step;
+	adam_config none = adam_defaults(0);
+
+	if (n->ops->grad)
+		return n->ops->grad(n, x, y, B);
+	/* a kind without its own: a step of rate 0, the parameters and Adam's
+	 * state put back as they were (the gradient stays) */
+	ps = net_params(n);
+	keep = xmalloc_array(3 * ps->n, sizeof(float));
+	memcpy(keep, ps->p, ps->n * sizeof(float));
+	memcpy(keep + ps->n, ps->m, ps->n * sizeof(float));
+	memcpy(keep + 2 * ps->n, ps->v, ps->n * sizeof(float));
+	step = ps->step;
+	loss = net_train_step(n, x, y, B, &none);
+	memcpy(ps->p, keep, ps->n * sizeof(float));
+	memcpy(ps->m, keep + ps->n, ps->n * sizeof(float));
+	memcpy(ps->v, keep + 2 * ps->n, ps->n * sizeof(float));
+	ps->step = step;
+	free(keep);
+	return loss;
 }
 
 float net_eval_loss(net *n, const float *x, const void *y, int B)

@@ -91,6 +91,10 @@ void net_targets(const net *n, void *y, const dataset *d, const int64_t *idx, in
  * Adam step; returns the mean loss. net_eval_loss: the mean loss of B
  * samples in inference mode (running statistics), nothing updated. */
 float net_train_step(net *n, const float *x, const void *y, int B, const adam_config *opt);
+/* net_grad: net_train_step without the Adam step: zero gradients,
+ * forward (training, the running statistics updated), loss, backward; the
+ * gradient of the mean loss in net_params(n)->g. Returns the mean loss. */
+float net_grad(net *n, const float *x, const void *y, int B);
 float net_eval_loss(net *n, const float *x, const void *y, int B);
 
 /* ---- parameters ------------------------------------------------------------ */

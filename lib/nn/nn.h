@@ -49,7 +49,8 @@ static inline int nn_share(int N, int t, int T)
 
 /* nn_scratch: a growing per-thread buffer of at least n floats in slot
  * 0..NN_SCRATCH_SLOTS-1, reused by every later call on the thread (never
- * freed; its contents are not kept from one call to the next). */
+ * freed; its contents are not kept from one call to the next), 64-byte
+ * aligned (the bf16 kernels load whole panels aligned). */
 #define NN_SCRATCH_SLOTS 4
 float *nn_scratch(int slot, size_t n);
 
@@ -125,6 +126,9 @@ int conv3x3_winograd_ok(int Ci, int Co, int H, int W);
 // dw (Co,Ci,3,3) +=, dout (Co,N,H,W), inp (Ci,N,H,W)
 void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp,
 				  int Ci, int Co, int N, int H, int W);
+/* conv3x3_im2col_weight_grad: the same by im2col and one product. */
+void conv3x3_im2col_weight_grad(float *dw, const float *dout, const float *inp,
+				int Ci, int Co, int N, int H, int W);
 // dinp (Ci,N,H,W) written, dw (Co,Ci,3,3) +=, db (Co) +=, dout (Co,N,H,W),
 // inp (Ci,N,H,W), w (Co,Ci,3,3); dinp may be NULL (first layer)
 void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,

@@ -8,6 +8,7 @@
  * the output with ldc = N*H*W. Weight gradients are summed per thread and
  * combined in thread order, so the result depends only on T. */
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,9 @@ float *nn_scratch(int slot, size_t n)
 
 	if (n > cap[slot]) {
 		free(buf[slot]);
-		buf[slot] = xmalloc_array(n, sizeof(float));
+		if (n > SIZE_MAX / sizeof(float) ||
+		    posix_memalign((void **)&buf[slot], 64, n * sizeof(float)) != 0)
+			die("out of memory (%zu floats of scratch)", n);
 		cap[slot] = n;
 	}
 	return buf[slot];
@@ -150,34 +153,46 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
  * flipped in space and transposed, wf (Ci, Co, 3, 3). So it runs through
  * conv3x3_act_forward (Winograd where that is faster) instead of a thin
  * K = Co sgemm and a col2im scatter. */
+/* conv3x3_im2col_weight_grad: dw (Co, Ci*9) += dout x im2col(inp)^T, the
+ * threads' partial sums added in thread order */
+void conv3x3_im2col_weight_grad(float *dw, const float *dout, const float *inp,
+				int Ci, int Co, int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int K = Ci * 9, T = nn_threads(), G = group_size(K, HW);
+	size_t nw = (size_t)Co * K;
+	float *part = xcalloc((size_t)T * nw, sizeof(float));
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
+		float *col = nn_scratch(0, (size_t)K * G * HW);
+		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
+			int g = n_hi - n0 < G ? n_hi - n0 : G;
+			im2col3x3(col, inp, Ci, N, H, W, n0, g);
+			// dw (Co, K) += dout (Co, g*HW) x col^T (g*HW, K)
+			kgemm(0, 1, Co, K, g * HW, dout + n0 * HW, P, col, g * HW, 1.0f,
+			      part + t * nw, K);
+		}
+	}
+	combine_partials(dw, part, T, nw);
+	free(part);
+}
+
+/* The input gradient is itself a 3x3 convolution: of dout with the weights
+ * flipped in space and transposed, wf (Ci, Co, 3, 3). So it runs through
+ * conv3x3_act_forward (Winograd where that is faster) instead of a thin
+ * K = Co sgemm and a col2im scatter. */
 void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W)
 {
-	size_t HW = (size_t)H * W, P = (size_t)N * HW;
-	int K = Ci * 9, T = nn_threads();
-	int G = group_size(K, HW);
-	size_t nw = (size_t)Co * K;
+	size_t P = (size_t)N * H * W, nw = (size_t)Co * Ci * 9;
 
-	if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W)) {
+	if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
 		conv3x3_winograd_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
-	} else {
-		float *part = xcalloc((size_t)T * nw, sizeof(float));
-		#pragma omp parallel num_threads(T)
-		{
-			int t = omp_get_thread_num();
-			int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
-			float *col = nn_scratch(0, (size_t)K * G * HW);
-			for (int n0 = n_lo; n0 < n_hi; n0 += G) {
-				int g = n_hi - n0 < G ? n_hi - n0 : G;
-				im2col3x3(col, inp, Ci, N, H, W, n0, g);
-				// dw (Co, K) += dout (Co, g*HW) x col^T (g*HW, K)
-				kgemm(0, 1, Co, K, g * HW, dout + n0 * HW, P, col, g * HW, 1.0f,
-				      part + t * nw, K);
-			}
-		}
-		combine_partials(dw, part, T, nw);
-		free(part);
-	}
+	else
+		conv3x3_im2col_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
 	bias_backward(db, dout, Co, P);
 	if (dinp) {
 		// wf (Ci, Co, 3, 3) = w (Co, Ci, 3, 3) transposed and flipped

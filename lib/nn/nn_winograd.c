@@ -14,6 +14,7 @@
  * summed across threads, so the result does not depend on their number. */
 #include <omp.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kern.h"
@@ -90,21 +91,52 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 	kgemm_a *Up[16];   /* each U[k] packed once for every group of images */
 	for (int k = 0; k < 16; k++)
 		Up[k] = kgemm_pack_a(0, Co, Ci, U + (size_t)k * Co * Ci, Ci);
+	/* bf16 pairs: the transform writes the panels the kernel reads */
+	int nr, rows, pairs = kvec()->wino_input_pairs && kgemm_b_panels(Ci, &nr, &rows);
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
 		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
 		size_t cap = (size_t)G * tiles;
 		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
-		float *V = nn_scratch(0, 16 * vs), *M = nn_scratch(1, 16 * ms);
-		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 2) * kern_wino_pad_stride(Tw));
+		size_t ks = 0;
+		float *V = NULL, *M = nn_scratch(1, 16 * ms);
+		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 4) * kern_wino_pad_stride(Tw));
+		float *pad1 = NULL;
+		if (pairs) {
+			/* 16 x (panels + 1 of slack) x rows x nr pairs, as floats */
+			ks = ((cap + nr - 1) / nr + 1) * (size_t)rows * nr * 2;
+			V = nn_scratch(0, 8 * ks);
+			pad1 = zeroed_scratch(3, (size_t)(2 * Th + 4) * kern_wino_pad_stride(Tw));
+			/* the pair rows past Ci stay zero: written once here */
+			for (int k = 0; k < 16; k++)
+				for (size_t p = 0; p < ks / ((size_t)rows * nr * 2); p++)
+					for (int r = (Ci + 1) / 2; r < rows; r++)
+						memset((uint16_t *)V + k * ks + (p * rows + r) * nr * 2, 0,
+						       (size_t)nr * 2 * sizeof(uint16_t));
+		} else {
+			V = nn_scratch(0, 16 * vs);
+		}
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;
-			wino_inputs(V, vs, inp, Ci, N, n0, g, H, W, pad);
-			for (int k = 0; k < 16; k++)
-				kgemm_with(Up[k], 0, cols, V + (size_t)k * vs, cols, 0.0f,
-					   M + (size_t)k * ms, cols);
+			if (pairs) {
+				uint16_t *Vp = (uint16_t *)V;
+				for (int ci = 0; ci < Ci; ci += 2)
+					for (int j = 0; j < g; j++) {
+						size_t img = (size_t)(n0 + j) * HW;
+						kvec()->wino_input_pairs(Vp, ks, nr, rows, ci / 2, (size_t)j * tiles,
+							inp + ci * P + img, ci + 1 < Ci ? inp + (ci + 1) * P + img : NULL,
+							H, W, Th, Tw, pad, pad1);
+					}
+				for (int k = 0; k < 16; k++)
+					kgemm_with_b(Up[k], cols, Vp + k * ks, 0.0f, M + (size_t)k * ms, cols);
+			} else {
+				wino_inputs(V, vs, inp, Ci, N, n0, g, H, W, pad);
+				for (int k = 0; k < 16; k++)
+					kgemm_with(Up[k], 0, cols, V + (size_t)k * vs, cols, 0.0f,
+						   M + (size_t)k * ms, cols);
+			}
 			for (int co = 0; co < Co; co++)
 				for (int j = 0; j < g; j++) {
 					float *o = out + co * P + (size_t)(n0 + j) * HW;
@@ -162,8 +194,8 @@ void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp
 		size_t cap = (size_t)G * tiles;
 		size_t vs = (size_t)Ci * cap + 32, ms = (size_t)Co * cap + 32;
 		float *V = nn_scratch(0, 16 * vs), *dM = nn_scratch(1, 16 * ms);
-		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 2) * kern_wino_pad_stride(Tw));
-		float *dpad = zeroed_scratch(3, (size_t)2 * kern_wino_pad_stride(Tw));
+		float *pad = zeroed_scratch(2, (size_t)(2 * Th + 4) * kern_wino_pad_stride(Tw));
+		float *dpad = zeroed_scratch(3, (size_t)4 * kern_wino_pad_stride(Tw));
 		for (int n0 = n_lo; n0 < n_hi; n0 += G) {
 			int g = n_hi - n0 < G ? n_hi - n0 : G;
 			size_t cols = (size_t)g * tiles;

@@ -1,4 +1,5 @@
 /* trainer.c: the one trainer of every train-* tool (see trainer.h). */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "trainer.h"
 #include "batch.h"
 #include "cli.h"
+#include "dist.h"
 #include "history.h"
 
 train_options train_defaults(int epochs, int batch)
@@ -54,6 +56,10 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 	case TRAIN_OPT_RESUME: o->resume = arg; break;
 	case 's': o->seed = cli_seed("--seed", arg); o->model_kept = "--seed"; break;
 	case 'j': o->threads = cli_threads("--threads", arg); break;
+	case TRAIN_OPT_CHUNKS:
+		o->chunks = (int)cli_long("--chunks", arg, 1, 65536);
+		o->model_kept = "--chunks";
+		break;
 	default: return net_option(&o->net, c, arg);
 	}
 	return 1;
@@ -67,6 +73,8 @@ void trainer_check_options(const train_options *o)
 		usage_die("--patience and --plateau need validation data (--val or --val-fraction)");
 	if (o->val_in && o->val_fraction > 0)
 		usage_die("--val and --val-fraction exclude each other");
+	if (o->chunks > o->batch && !o->resume)
+		usage_die("--chunks %d is more than the batch of %d", o->chunks, o->batch);
 	/* a resumed run keeps the settings it started with (trainer_init) */
 	cli_no_effect(o->resume && o->net.precision_given, "--precision",
 		      "with --resume (the run keeps its model's settings)");
@@ -74,11 +82,29 @@ void trainer_check_options(const train_options *o)
 		      "with --resume (the run keeps its model's settings)");
 }
 
+/* ---- data parallel (dist.h, man 7 segpipe-mpi): every batch in o->chunks
+ * fixed chunks, shared out over the ranks; their gradients, statistics and
+ * losses summed by the fixed tree ---- */
+
+/* check_chunks: the chunk count of a new run is the rank count unless
+ * given; a rank without a chunk idles */
+static void check_chunks(train_options *o)
+{
+	if (!o->chunks)
+		o->chunks = dist_size();
+	if (o->chunks > o->batch)
+		die("%d chunks are more than the batch of %d", o->chunks, o->batch);
+	if (dist_size() > o->chunks && dist_rank() == 0)
+		warnx("%d ranks but %d chunk%s per batch: the ranks from %d on have nothing to compute",
+		      dist_size(), o->chunks, o->chunks > 1 ? "s" : "", o->chunks);
+}
+
 void trainer_init(trainer *t, train_options *o, const char *kind)
 {
 	memset(t, 0, sizeof *t);
 	t->o = o;
-	nn_set_threads(o->threads ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+	dist_init();
+	nn_set_threads(o->threads ? o->threads : dist_cpus());
 	model_init(&t->m, kind);
 	if (o->resume) {
 		/* the run goes on with the settings it started with */
@@ -97,10 +123,12 @@ void trainer_init(trainer *t, train_options *o, const char *kind)
 			o->epochs = t->m.epochs;
 		if (o->batch < 1 || o->batch > 65536)   /* what --batch takes */
 			die("%s: batch %d out of range 1..65536", o->resume, o->batch);
+		o->chunks = t->m.chunks ? t->m.chunks : 1;
 	} else {
 		t->m.lr = o->lr;
 		t->m.precision = o->net.precision;
 	}
+	check_chunks(o);
 	net_use_precision(o->net.precision, o->net.verbose);
 }
 
@@ -126,6 +154,10 @@ static void check_count(const dataset *in, const dataset *tg)
 
 void trainer_data(trainer *t, const char *inputs, const char *targets)
 {
+	/* under mpirun every rank reads the files; standard input is rank 0's */
+	if (dist_size() > 1 && (cli_is_stdin(inputs) || cli_is_stdin(targets) ||
+				(t->o->val_in && (cli_is_stdin(t->o->val_in) || cli_is_stdin(t->o->val_tgt)))))
+		die("under mpirun every rank reads the data: give files, not standard input");
 	t->in = dataset_load(inputs);
 	t->tg = dataset_load(targets);
 	check_count(t->in, t->tg);
@@ -152,6 +184,9 @@ typedef struct {
 	void *y;                /* a batch of targets */
 	size_t np, ns;          /* parameters, statistics */
 	int saved;              /* the epoch this run last wrote to the output file */
+	float *sum, *stats0;    /* a step's chunk sum (np + ns + 1); its start's stats */
+	long steps;             /* steps taken; their seconds */
+	double step_seconds;
 } run_state;
 
 /* evaluate: mean loss over the validation samples, in inference mode */
@@ -166,15 +201,98 @@ int trainer_batch(const trainer *t)
 
 static double evaluate(net *n, const run_state *r, int batch)
 {
-	double sum = 0;
+	int64_t nb = (r->nval + batch - 1) / batch;
+	double sum = 0, *part;
 
-	for (int64_t s = 0; s < r->nval; s += batch) {
+	/* each rank its share of the batches; the sum in batch order */
+	if (nb > INT_MAX)
+		die("%" PRId64 " validation batches are too many", nb);
+	part = xcalloc((size_t)nb, sizeof *part);
+	for (int64_t b = nb * dist_rank() / dist_size(); b < nb * (dist_rank() + 1) / dist_size(); b++) {
+		int64_t s = b * batch;
 		int B = (int)(r->nval - s < batch ? r->nval - s : batch);
 		batch_inputs(r->x, r->vin, r->val_idx + s, B);
 		net_targets(n, r->y, r->vtg, r->val_idx + s, B);
-		sum += (double)net_eval_loss(n, r->x, r->y, B) * B;
+		part[b] = (double)net_eval_loss(n, r->x, r->y, B) * B;
 	}
+	dist_share(part, (int)nb);
+	for (int64_t b = 0; b < nb; b++)
+		sum += part[b];
+	free(part);
 	return sum / r->nval;
+}
+
+/* one step's chunks: chunk k of K is samples [B k / K, B (k + 1) / K) */
+typedef struct {
+	const trainer *t;
+	net *n;
+	run_state *r;
+	const int64_t *idx;
+	int B, K;
+} chunk_step;
+
+/* chunk_leaf: chunk k's gradient, running statistics (from the step's
+ * start) and loss, each weighted by the chunk's share of the batch */
+static void chunk_leaf(void *ctx, int k, float *out)
+{
+	chunk_step *c = ctx;
+	run_state *r = c->r;
+	int lo = nn_share(c->B, k, c->K), B = nn_share(c->B, k + 1, c->K) - lo;
+	const float *g = net_params(c->n)->g;
+	size_t ns;
+	float *st = net_stats(c->n, &ns), w, loss;
+
+	if (B == 0) {
+		memset(out, 0, (r->np + r->ns + 1) * sizeof(float));
+		return;
+	}
+	if (ns)
+		memcpy(st, r->stats0, ns * sizeof(float));
+	batch_inputs(r->x, c->t->in, c->idx + lo, B);
+	net_targets(c->n, r->y, c->t->tg, c->idx + lo, B);
+	loss = net_grad(c->n, r->x, r->y, B);
+	w = (float)B / (float)c->B;
+	for (size_t i = 0; i < r->np; i++)
+		out[i] = w * g[i];
+	for (size_t i = 0; i < ns; i++)
+		out[r->np + i] = w * st[i];
+	out[r->np + ns] = w * loss;
+}
+
+/* train_step: one Adam step on samples idx[0..B-1] from the sum over
+ * their chunks; returns the mean loss. With one chunk on one rank this is
+ * net_train_step to the byte. */
+static float train_step(trainer *t, net *n, run_state *r, const int64_t *idx, int B,
+			const adam_config *opt)
+{
+	chunk_step c = { t, n, r, idx, B, t->o->chunks };
+	nn_params *ps = net_params(n);
+	size_t ns;
+	float *st = net_stats(n, &ns);
+	double t0 = now_seconds();
+
+	if (ns)
+		memcpy(r->stats0, st, ns * sizeof(float));
+	dist_sum(c.K, r->np + ns + 1, chunk_leaf, &c, r->sum);
+	memcpy(ps->g, r->sum, r->np * sizeof(float));
+	if (ns)
+		memcpy(st, r->sum + r->np, ns * sizeof(float));
+	adam_step(ps, opt);
+	r->steps++;
+	r->step_seconds += now_seconds() - t0;
+	return r->sum[r->np + ns];
+}
+
+/* report_comm: -v under mpirun: the communication per step */
+static void report_comm(const trainer *t, const run_state *r)
+{
+	if (!t->o->net.verbose || dist_size() < 2 || dist_rank() > 0 || !r->steps)
+		return;
+	fprintf(stderr, "%s: %d ranks x %d thread%s, %d chunks: %.1f ms per step, %.2f ms of it "
+		"communicating, %.3f MB sent and received per step and rank\n", progname,
+		dist_size(), nn_threads(), nn_threads() > 1 ? "s" : "", t->o->chunks,
+		1e3 * r->step_seconds / r->steps,
+		1e3 * dist_comm_seconds() / r->steps, dist_comm_bytes() / r->steps / 1e6);
 }
 
 /* save: the model at an epoch end: the best epoch's weights when there is
@@ -197,7 +315,8 @@ static void save(trainer *t, net *n, run_state *r)
 	} else {
 		m->has_resume = 0;
 	}
-	model_save(m, t->o->output);
+	if (dist_rank() == 0)   /* rank 0 alone writes */
+		model_save(m, t->o->output);
 	if (strcmp(t->o->output, "-") != 0)
 		r->saved = m->epoch;
 }
@@ -253,8 +372,12 @@ void trainer_run(trainer *t, net *n)
 	progress bar;
 	size_t ns;
 	float *st;
+	/* rank 0 alone writes the model, the history and the progress */
+	const int lead = dist_rank() == 0;
+	const char *history_path = lead ? o->history : NULL;
 
 	net_check_data(n, in, tg, o->resume ? o->resume : "the network");
+	dist_same((long)in->n, "the number of training samples");
 	/* the order of the training samples; the held-out tail validates */
 	r.order = holdout_split(in->n, o->val_fraction, o->seed, &r.ntrain, &r.nval);
 	if (r.nval) {
@@ -292,16 +415,20 @@ void trainer_run(trainer *t, net *n)
 	m->weight_decay = o->weight_decay;
 	m->seed = o->seed;
 	m->cosine = o->cosine;
+	m->chunks = o->chunks;
+	r.sum = xmalloc_array(r.np + r.ns + 1, sizeof *r.sum);
+	r.stats0 = xmalloc_array(r.ns + 1, sizeof *r.stats0);
 
 	r.x = xmalloc_array((size_t)trainer_batch(t) * in->size, sizeof *r.x);
 	r.y = xmalloc_array((size_t)trainer_batch(t) * tg->size, net_target_bytes(n));
-	if (o->history)   /* a resumed run keeps the rows of the epochs its model has */
-		history_begin(&hist, o->history, o->resume != NULL, m->epoch);
+	if (history_path)   /* a resumed run keeps the rows of the epochs its model has */
+		history_begin(&hist, history_path, o->resume != NULL, m->epoch);
 
 	if (m->epoch >= o->epochs || m->stopped) {   /* nothing left to do */
-		if (o->history)
+		if (history_path)
 			history_write(&hist);
-		model_save(m, o->output);
+		if (lead)
+			model_save(m, o->output);
 	}
 	while (m->epoch < o->epochs && !m->stopped) {
 		adam_config opt = adam_defaults((float)epoch_lr(m->lr, m->cosine, m->epoch, o->epochs));
@@ -313,14 +440,13 @@ void trainer_run(trainer *t, net *n)
 		opt.weight_decay = o->weight_decay;
 		snprintf(label, sizeof label, "epoch %d/%d", m->epoch + 1, o->epochs);
 		progress_start(&bar, label, r.ntrain);
+		bar.on = bar.on && lead;
 		for (int64_t s = 0; s < r.ntrain; s += o->batch) {
 			int B = (int)(r.ntrain - s < o->batch ? r.ntrain - s : o->batch);
 			char extra[64];
 			float loss;
 
-			batch_inputs(r.x, in, perm + s, B);
-			net_targets(n, r.y, tg, perm + s, B);
-			loss = net_train_step(n, r.x, r.y, B, &opt);
+			loss = train_step(t, n, &r, perm + s, B, &opt);
 			if (!isfinite(loss)) {
 				progress_end(&bar);
 				diverged(t, "the training loss", loss, m->epoch + 1, r.saved);
@@ -361,12 +487,13 @@ void trainer_run(trainer *t, net *n)
 			if (o->patience && m->since_best >= o->patience)
 				m->stopped = 1;
 		}
-		fprintf(stderr, "%s: epoch %d/%d train_loss %.6f val_loss %.6f lr %g %.1fs %.0f img/s%s\n",
+		if (lead)
+			fprintf(stderr, "%s: epoch %d/%d train_loss %.6f val_loss %.6f lr %g %.1fs %.0f img/s%s\n",
 			progname, m->epoch, o->epochs, m->train_loss, m->val_loss, opt.lr, secs,
 			r.ntrain / secs, m->stopped ? " (early stop)" : "");
 		/* the history first: after a crash between the two writes, --resume
 		 * drops its row of the epoch the model does not have */
-		if (o->history) {
+		if (history_path) {
 			history_add(&hist, m->epoch, m->train_loss, m->val_loss, opt.lr, secs,
 				    r.ntrain / secs);
 			history_write(&hist);
@@ -375,8 +502,11 @@ void trainer_run(trainer *t, net *n)
 		if (strcmp(o->output, "-") != 0 || m->epoch >= o->epochs || m->stopped)
 			save(t, n, &r);
 	}
-	if (o->history)
+	if (history_path)
 		history_end(&hist);
+	report_comm(t, &r);
+	free(r.sum);
+	free(r.stats0);
 	free(r.x);
 	free(r.y);
 	free(r.best);
@@ -387,6 +517,7 @@ void trainer_run(trainer *t, net *n)
 
 void trainer_end(trainer *t)
 {
+	dist_finalize();
 	model_free(&t->m);
 	dataset_free(t->in);
 	dataset_free(t->tg);

@@ -32,6 +32,7 @@ typedef struct {
 	const char *val_in, *val_tgt;   /* --val INPUTS TARGETS */
 	int epochs, epochs_given;
 	int batch, patience, plateau, cosine, threads;
+	int chunks;                     /* --chunks; 0: the rank count (dist.h) */
 	float lr, weight_decay;
 	double val_fraction;
 	uint64_t seed;
@@ -43,7 +44,8 @@ typedef struct {
 /* the options every trainer takes, for its getopt_long tables */
 enum {
 	TRAIN_OPT_LR = 0x5400, TRAIN_OPT_WD, TRAIN_OPT_VALF, TRAIN_OPT_VAL, TRAIN_OPT_PAT,
-	TRAIN_OPT_PLAT, TRAIN_OPT_COS, TRAIN_OPT_HIST, TRAIN_OPT_RESUME
+	TRAIN_OPT_PLAT, TRAIN_OPT_COS, TRAIN_OPT_HIST, TRAIN_OPT_RESUME,
+	TRAIN_OPT_CHUNKS = 0x5480
 };
 #define TRAIN_SHORTOPTS "o:e:b:s:j:v"
 #define TRAIN_LONGOPTS \
@@ -61,6 +63,7 @@ enum {
 	{ "resume", required_argument, NULL, TRAIN_OPT_RESUME }, \
 	{ "seed", required_argument, NULL, 's' }, \
 	{ "threads", required_argument, NULL, 'j' }, \
+	{ "chunks", required_argument, NULL, TRAIN_OPT_CHUNKS }, \
 	NET_LONGOPTS
 
 /* the usage lines of those options, for each tool's --help */
@@ -86,7 +89,11 @@ enum {
 "                          bf16 where the CPU multiplies bf16 natively, else\n" \
 "                          fp32); kept in the model, a resumed run keeps it\n" \
 "  -s, --seed N            random seed (default 1)\n" \
-"  -j, --threads N         threads (default: all cores)\n" \
+"  -j, --threads N         threads (default: all cores; under mpirun, the\n" \
+"                          cores shared by the ranks on the host)\n" \
+"      --chunks K          each batch in K fixed chunks, summed in a fixed\n" \
+"                          order; the same bytes on any number of MPI ranks\n" \
+"                          (default: the rank count, 1 without mpirun)\n" \
 "  -v, --verbose           say which kernel and precision compute\n"
 
 /* train_defaults: lr 0.001, seed 1, the given epochs and batch, the rest 0. */

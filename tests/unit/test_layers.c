@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kern.h"
 #include "nn.h"
 #include "gradcheck.h"
 
@@ -350,8 +351,8 @@ static void test_folded_inference(void)
 static void test_winograd(void)
 {
 	int shapes[][4] = { { 1, 4, 8, 8 }, { 3, 5, 9, 11 }, { 16, 8, 28, 28 }, { 7, 3, 2, 40 },
-			    { 4, 4, 33, 3 } };
-	for (int s = 0; s < 5; s++) {
+			    { 4, 4, 33, 3 }, { 5, 6, 7, 7 }, { 3, 4, 16, 16 }, { 2, 3, 14, 13 } };
+	for (int s = 0; s < 8; s++) {
 		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 3;
 		size_t P = (size_t)N * H * W;
 		float *x = randv(Ci * P, 1.0f), *w = randv((size_t)Co * Ci * 9, 0.5f), *b = randv(Co, 0.5f);
@@ -366,6 +367,72 @@ static void test_winograd(void)
 		failures += worst >= 1e-5;
 		free(x); free(w); free(b); free(y1); free(y2);
 	}
+}
+
+/* the Winograd weight gradient and im2col's agree, odd sizes and planes
+ * done two rows of tiles at once (Tw <= 8) included, to 1e-4 relative to
+ * the largest entry (sums of N*H*W products) */
+static void test_winograd_wgrad(void)
+{
+	int shapes[][4] = { { 3, 5, 9, 11 }, { 5, 6, 7, 7 }, { 4, 3, 16, 16 }, { 2, 3, 14, 13 },
+			    { 4, 4, 33, 3 }, { 3, 2, 20, 20 } };
+	for (int s = 0; s < 6; s++) {
+		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 3;
+		size_t P = (size_t)N * H * W, nw = (size_t)Co * Ci * 9;
+		float *x = randv(Ci * P, 1.0f), *dy = randv(Co * P, 1.0f);
+		float *d1 = xcalloc(nw, sizeof(float)), *d2 = xcalloc(nw, sizeof(float));
+		conv3x3_im2col_weight_grad(d1, dy, x, Ci, Co, N, H, W);
+		conv3x3_winograd_weight_grad(d2, dy, x, Ci, Co, N, H, W);
+		double worst = 0.0, big = 1e-30;
+		for (size_t i = 0; i < nw; i++)
+			big = fmax(big, fabs(d1[i]));
+		for (size_t i = 0; i < nw; i++)
+			worst = fmax(worst, fabs(d1[i] - d2[i]) / big);
+		printf("%s winograd weight gradient = im2col's, %d->%d channels, %dx%d (max error %.2g)\n",
+		       worst < 1e-4 ? "ok  " : "FAIL", Ci, Co, H, W, worst);
+		failures += worst >= 1e-4;
+		free(x); free(dy); free(d1); free(d2);
+	}
+}
+
+/* bf16: the Winograd transform writing its bf16 pairs straight into the
+ * kernel's panels (paths with a bf16 pairs kernel) gives what the emulated
+ * bf16 of the avx512 path gives from the same rounded inputs, to 1e-5 of
+ * the largest output (the order of the fp32 sums differs). Both paths must
+ * run here; otherwise the test says so and is skipped. */
+static void test_winograd_pairs(void)
+{
+	kern_path fast = kern_can_run(KPATH_AMX) ? KPATH_AMX : KPATH_AVX512_BF16;
+	if (!kern_can_run(fast)) {
+		printf("skip winograd bf16 pairs: this CPU has no bf16 pairs kernel (avx512-bf16, amx)\n");
+		return;
+	}
+	int shapes[][4] = { { 1, 16, 28, 28 }, { 3, 5, 9, 11 }, { 16, 32, 14, 14 }, { 5, 6, 7, 7 },
+			    { 7, 3, 16, 16 }, { 4, 4, 33, 40 }, { 2, 3, 2, 40 } };
+	kern_path was = kern_current();
+	kern_precision prec = kern_get_precision();
+	kern_set_precision(KERN_BF16);
+	for (int s = 0; s < 7; s++) {
+		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 5;
+		size_t P = (size_t)N * H * W;
+		float *x = randv(Ci * P, 1.0f), *w = randv((size_t)Co * Ci * 9, 0.5f), *b = randv(Co, 0.5f);
+		float *y1 = xmalloc(Co * P * sizeof(float)), *y2 = xmalloc(Co * P * sizeof(float));
+		kern_use(KPATH_AVX512);
+		conv3x3_winograd_forward(y1, x, w, b, Ci, Co, N, H, W, -1);
+		kern_use(fast);
+		conv3x3_winograd_forward(y2, x, w, b, Ci, Co, N, H, W, -1);
+		double worst = 0.0, big = 1e-30;
+		for (size_t i = 0; i < Co * P; i++)
+			big = fmax(big, fabs(y1[i]));
+		for (size_t i = 0; i < Co * P; i++)
+			worst = fmax(worst, fabs(y1[i] - y2[i]) / big);
+		printf("%s winograd bf16 pairs (%s) = emulated bf16, %d->%d channels, %dx%d (max error %.2g)\n",
+		       worst < 1e-5 ? "ok  " : "FAIL", kern_path_name(fast), Ci, Co, H, W, worst);
+		failures += worst >= 1e-5;
+		free(x); free(w); free(b); free(y1); free(y2);
+	}
+	kern_use(was);
+	kern_set_precision(prec);
 }
 
 /* ---- Adam ---- */
@@ -424,6 +491,8 @@ int main(void)
 	test_batchnorm_running();
 	test_folded_inference();
 	test_winograd();
+	test_winograd_wgrad();
+	test_winograd_pairs();
 	for (int a = 0; a < 4; a++)
 		test_act(a);
 	test_concat();
