@@ -68,8 +68,11 @@ enum role {
 
 typedef struct input input;
 
-/* input_open: NULL or "-" is stdin. Reads the first header and the first
- * sample, so a header alone never makes anyone allocate. Dies on error. */
+/* input_open: NULL or "-" is stdin. A zip archive (an .npz) is read as
+ * its first member, and "FILE.npz:NAME", when no file has that name, as
+ * its member NAME (or NAME.npy) (zip.h). Reads the first header and the
+ * first sample, so a header alone never makes anyone allocate. Dies on
+ * error. */
 input *input_open(const char *path);
 /* input_read: the next sample into out (shape_size elements); 1, or 0 at
  * the end of the stream. Dies on malformed input, naming file and sample. */
@@ -105,7 +108,9 @@ void input_close(input *in);
  * tools never need it, since die() exits). */
 void input_abandon(void);
 
-/* Output: a tensor stream in records of many samples, or with pgm set a
+/* Output: a tensor stream in records of many samples (to a regular file
+ * one record, its header written again with the count at output_close, so
+ * np.load reads it whole), or with pgm set a
  * PGM (C == 1) / PAM (C > 1) stream. Values are in the dtype's own units:
  * DT_U8 0..255 (written as they are, also to PGM), DT_F32 as they are
  * (PGM: round(255 x) clamped to 0..255). */
