@@ -4,6 +4,8 @@
 VERSION = 0.1.0
 PREFIX  ?= /usr/local
 MANDIR  ?= $(PREFIX)/share/man
+# python/segpipe.py, the numpy reader (Debian's python3 path for PREFIX)
+PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
 CC      ?= cc
 # No -march=native: a binary built here runs on any x86-64. The kernels for
 # each instruction set are compiled with their own flags (KFLAGS_*) and chosen
@@ -122,6 +124,8 @@ install: all
 	install -m 644 $(filter-out man/man1/segpipe.1,$(MAN1)) $(DESTDIR)$(TOOLMANDIR)/man1/
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+	mkdir -p $(DESTDIR)$(PYTHONDIR)
+	install -m 644 python/segpipe.py $(DESTDIR)$(PYTHONDIR)/
 
 clean:
 	rm -f $(LIBDIRS:%=%/*.o) lib/libtensor.a $(TOOLS) $(UNITS) $(BENCHES)
@@ -139,7 +143,7 @@ FUZZ_ARGS    ?=
 FUZZ_CFLAGS  = -g -O1 -std=gnu11 -fopenmp -fno-omit-frame-pointer \
 	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC     = lib/io/stream.c lib/io/source.c lib/io/npy_header.c lib/io/model.c lib/util.c \
-	       lib/io/atomic.c
+	       lib/io/atomic.c lib/io/zip.c
 FUZZ_OBJ     = $(patsubst lib/%.c,fuzz/build/%.o,$(FUZZ_SRC))
 .SECONDARY: $(FUZZ_OBJ)
 FUZZ_NAMES   = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))

@@ -166,6 +166,7 @@ static double counts_recall(const counts *k)
 struct pair {
 	input *pred, *truth;
 	int argmax;          /* PRED holds N channels of scores */
+	enum role pred_role; /* binary: probabilities or masks; raw with -t or scores */
 	float *x, *y;        /* x (size of PRED), y (size of TRUTH) */
 };
 
@@ -181,6 +182,12 @@ static void pair_open(struct pair *s, const struct options *o)
 
 	s->pred = input_open(o->file[0]);
 	s->truth = input_open(o->file[1]);
+	/* binary: TRUTH a 0/1 mask, PRED probabilities or a mask, unless -t
+	 * says in what units PRED's scores are */
+	input_label(s->pred, "PRED", "PRED is probabilities or a mask: an image? swapped "
+		    "PRED and TRUTH? scores in other units need -t T");
+	input_label(s->truth, "TRUTH", "TRUTH is a 0/1 mask: swapped PRED and TRUTH?");
+	s->pred_role = o->classes || o->threshold_set ? ROLE_RAW : ROLE_PRED;
 	a = input_shape(s->pred);
 	b = input_shape(s->truth);
 	s->argmax = o->classes > 1 && shape_c(a) == o->classes && shape_c(b) == 1 &&
@@ -199,9 +206,9 @@ static void pair_open(struct pair *s, const struct options *o)
 static int pair_read(struct pair *s, int32_t *pc, int32_t *tc, long nclass)
 {
 	int a = pc ? input_read_ints(s->pred, pc, (int32_t)nclass - 1, "PRED")
-		   : input_read(s->pred, s->x, ROLE_RAW);
+		   : input_read(s->pred, s->x, s->pred_role);
 	int b = tc ? input_read_ints(s->truth, tc, (int32_t)nclass - 1, "TRUTH")
-		   : input_read(s->truth, s->y, ROLE_RAW);
+		   : input_read(s->truth, s->y, ROLE_BINARY);
 
 	if (a != b) {
 		const input *shorter = a ? s->truth : s->pred, *longer = a ? s->pred : s->truth;

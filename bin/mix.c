@@ -27,6 +27,7 @@ struct options {
 	float w;
 	int shuffle;
 	uint64_t seed;
+	int seed_given;
 	int pgm;
 	const char *files[2];   /* A, B */
 };
@@ -50,7 +51,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'w': o->w = (float)cli_double("--weight", optarg, -1e6, 1e6); break;
 		case 'R': o->shuffle = 1; break;
-		case 's': o->seed = cli_seed("--seed", optarg); break;
+		case 's': o->seed = cli_seed("--seed", optarg); o->seed_given = 1; break;
 		case 'P': o->pgm = 1; break;
 		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
@@ -59,6 +60,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 2, 2, o->files);
+	cli_no_effect(o->seed_given && !o->shuffle, "--seed", "without --shuffle");
 	if (cli_is_stdin(o->files[0]) && cli_is_stdin(o->files[1]))
 		usage_die("A and B cannot both be standard input");
 }

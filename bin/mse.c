@@ -9,12 +9,17 @@
 #include "tensor.h"
 
 static const char usage[] =
-"Usage: mse [-p] [--per-channel] A B\n"
+"Usage: mse [-m] [-p] [--per-channel] A B\n"
 "Mean squared error between two streams of the same shape and length,\n"
 "read as intensities (uint8 and PGM mapped to [0,1], floats as they are),\n"
 "accumulated in double. Prints TSV lines NAME<TAB>VALUE: mse over every\n"
 "value, and psnr = 10 log10(1/mse) for peak 1 (inf when mse is 0).\n"
+"A uint8 sample of only 0 and 1 values is a mask, not an image: an error\n"
+"unless -m says the streams are masks.\n"
 "\n"
+"  -m, --masks        A and B are masks or probabilities: uint8 nonzero is 1,\n"
+"                     other values must lie in 0..1 (the Brier score of a\n"
+"                     prediction against 0/1 masks)\n"
 "      --per-channel  also mse_K for each channel K of (C,H,W) samples\n"
 "  -p, --per-sample   a header line, then one row per sample:\n"
 "                     index, mse, psnr (and mse_K with -c)\n"
@@ -26,6 +31,7 @@ static const char usage[] =
 struct options {
 	int per_sample;
 	int per_channel;
+	int masks;
 	const char *file[2];
 };
 
@@ -34,16 +40,18 @@ static void parse_args(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "per-sample", no_argument, NULL, 'p' },
 		{ "per-channel", no_argument, NULL, 'c' },
+		{ "masks", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":pmh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->per_sample = 1; break;
 		case 'c': o->per_channel = 1; break;
+		case 'm': o->masks = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);
@@ -95,11 +103,17 @@ int main(int argc, char **argv)
 	float *x, *y;
 	double total = 0, *chan_total, *chan;
 	int64_t c, hw, n, samples;
+	enum role role;
+	const char *hint;
 
 	cli_init(argc, argv, "mse");
 	parse_args(argc, argv, &o);
 	a = input_open(o.file[0]);
 	b = input_open(o.file[1]);
+	hint = o.masks ? NULL : "0/1 masks: mse -m reads uint8 nonzero as 1";
+	input_label(a, "A", hint);
+	input_label(b, "B", hint);
+	role = o.masks ? ROLE_MASK : ROLE_IMAGE;
 	sa = input_shape(a);
 	sb = input_shape(b);
 	if (shape_c(sa) != shape_c(sb) || shape_h(sa) != shape_h(sb) ||
@@ -122,8 +136,8 @@ int main(int argc, char **argv)
 		putchar('\n');
 	}
 	for (;;) {
-		int ra = input_read(a, x, ROLE_INTENSITY);
-		int rb = input_read(b, y, ROLE_INTENSITY);
+		int ra = input_read(a, x, role);
+		int rb = input_read(b, y, role);
 		double sum = 0, m;
 
 		if (ra != rb) {

@@ -39,6 +39,7 @@ struct options {
 	int noise;
 	const char *fill_from;
 	uint64_t seed;
+	int seed_given;
 	int pgm;
 	const char *files[2];   /* MASKS, IMAGES */
 };
@@ -67,7 +68,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NOISE: o->noise = 1; break;
 		case 'F': o->fill_from = optarg; break;
-		case 's': o->seed = cli_seed("--seed", optarg); break;
+		case 's': o->seed = cli_seed("--seed", optarg); o->seed_given = 1; break;
 		case 'P': o->pgm = 1; break;
 		case CLI_OPT_FORCE: binary_force = 1; break;
 		case 'h': cli_help(usage); break;
@@ -76,6 +77,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 1, 2, o->files);
+	cli_no_effect(o->seed_given && !o->noise, "--seed", "without --noise");
 	if (o->fill_given + o->noise + !!o->fill_from > 1)
 		usage_die("--fill, --noise and --fill-from exclude each other");
 	if (cli_is_stdin(o->files[0]) && cli_is_stdin(o->files[1]))

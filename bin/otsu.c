@@ -11,7 +11,9 @@ static const char usage[] =
 "Foreground masks by Otsu's threshold per image: 1 where value > t.\n"
 "The threshold maximises the between-class variance of the 256-bin\n"
 "histogram of 8-bit values (float input in [0,1] is quantised to\n"
-"round(255 x)); the first maximum wins; a uniform image is all background.\n"
+"round(255 x); a float outside [0,1] is an error); the first maximum wins;\n"
+"a uniform image is all background. The samples must be images, (H,W) or\n"
+"(C,H,W).\n"
 "\n"
 "      --thresholds  print one threshold (0..255) per line instead of masks\n"
 "  -P, --pgm         write a PGM stream (0/255) instead of a uint8 tensor stream\n"
@@ -50,6 +52,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 1, &o->file);
+	cli_no_effect(o->thresholds && o->pgm, "--pgm", "with --thresholds (no masks are written)");
 }
 
 int main(int argc, char **argv)
@@ -64,12 +67,13 @@ int main(int argc, char **argv)
 	cli_init(argc, argv, "otsu");
 	parse_args(argc, argv, &o);
 	in = input_open(o.file);
+	input_require_images(in);
 	n = input_size(in);
 	x = xmalloc_array((size_t)n, sizeof *x);
 	q = xmalloc((size_t)n);
 	if (!o.thresholds)
 		out = output_open(stdout, o.pgm, DT_U8, input_shape(in));
-	while (input_read(in, x, ROLE_INTENSITY)) {
+	while (input_read(in, x, ROLE_UNIT)) {
 		int64_t hist[256] = { 0 };
 		int t;
 

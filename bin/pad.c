@@ -65,6 +65,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 1, &o->file);
+	cli_no_effect(o->crop && o->fill_arg, "--fill", "with --crop (no pixels are new)");
 }
 
 /* pad_image: out (C,H,W) gets inp (C,h,w) at row top, column left; the

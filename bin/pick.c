@@ -53,6 +53,7 @@ struct options {
 	const char *index_out;
 	int shuffle;
 	uint64_t seed;
+	int seed_given;
 	int64_t shard_i, shard_n;
 	int pgm;
 	const char *file;
@@ -149,7 +150,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'L': o->labels_out = optarg; break;
 		case 'I': o->index_out = optarg; break;
 		case 'R': o->shuffle = 1; break;
-		case 's': o->seed = cli_seed("--seed", optarg); break;
+		case 's': o->seed = cli_seed("--seed", optarg); o->seed_given = 1; break;
 		case 'd': parse_shard(optarg, o); break;
 		case 'P': o->pgm = 1; break;
 		case CLI_OPT_FORCE: binary_force = 1; break;
@@ -161,6 +162,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	cli_operands(argc, argv, optind, 0, 1, &o->file);
 	if (!o->labels != !o->nkeep)
 		usage_die("--labels and --keep go together");
+	cli_no_effect(o->seed_given && !o->shuffle, "--seed", "without --shuffle");
 	if (o->labels_out && !o->labels)
 		usage_die("--labels-out needs --labels");
 	if (o->labels && (!o->file || !strcmp(o->file, "-")) && !strcmp(o->labels, "-"))

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	K = oshape.ndim == 3 || classifier ? oshape.dim[0] : 1;
 	P = shape_size(&oshape) / K;
 	if (o.argmax)
-		oshape = classifier ? (shape_t){ 0, { 0 } } : shape_chw(1, shape_h(&oshape), shape_w(&oshape));
+		oshape = classifier ? (shape_t){ 0, { 0 } } : shape_like(input_shape(in), 1, shape_h(&oshape), shape_w(&oshape));
 	if (o.argmax || !isnan(o.threshold))
 		dt = DT_U8;
 	out = output_open(stdout, o.pgm, dt, &oshape);

@@ -57,13 +57,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 
 	while ((c = getopt_long(argc, argv, ":" TRAIN_SHORTOPTS "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_LAYERS: o->layers = optarg; break;
-		case O_ACTS: o->activations = optarg; break;
+		case O_LAYERS: o->layers = optarg; o->tr.model_kept = "--layers"; break;
+		case O_ACTS: o->activations = optarg; o->tr.model_kept = "--activations"; break;
 		case O_LOSS:
 			na = loss_parse(optarg);
 			if (na != LOSS_MSE && na != LOSS_BCE)
 				usage_die("--loss: '%s' is not mse or bce", optarg);
 			o->loss = (loss_kind)na;
+			o->tr.model_kept = "--loss";
 			break;
 		case 'h': cli_help(usage); break;
 		case 'V': net_version(); break;

@@ -166,6 +166,12 @@ int cli_list(const char *opt, const char *s, long *v, int max, long lo, long hi)
 	}
 }
 
+void cli_no_effect(int given, const char *opt, const char *why)
+{
+	if (given)
+		usage_die("%s does nothing %s", opt, why);
+}
+
 int cli_is_stdin(const char *path)
 {
 	return !path || strcmp(path, "-") == 0;

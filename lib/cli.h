@@ -41,6 +41,11 @@ void cli_range(const char *opt, const char *s, long *a, long *b, long lo, long h
 /* cli_list: comma-separated integers; returns the count, fills v (at most max). */
 int cli_list(const char *opt, const char *s, long *v, int max, long lo, long hi);
 
+/* cli_no_effect: an option that does nothing in the combination given is
+ * a usage error, never ignored: when given is set, "OPT does nothing WHY"
+ * (WHY: "without --shuffle", "with --resume (...)"), exit 2. */
+void cli_no_effect(int given, const char *opt, const char *why);
+
 /* cli_is_stdin: the operand means standard input (absent or "-"). */
 int cli_is_stdin(const char *path);
 

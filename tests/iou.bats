@@ -83,8 +83,9 @@ EOF
 	assert_line --index 0 "iou	1"
 	assert_line --index 4 "recall	1"
 	assert_line --index 6 "fp	0"
-	# the raw images as PRED: every nonzero pixel is > 0.5 in stored units
-	iou "$IMAGES" "$BATS_TEST_TMPDIR/m.npy" > "$BATS_TEST_TMPDIR/out"
+	# the raw images as PRED are not a prediction (tests/roles.bats), but
+	# with -t the threshold is in their stored units: every nonzero pixel
+	iou -t 0.5 "$IMAGES" "$BATS_TEST_TMPDIR/m.npy" > "$BATS_TEST_TMPDIR/out"
 	run -0 binary_check "$IMAGES" "$BATS_TEST_TMPDIR/m.npy" 0.5 "$BATS_TEST_TMPDIR/out"
 	assert_output ok
 }

@@ -9,7 +9,7 @@ setup_file() {
 	cd "$BATS_FILE_TMPDIR"
 	"$PY" -c "import numpy as np
 np.save('lim.npy', np.zeros((1, 2048, 2048), np.uint8))          # 2^22: the limit
-np.save('lim-f4.npy', np.full((1, 4194304), 0.5, np.float32))    # a long row
+np.save('lim-f4.npy', np.ones((1, 1, 4194304), np.float32))      # a long row (1 is a mask, a probability and an intensity)
 np.save('bomb.npy', np.zeros((1, 8192, 8192), np.uint8))        # 2^26
 np.save('bomb-vec.npy', np.zeros((1, 4194305), np.uint8))       # 2^22 + 1"
 	gzip -9 lim.npy lim-f4.npy bomb.npy bomb-vec.npy

@@ -117,3 +117,100 @@ refused() {
 			pick --shuffle --labels l-$l.npy --keep 7 i8.npy
 	done
 }
+
+# ---------- issue 14: the silent wrong numbers ----------
+
+# the operands of the issue's cases, from the 8 images: probabilities p,
+# the images as floats 0..255, one image saved as (28,28)
+roles14() {
+	py - <<'PYEOF'
+i = load('i8.npy'); m = load('m8.npy')
+rng = np.random.default_rng(3)
+p = np.clip(m + rng.normal(0, 0.2, m.shape), 0, 1).astype(np.float32)
+np.save('p8.npy', p)
+np.save('i-f255.npy', i.astype(np.float32))
+np.save('i-f1.npy', (i / 255).astype(np.float32))
+np.save('one.npy', i[0])
+np.save('one-chw.npy', i[:1])
+print('%.8g' % np.mean((p.astype(np.float64) - m) ** 2))
+PYEOF
+}
+
+@test "roles: mse of probabilities against uint8 0/1 masks is an error naming -m; -m gives numpy's value" {
+	want=$(roles14)
+	refused 'B is a uint8 mask \(values 0 and 1 only\), not an image: read as intensities it would be 0 and 1/255; 0/1 masks: mse -m reads uint8 nonzero as 1 \(m8\.npy, sample 0\)$' \
+		mse p8.npy m8.npy
+	refused 'A is a uint8 mask .*\(m8\.npy, sample 0\)$' mse m8.npy p8.npy
+	run mse -m p8.npy m8.npy
+	assert_success
+	# numpy's mean of (p - m)^2 in double; printed with 8 digits (%.8g)
+	assert_line -n 0 "mse	$want"
+	# images are intensities as before; -m refuses what is not a mask
+	run mse i8.npy i-f1.npy
+	assert_success
+	assert_line -n 0 --regexp '^mse	[0-9.e-]+$'
+	refused 'A value [1-9][0-9]+ at element [0-9]+ is not in 0\.\.1 \(uint8 masks: nonzero is 1; others: 0\.\.1\) \(i-f255\.npy, sample 0\)$' mse -m i-f255.npy p8.npy
+}
+
+@test "roles: iou with PRED and TRUTH swapped, or an image as PRED, is an error; -t takes scores in their units" {
+	roles14 > /dev/null
+	run iou p8.npy m8.npy
+	assert_success
+	refused 'TRUTH value 0\.[0-9]+ at element [0-9]+ is not a mask value 0 or 1 \(uint8: 0 or 255\) \(TRUTH is a 0/1 mask: swapped PRED and TRUTH\?\) \(p8\.npy, sample 0\)$' \
+		iou m8.npy p8.npy
+	refused 'PRED value [0-9]+ at element [0-9]+ is not a probability in 0\.\.1 or a mask value 0 or 1 \(uint8: 0 or 255\) \(PRED is probabilities or a mask: an image\? swapped PRED and TRUTH\? scores in other units need -t T\) \(i8\.npy, sample 0\)$' \
+		iou i8.npy m8.npy
+	refused 'PRED value [1-9][0-9]+ at element' iou i-f255.npy m8.npy
+	refused 'TRUTH value [0-9]+ at element [0-9]+ is not a mask value' iou m8.npy i8.npy
+	# the images thresholded at 127 in their own units with -t: otsu-like masks
+	run iou -t 127 i8.npy m8.npy
+	assert_success
+	# 0/255 PGM masks are masks, as PRED and as TRUTH
+	otsu -P i8.npy > m8.pgm
+	run iou m8.pgm m8.pgm
+	assert_success
+	assert_line -n 0 'iou	1'
+}
+
+@test "roles: otsu refuses float intensities outside 0..1 (a 0..255 image left as floats)" {
+	roles14 > /dev/null
+	refused 'intensity value [1-9][0-9]+ at element [0-9]+ is not in 0\.\.1 \(float intensities are 0\.\.1: divide a 0\.\.255 image by 255, or clip\(1\) it\) \(i-f255\.npy, sample 0\)$' \
+		otsu --thresholds i-f255.npy
+	otsu --thresholds i8.npy > u8.t
+	otsu --thresholds i-f1.npy > f1.t
+	cmp u8.t f1.t
+}
+
+@test "roles: one image saved as (28,28) is not 28 vectors to otsu; (1,28,28) is one image" {
+	roles14 > /dev/null
+	refused 'samples of shape 28 are not images \(one\.npy\): one image saved as \(H,28\) is H samples of 28 values; save it as \(1,H,28\), e\.g\. np\.save\(f, image\[None\]\)$' \
+		otsu one.npy
+	run otsu --thresholds one-chw.npy
+	assert_success
+	assert_output "$(otsu --thresholds i8.npy | head -1)"
+}
+
+@test "roles: an option that does nothing in the combination given is a usage error" {
+	# status 2, one line and the --help hint
+	useless() {
+		local re=$1
+		shift
+		run "$@"
+		assert_failure 2
+		assert_line -n 0 --regexp "^$1: $re"
+	}
+	useless '--seed does nothing without --shuffle$' pick --seed 3 -n 2 i8.npy
+	useless '--seed does nothing without --shuffle$' pick -s 3 -n 2 i8.npy
+	useless '--seed does nothing without --shuffle$' mix -s 3 i8.npy i8.npy
+	useless '--seed does nothing without --noise$' occlude -s 3 m8.npy i8.npy
+	useless '--seed does nothing without --noise$' occlude -s 3 -f 0.5 m8.npy i8.npy
+	useless '--pgm does nothing with --thresholds \(no masks are written\)$' otsu --thresholds -P i8.npy
+	useless '--fill does nothing with --crop \(no pixels are new\)$' pad --crop --size 20x20 -f 3 i8.npy
+	# with what they need they work
+	run pick --shuffle --seed 3 -n 2 i8.npy
+	assert_success
+	run mix --shuffle -s 3 i8.npy i8.npy
+	assert_success
+	run occlude --noise -s 3 m8.npy i8.npy
+	assert_success
+}

@@ -53,7 +53,7 @@ WRITERS=(
 		assert_success
 		[ "$output" -gt 0 ]
 	done
-	# text output is no binary: iou and otsu -t print to a terminal
+	# text output is no binary: iou and otsu --thresholds print to a terminal
 	run script -qec "otsu --thresholds i.npy" /dev/null
 	refute_output --partial refusing
 }

@@ -185,9 +185,16 @@ NET="--layers 784,8,784 --activations relu,sigmoid -j 1 -b 20"
 	train-mlp $NET --lr 0.01 -e 2 -o "$T/run.model" "$X" "$X" 2> /dev/null
 	assert_equal "$(header "$T/run.model" epoch)" 2
 	assert_equal "$(header "$T/run.model" adam)" 1
-	# layers, batch, seed, rate from the model: other ones given are ignored
-	train-mlp -j 1 --layers 784,3,784 --activations tanh,linear --lr 0.5 -b 3 -s 9 \
-		--resume "$T/run.model" -e 4 -o "$T/run.model" "$X" "$X" 2> /dev/null
+	# layers, batch, seed, rate from the model: one given too is a usage
+	# error, not ignored
+	for opt in "--layers 784,3,784" "--activations tanh,linear" "--loss bce" "--lr 0.5" \
+	           "--batch 3" "--seed 9" "--weight-decay 0.1" "--cosine" "--precision fp32"; do
+		run train-mlp -j 1 $opt --resume "$T/run.model" -e 4 -o "$T/run.model" "$X" "$X"
+		assert_failure 2
+		assert_line -n 0 "train-mlp: ${opt%% *} does nothing with --resume (the run keeps its model's settings)"
+	done
+	assert_equal "$(header "$T/run.model" epoch)" 2
+	train-mlp -j 1 --resume "$T/run.model" -e 4 -o "$T/run.model" "$X" "$X" 2> /dev/null
 	cmp "$T/full.model" "$T/run.model"
 	# a finished run resumed has nothing to do: the same bytes
 	train-mlp -j 1 --resume "$T/full.model" -o "$T/again.model" "$X" "$X" 2> /dev/null

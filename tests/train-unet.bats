@@ -85,9 +85,14 @@ T="--filters 4 -j 1 -b 16"
 	train-unet $T --lr 0.01 -e 4 -o "$d/full.model" i64.npy m64.npy 2> /dev/null
 	train-unet $T --lr 0.01 -e 2 -o "$d/run.model" i64.npy m64.npy 2> /dev/null
 	assert_equal "$(header "$d/run.model" epoch)" 2
-	# the settings come from the model: other ones given here are ignored
-	train-unet -j 1 --filters 8 --lr 0.5 -b 3 -s 9 --resume "$d/run.model" -e 4 \
-		-o "$d/run.model" i64.npy m64.npy 2> /dev/null
+	# the settings come from the model: one given here too is a usage error
+	for opt in "--filters 8" "--depth 1" "--activation tanh" "--loss mse" "--lr 0.5" "--chunks 2" \
+	           "--batch 3" "--seed 9" "--cosine"; do
+		run train-unet -j 1 $opt --resume "$d/run.model" -e 4 -o "$d/run.model" i64.npy m64.npy
+		assert_failure 2
+		assert_line -n 0 "train-unet: ${opt%% *} does nothing with --resume (the run keeps its model's settings)"
+	done
+	train-unet -j 1 --resume "$d/run.model" -e 4 -o "$d/run.model" i64.npy m64.npy 2> /dev/null
 	cmp "$d/full.model" "$d/run.model"
 	# a finished run resumed has nothing to do: the same bytes
 	train-unet -j 1 --resume "$d/full.model" -o "$d/again.model" i64.npy m64.npy 2> /dev/null
@@ -370,8 +375,12 @@ np.save(sys.argv[2], (m * np.where(np.arange(28) < 14, 1, 2)).astype(np.uint8))'
 	assert_equal "$(header "$d/bf16.model" precision)" bf16
 	run grep -c '^train-unet: kernel [a-z0-9-]*, precision bf16$' "$d/log"
 	assert_output 1
-	# resumed, the run keeps the model's precision, whatever is given
-	train-unet -j 1 -v --precision fp32 --resume "$d/bf16.model" -e 2 -o "$d/more.model" \
+	# resumed, the run keeps the model's precision; --precision is refused
+	run train-unet -j 1 -v --precision fp32 --resume "$d/bf16.model" -e 2 -o "$d/more.model" \
+		i64.npy m64.npy
+	assert_failure 2
+	assert_line -n 0 "train-unet: --precision does nothing with --resume (the run keeps its model's settings)"
+	train-unet -j 1 -v --resume "$d/bf16.model" -e 2 -o "$d/more.model" \
 		i64.npy m64.npy 2> "$d/log2"
 	assert_equal "$(header "$d/more.model" precision)" bf16
 	run grep -c 'precision bf16$' "$d/log2"

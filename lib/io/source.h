@@ -18,6 +18,12 @@ source *source_open(int fd);
  * data", "read error: ..."); the error then repeats on every later call.
  * *err is NULL otherwise. */
 size_t source_read(source *s, void *buf, size_t n, const char **err);
+/* source_open_member: the bytes of a zip member (zip.h) of the archive
+ * open as fd: csize bytes at offset, stored or raw deflate; checked at
+ * their end against usize and the CRC-32 ("truncated zip member", "zip
+ * member longer than its header says", "bad CRC-32 of the zip member"). */
+source *source_open_member(int fd, long long offset, unsigned long long csize,
+			   unsigned long long usize, int deflated, unsigned long crc);
 int source_is_gzip(const source *s);
 void source_close(source *s);
 

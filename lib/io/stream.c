@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <netpbm/pam.h>
 
@@ -19,6 +20,7 @@
 #include "stream.h"
 #include "terminal.h"
 #include "util.h"
+#include "zip.h"
 
 enum format { FMT_NONE, FMT_NPY, FMT_PNM, FMT_IDX };
 
@@ -49,6 +51,7 @@ struct input {
 	char *hdr;             /* the current npy header's text */
 	float *ints;           /* input_read_ints' stored values */
 	int64_t ints_cap;
+	const char *what, *hint; /* input_label's */
 	int ready;             /* a sample is prefetched */
 	int done;
 };
@@ -123,6 +126,15 @@ shape_t shape_chw(int64_t c, int64_t h, int64_t w)
 	} else {
 		s.ndim = 3; s.dim[0] = c; s.dim[1] = h; s.dim[2] = w;
 	}
+	return s;
+}
+
+shape_t shape_like(const shape_t *like, int64_t c, int64_t h, int64_t w)
+{
+	shape_t s = shape_chw(c, h, w);
+
+	if (c == 1 && like->ndim == 3 && like->dim[0] == 1)
+		s = (shape_t){ 3, { 1, h, w } };
 	return s;
 }
 
@@ -520,9 +532,70 @@ static void prefetch(input *in)
 	in->ready = 1;
 }
 
+/* open_npz: path is FILE.npz:NAME (a member of an archive) when no file
+ * has that name but FILE does; member gets NAME then. fd or -1. */
+static int open_path(const char *path, char **member)
+{
+	int fd = open(path, O_RDONLY), e = errno;
+	const char *colon = strrchr(path, ':');
+
+	*member = NULL;
+	if (fd < 0 && e == ENOENT && colon && colon > path && colon[1]) {
+		char *file = strndup(path, (size_t)(colon - path));
+		if ((fd = open(file, O_RDONLY)) >= 0)
+			*member = strdup(colon + 1);
+		free(file);
+	}
+	errno = e;
+	return fd;
+}
+
+/* open_source: the bytes of fd: a zip archive's member (an .npz: the
+ * member named, or the first), else the file as it is, plain or gzip */
+static source *open_source(input *in, int fd, char *member, int is_stdin)
+{
+	unsigned char magic[4];
+	ssize_t r = is_stdin ? -1 : pread(fd, magic, 4, 0);
+	zip_member m;
+	const char *err;
+
+	if (member || (r == 4 && zip_is_archive(magic, 4))) {
+		err = zip_find(fd, member, &m);
+		free(member);
+		if (err) {
+			close(fd);
+			bad(in, "%s", err);
+		}
+		return source_open_member(fd, (long long)m.offset, m.csize, m.usize, m.deflated, m.crc);
+	}
+	return source_open(fd);
+}
+
+/* unknown_format: what the first bytes are not, and what is read */
+static const char *unknown_format(const unsigned char *p, int n)
+{
+	static const char formats[] = "segpipe reads tensor streams (.npy), .npz archives "
+		"by name, netpbm (PBM, PGM, PPM, PAM) and IDX files, plain or gzip";
+	static char msg[256];
+
+	if (n >= 4 && !memcmp(p, "\x89PNG", 4))
+		snprintf(msg, sizeof msg, "a PNG image: convert it with pngtopnm (see segpipe(7)); %s",
+			 formats);
+	else if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
+		snprintf(msg, sizeof msg, "a JPEG image: convert it with jpegtopnm (see segpipe(7)); %s",
+			 formats);
+	else if (zip_is_archive(p, n))
+		snprintf(msg, sizeof msg, "a zip archive (.npz) on standard input: give its "
+			 "file name, FILE.npz or FILE.npz:NAME");
+	else
+		snprintf(msg, sizeof msg, "not a tensor stream, netpbm or IDX file (%s)", formats);
+	return msg;
+}
+
 input *input_open(const char *path)
 {
 	input *in = xcalloc(1, sizeof *in);
+	char *member = NULL;
 	int fd;
 
 	opening = in;
@@ -531,12 +604,12 @@ input *input_open(const char *path)
 		fd = dup(0);
 	} else {
 		in->name = strdup(path);
-		fd = open(path, O_RDONLY);
+		fd = open_path(path, &member);
 	}
 	if (fd < 0)
 		die("cannot open %s:", in->name);
-	in->src = source_open(fd);
 	in->shape.ndim = -1;
+	in->src = open_source(in, fd, member, !path || strcmp(path, "-") == 0);
 
 	if (in_peek(in, 4) < 2)
 		bad(in, "empty or unrecognised input");
@@ -553,7 +626,7 @@ input *input_open(const char *path)
 		in->npeek = in->peekpos = 0;
 		read_idx_header(in);
 	} else {
-		bad(in, "not a tensor stream, netpbm or IDX file");
+		bad(in, "%s", unknown_format(in->peek, in->npeek));
 	}
 	prefetch(in);
 	if (in->shape.ndim < 0)
@@ -580,19 +653,91 @@ static float intensity_scale(const input *in)
 
 /* ---------- the one reading of masks, class maps and labels ---------- */
 
-/* to_mask: v (n) stored values as a mask or probability target: uint8
- * nonzero is 1; otherwise the intensity (stored x scale), which must lie
- * in [0,1]. Dies naming the element, the stream and the sample. */
-static void to_mask(float *v, int64_t n, int u8, float scale, const char *name, int64_t sample)
-{
-	for (int64_t i = 0; i < n; i++) {
-		float a = u8 ? v[i] != 0 : v[i] * scale;
+/* How a sample's values were stored, for the role checks. */
+struct stored {
+	int u8;             /* uint8 0..255 (npy/IDX uint8, netpbm maxval 255) */
+	double maxval;      /* integers: the largest (netpbm maxval, 255 for
+			       uint8, 1 for other integer dtypes); floats: 0 */
+	float scale;        /* stored x scale = intensity */
+	const char *what, *hint, *name;
+	int64_t sample;
+};
 
-		if (!(a >= 0 && a <= 1))
-			die("mask value %g at element %" PRId64 " is not in 0..1 (uint8 masks: "
-			    "nonzero is 1; others: 0..1) (%s, sample %" PRId64 ")",
-			    (double)v[i], i, name, sample);
-		v[i] = a;
+static noreturn void role_die(const struct stored *st, const char *what, double v, int64_t k,
+			      const char *is_not, const char *hint)
+{
+	char h[384] = "";
+
+	if (hint || st->hint)
+		snprintf(h, sizeof h, " (%s%s%s)", hint ? hint : "", hint && st->hint ? "; " : "",
+			 st->hint ? st->hint : "");
+	die("%s value %g at element %" PRId64 " is not %s%s (%s, sample %" PRId64 ")",
+	    st->what ? st->what : what, v, k, is_not, h, st->name, st->sample);
+}
+
+/* apply_role: v (n) the stored values of one sample, made what role reads,
+ * or a one-line error naming the value, the stream and the sample */
+static void apply_role(float *v, int64_t n, enum role role, const struct stored *st)
+{
+	float scale = st->scale;
+	int64_t i;
+
+	switch (role) {
+	case ROLE_RAW:
+	case ROLE_KEEP:
+		return;
+	case ROLE_IMAGE:
+		if (st->u8) {
+			float max = 0;
+			for (i = 0; i < n; i++)
+				max = v[i] > max ? v[i] : max;
+			if (max == 1) {
+				char h[384] = "";
+				if (st->hint)
+					snprintf(h, sizeof h, "; %s", st->hint);
+				die("%s is a uint8 mask (values 0 and 1 only), not an image: read as "
+				    "intensities it would be 0 and 1/255%s (%s, sample %" PRId64 ")",
+				    st->what ? st->what : "the sample", h, st->name, st->sample);
+			}
+		}
+		/* fall through */
+	case ROLE_INTENSITY:
+		if (scale != 1)
+			for (i = 0; i < n; i++)
+				v[i] *= scale;
+		return;
+	case ROLE_UNIT:
+		for (i = 0; i < n; i++) {
+			float a = v[i] * scale;
+			if (!(a >= 0 && a <= 1))
+				role_die(st, "intensity", v[i], i, "in 0..1",
+					 "float intensities are 0..1: divide a 0..255 image by 255, "
+					 "or clip(1) it");
+			v[i] = a;
+		}
+		return;
+	case ROLE_MASK:
+		for (i = 0; i < n; i++) {
+			float a = st->u8 ? v[i] != 0 : v[i] * scale;
+			if (!(a >= 0 && a <= 1))
+				role_die(st, "mask", v[i], i, "in 0..1",
+					 "uint8 masks: nonzero is 1; others: 0..1");
+			v[i] = a;
+		}
+		return;
+	case ROLE_BINARY:
+	case ROLE_PRED:
+		for (i = 0; i < n; i++) {
+			float a = v[i];
+			if (role == ROLE_PRED && st->maxval == 0 ? !(a >= 0 && a <= 1)
+			    : !(a == 0 || a == 1 || a == st->maxval))
+				role_die(st, role == ROLE_PRED ? "prediction" : "mask", a, i,
+					 role == ROLE_PRED ? "a probability in 0..1 or a mask value 0 or 1 "
+					 "(uint8: 0 or 255)" : "a mask value 0 or 1 (uint8: 0 or 255)", NULL);
+			if (role == ROLE_BINARY)
+				v[i] = a != 0;
+		}
+		return;
 	}
 }
 
@@ -621,17 +766,22 @@ int input_read(input *in, float *out, enum role role)
 		die("a uint8 stream changes dtype; it cannot be passed on as uint8 (%s, sample %"
 		    PRId64 ")", in->name, in->index);
 	if (in->format == FMT_PNM) {
-		float scale = role == ROLE_INTENSITY ? (float)(1.0 / in->maxval) : 1.0f;
 		int64_t C = shape_c(&in->shape), P = in->size / C;
 		for (int64_t c = 0; c < C; c++)   /* (H,W,C) to (C,H,W) */
 			for (int64_t i = 0; i < P; i++)
-				out[c * P + i] = in->pnmbuf[i * C + c] * scale;
+				out[c * P + i] = in->pnmbuf[i * C + c];
 	} else {
-		float scale = role == ROLE_INTENSITY && in->dtype == DT_U8 ? 1.0f / 255 : 1.0f;
-		convert(in->raw, in->dtype, in->size, out, scale);
+		convert(in->raw, in->dtype, in->size, out, 1.0f);
 	}
-	if (role == ROLE_MASK)
-		to_mask(out, in->size, stored_is_u8(in), intensity_scale(in), in->name, in->index);
+	{
+		struct stored st = {
+			stored_is_u8(in),
+			in->format == FMT_PNM ? in->maxval : in->dtype == DT_U8 ? 255
+				: in->dtype == DT_F32 || in->dtype == DT_F64 ? 0 : 1,
+			intensity_scale(in), in->what, in->hint, in->name, in->index
+		};
+		apply_role(out, in->size, role, &st);
+	}
 	in->index++;
 	in->ready = 0;   /* the next sample is read when asked for */
 	return 1;
@@ -673,6 +823,12 @@ static int input_read_u8(input *in, uint8_t *out)
 	return 1;
 }
 
+void input_label(input *in, const char *what, const char *hint)
+{
+	in->what = what;
+	in->hint = hint;
+}
+
 const shape_t *input_shape(const input *in) { return &in->shape; }
 int64_t input_size(const input *in) { return in->size; }
 const char *input_name(const input *in) { return in->name; }
@@ -691,6 +847,11 @@ dtype_t input_keep_dtype(const input *in)
 
 void input_require_images(const input *in)
 {
+	if (in->shape.ndim == 1)   /* numpy's common slip: np.save of one (H,W) image */
+		die("samples of shape %s are not images (%s): one image saved as (H,%" PRId64
+		    ") is H samples of %" PRId64 " values; save it as (1,H,%" PRId64 "), e.g. "
+		    "np.save(f, image[None])", shape_str(&in->shape), in->name,
+		    in->shape.dim[0], in->shape.dim[0], in->shape.dim[0]);
 	if (in->shape.ndim < 2)
 		die("samples of shape %s are not images (%s)", shape_str(&in->shape), in->name);
 }
@@ -765,19 +926,19 @@ dataset *dataset_load(const char *path)
 
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
 {
+	/* as stored: uint8, or floats with a scale (netpbm: 1/maxval) */
+	struct stored st = { d->is_u8, 255, 1.0f / 255, NULL, NULL, d->name, i };
+
 	if (d->is_u8) {
 		const uint8_t *p = d->u8 + i * d->size;
-		float scale = role == ROLE_INTENSITY ? 1.0f / 255 : 1.0f;
 		for (int64_t k = 0; k < d->size; k++)
-			out[k] = role == ROLE_MASK ? p[k] != 0 : p[k] * scale;
+			out[k] = p[k];
 	} else {
-		const float *p = d->f32 + i * d->size;
-		float scale = role == ROLE_INTENSITY ? d->scale[i] : 1.0f;
-		for (int64_t k = 0; k < d->size; k++)
-			out[k] = p[k] * scale;
-		if (role == ROLE_MASK)
-			to_mask(out, d->size, 0, d->scale[i], d->name, i);
+		memcpy(out, d->f32 + i * d->size, (size_t)d->size * sizeof *out);
+		st.scale = d->scale[i];
+		st.maxval = st.scale == 1 ? 0 : rint(1 / st.scale);
 	}
+	apply_role(out, d->size, role, &st);
 }
 
 void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what)
@@ -822,6 +983,8 @@ struct output {
 	struct pam pam;
 	unsigned char *row; /* one PGM/PAM row of bytes */
 	const char *name;   /* for errors: a file written by name; NULL for stdout */
+	int whole;          /* a regular file: one record, its header patched at close */
+	off_t start;        /* where that record begins */
 };
 
 /* check: a write error names the file, if it has one */
@@ -836,6 +999,14 @@ static void check(FILE *f, const char *name)
 	}
 }
 
+/* check_errno: a failed seek */
+static noreturn void check_errno(const char *name)
+{
+	if (name)
+		die("cannot write %s:", name);
+	die("write error:");
+}
+
 void output_check(FILE *f)
 {
 	check(f, NULL);
@@ -845,6 +1016,9 @@ void output_name(output *o, const char *name)
 {
 	o->name = name;
 }
+
+static void write_header(output *o, int64_t n, int room);
+static int whole_file(FILE *f, off_t *start);
 
 output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
 {
@@ -879,34 +1053,72 @@ output *output_open(FILE *f, int pgm, dtype_t dt, const shape_t *shape)
 		o->row = xmalloc_array((size_t)o->pam.width, o->pam.depth);
 	} else {
 		o->buf = xmalloc_array((size_t)o->per_record, (size_t)bytes);
+		/* a regular file gets one record, which np.load reads whole: its
+		 * header first with room for the count, written again at close */
+		if ((o->whole = whole_file(f, &o->start)))
+			write_header(o, 0, 1);
 	}
 	return o;
 }
 
-static void write_record(output *o)
+/* header_dict: the npy header dictionary of a record of n samples into
+ * hdr (at least 160 bytes); returns its length */
+static int header_dict(const output *o, int64_t n, char *hdr)
 {
-	char hdr[256], dims[96];
-	int len = 0, hlen;
+	char dims[96];
+	int len;
 
-	len = snprintf(dims, sizeof dims, "%" PRId64 ",", o->nbuf);
+	len = snprintf(dims, sizeof dims, "%" PRId64 ",", n);
 	for (int i = 0; i < o->shape.ndim; i++)
 		len += snprintf(dims + len, sizeof dims - len, "%s%" PRId64,
 				i ? "," : " ", o->shape.dim[i]);
-	hlen = snprintf(hdr + 10, sizeof hdr - 10,
-			"{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+	return snprintf(hdr, 160, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
 			o->dt == DT_U8 ? "|u1" : "<f4", dims);
-	/* pad with spaces to a multiple of 64 bytes, newline last (numpy's way) */
-	while ((10 + hlen + 1) % 64)
+}
+
+/* write_header: the npy header of a record of n samples, padded with
+ * spaces to a multiple of 64 bytes, newline last (numpy's way). With room
+ * set, as long as the largest count (19 digits) makes it, so a header
+ * written first with n = 0 can be written again over itself at the end. */
+static void write_header(output *o, int64_t n, int room)
+{
+	char hdr[256];
+	int hlen = header_dict(o, n, hdr + 10);
+	int total = 10 + (room ? header_dict(o, INT64_MAX, hdr + 10 + hlen + 1) : hlen) + 1;
+
+	total = (total + 63) / 64 * 64;
+	while (10 + hlen + 1 < total)
 		hdr[10 + hlen++] = ' ';
 	hdr[10 + hlen++] = '\n';
 	memcpy(hdr, "\x93NUMPY\x01\x00", 8);
 	hdr[8] = (char)(hlen & 0xff);
 	hdr[9] = (char)(hlen >> 8);
 	fwrite(hdr, 1, 10 + hlen, o->f);
+}
+
+static void write_record(output *o)
+{
+	if (!o->whole)
+		write_header(o, o->nbuf, 0);
 	fwrite(o->buf, dtype_size(o->dt), (size_t)(o->nbuf * o->size), o->f);
 	if (ferror(o->f))
 		check(o->f, o->name);
 	o->nbuf = 0;
+}
+
+/* whole_file: f is a regular file we can seek back in (not opened for
+ * appending, which would put the patched header at the end) */
+static int whole_file(FILE *f, off_t *start)
+{
+	struct stat st;
+	int fd = fileno(f), fl;
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_APPEND) || (fl & O_ACCMODE) == O_RDONLY)
+		return 0;
+	return (*start = ftello(f)) >= 0;
 }
 
 static uint8_t to_u8(float v)
@@ -965,8 +1177,19 @@ void output_close(output *o)
 {
 	/* the last record; a stream of no samples is one record of 0 samples,
 	 * which says the sample shape (a PGM stream of none is empty) */
-	if (!o->pgm && (o->nbuf > 0 || o->written == 0))
+	if (!o->pgm && (o->nbuf > 0 || (o->written == 0 && !o->whole)))
 		write_record(o);
+	if (o->whole) {
+		off_t end;
+
+		check(o->f, o->name);
+		if ((end = ftello(o->f)) < 0 || fseeko(o->f, o->start, SEEK_SET) != 0)
+			check_errno(o->name);
+		write_header(o, o->written, 1);
+		check(o->f, o->name);
+		if (fseeko(o->f, end, SEEK_SET) != 0)
+			check_errno(o->name);
+	}
 	check(o->f, o->name);
 	free(o->row);
 	free(o->buf);

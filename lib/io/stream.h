@@ -33,6 +33,11 @@ int64_t shape_w(const shape_t *s);
 int shape_equal(const shape_t *a, const shape_t *b);
 /* shape_chw: (C,H,W) as a shape; C == 1 gives the (H,W) form. */
 shape_t shape_chw(int64_t c, int64_t h, int64_t w);
+/* shape_like: (C,H,W) in the form of the sample shape like, as writers
+ * keep the shape they were given: one channel is (1,H,W) when like is
+ * (1,H,W), the (H,W) form otherwise (a 2-channel input's 1-channel
+ * output, say). */
+shape_t shape_like(const shape_t *like, int64_t c, int64_t h, int64_t w);
 /* shape_str: "28x28", "2x32x32", "10", "scalar" (static buffer per call slot) */
 const char *shape_str(const shape_t *s);
 
@@ -43,14 +48,31 @@ enum role {
 	ROLE_MASK,       /* a mask or probability target: uint8 (PGM maxval 255)
 			    nonzero is 1, anything else an intensity that must
 			    lie in [0,1]; a value outside dies naming it */
-	ROLE_KEEP        /* raw uint8 of a uint8 stream, to be written as uint8;
+	ROLE_KEEP,       /* raw uint8 of a uint8 stream, to be written as uint8;
 			    a later record that is not uint8 is an error */
+	ROLE_IMAGE,      /* intensities an image measure compares (mse): a
+			    uint8 sample of only 0 and 1 values is a mask,
+			    not an image (it would read as 0 and 1/255): dies */
+	ROLE_UNIT,       /* intensities that must lie in [0,1] (otsu quantises
+			    them to 8 bits): a float outside, a 0..255 image
+			    left as floats say, dies */
+	ROLE_BINARY,     /* a 0/1 mask (a truth): every value 0, 1 or, for
+			    uint8 and netpbm, the maxval; read as 0/1 */
+	ROLE_PRED        /* a prediction: a probability in [0,1] (floats), or
+			    a 0/1 mask as ROLE_BINARY takes it (integer
+			    dtypes, netpbm); the stored value */
 };
+/* Every role check dies with one line: "WHAT value V at element K is not
+ * ... (HINT) (input, sample N)"; WHAT and HINT are the role's own unless
+ * input_label gave the operand's name and the tool's hint. */
 
 typedef struct input input;
 
-/* input_open: NULL or "-" is stdin. Reads the first header and the first
- * sample, so a header alone never makes anyone allocate. Dies on error. */
+/* input_open: NULL or "-" is stdin. A zip archive (an .npz) is read as
+ * its first member, and "FILE.npz:NAME", when no file has that name, as
+ * its member NAME (or NAME.npy) (zip.h). Reads the first header and the
+ * first sample, so a header alone never makes anyone allocate. Dies on
+ * error. */
 input *input_open(const char *path);
 /* input_read: the next sample into out (shape_size elements); 1, or 0 at
  * the end of the stream. Dies on malformed input, naming file and sample. */
@@ -62,6 +84,9 @@ int input_read(input *in, float *out, enum role role);
  * 0..MAX (input, sample N)". 1, or 0 at the end of the stream. */
 int input_read_ints(input *in, int32_t *out, int32_t max, const char *what);
 #define LABEL_MAX ((int32_t)1 << 24)   /* labels: 0..2^24, each exact in a float */
+/* input_label: name the operand in role errors ("PRED", "B") and add the
+ * tool's hint (NULL: none), e.g. which option reads it otherwise. */
+void input_label(input *in, const char *what, const char *hint);
 const shape_t *input_shape(const input *in);
 int64_t input_size(const input *in);          /* elements per sample */
 const char *input_name(const input *in);      /* for messages */
@@ -83,7 +108,9 @@ void input_close(input *in);
  * tools never need it, since die() exits). */
 void input_abandon(void);
 
-/* Output: a tensor stream in records of many samples, or with pgm set a
+/* Output: a tensor stream in records of many samples (to a regular file
+ * one record, its header written again with the count at output_close, so
+ * np.load reads it whole), or with pgm set a
  * PGM (C == 1) / PAM (C > 1) stream. Values are in the dtype's own units:
  * DT_U8 0..255 (written as they are, also to PGM), DT_F32 as they are
  * (PGM: round(255 x) clamped to 0..255). */

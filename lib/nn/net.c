@@ -61,7 +61,7 @@ static void unet_check_input(const net *n, const shape_t *s, const char *name)
 
 static shape_t unet_output_shape(const net *n, const shape_t *in)
 {
-	return shape_chw(n->u->cfg.out_channels, shape_h(in), shape_w(in));
+	return shape_like(in, n->u->cfg.out_channels, shape_h(in), shape_w(in));
 }
 
 /* probabilities: logits z (B,K,P) -> sigmoid (bce), softmax over K (ce), in place */
@@ -164,8 +164,8 @@ static shape_t mlp_output_shape(const net *n, const shape_t *in)
 	int P = n->m->size[n->m->L];
 	shape_t s = { 1, { P } };
 
-	if (P == shape_size(in))
-		s = shape_chw(1, shape_h(in), shape_w(in));
+	if (P == shape_size(in))   /* the input's own shape, as it was given */
+		s = *in;
 	return s;
 }
 

@@ -32,9 +32,18 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 		o->epochs = (int)cli_long("--epochs", arg, 1, 100000);
 		o->epochs_given = 1;
 		break;
-	case 'b': o->batch = (int)cli_long("--batch", arg, 1, 65536); break;
-	case TRAIN_OPT_LR: o->lr = (float)cli_double("--lr", arg, 1e-12, 10); break;
-	case TRAIN_OPT_WD: o->weight_decay = (float)cli_double("--weight-decay", arg, 0, 10); break;
+	case 'b':
+		o->batch = (int)cli_long("--batch", arg, 1, 65536);
+		o->model_kept = "--batch";
+		break;
+	case TRAIN_OPT_LR:
+		o->lr = (float)cli_double("--lr", arg, 1e-12, 10);
+		o->model_kept = "--lr";
+		break;
+	case TRAIN_OPT_WD:
+		o->weight_decay = (float)cli_double("--weight-decay", arg, 0, 10);
+		o->model_kept = "--weight-decay";
+		break;
 	case TRAIN_OPT_VALF: o->val_fraction = cli_double("--val-fraction", arg, 0, 0.9); break;
 	case TRAIN_OPT_VAL:
 		/* --val INPUTS TARGETS: the option takes the next word too */
@@ -45,12 +54,15 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 		break;
 	case TRAIN_OPT_PAT: o->patience = (int)cli_long("--patience", arg, 1, 100000); break;
 	case TRAIN_OPT_PLAT: o->plateau = (int)cli_long("--plateau", arg, 1, 100000); break;
-	case TRAIN_OPT_COS: o->cosine = 1; break;
+	case TRAIN_OPT_COS: o->cosine = 1; o->model_kept = "--cosine"; break;
 	case TRAIN_OPT_HIST: o->history = arg; break;
 	case TRAIN_OPT_RESUME: o->resume = arg; break;
-	case 's': o->seed = cli_seed("--seed", arg); break;
+	case 's': o->seed = cli_seed("--seed", arg); o->model_kept = "--seed"; break;
 	case 'j': o->threads = cli_threads("--threads", arg); break;
-	case TRAIN_OPT_CHUNKS: o->chunks = (int)cli_long("--chunks", arg, 1, 65536); break;
+	case TRAIN_OPT_CHUNKS:
+		o->chunks = (int)cli_long("--chunks", arg, 1, 65536);
+		o->model_kept = "--chunks";
+		break;
 	case CLI_OPT_FORCE: binary_force = 1; break;
 	default: return net_option(&o->net, c, arg);
 	}
@@ -67,6 +79,11 @@ void trainer_check_options(const train_options *o)
 		usage_die("--val and --val-fraction exclude each other");
 	if (o->chunks > o->batch && !o->resume)
 		usage_die("--chunks %d is more than the batch of %d", o->chunks, o->batch);
+	/* a resumed run keeps the settings it started with (trainer_init) */
+	cli_no_effect(o->resume && o->net.precision_given, "--precision",
+		      "with --resume (the run keeps its model's settings)");
+	cli_no_effect(o->resume && o->model_kept, o->model_kept,
+		      "with --resume (the run keeps its model's settings)");
 }
 
 /* ---- data parallel (dist.h, man 7 segpipe-mpi): every batch in o->chunks

@@ -38,6 +38,8 @@ typedef struct {
 	double val_fraction;
 	uint64_t seed;
 	net_options net;                /* --precision, -v */
+	const char *model_kept;         /* the last option given that --resume
+					   takes from the model instead */
 } train_options;
 
 /* the options every trainer takes, for its getopt_long tables */
