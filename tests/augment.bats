@@ -165,7 +165,7 @@ EOF
 	run -2 augment --flip --start 3 --index "$D/idx.txt" "$IMAGES"
 	assert_line --index 0 "augment: give one of --start and --index"
 	run -1 augment --flip "$D/vec.npy"
-	assert_output "augment: samples of shape 10 are not images ($D/vec.npy)"
+	assert_output "augment: samples of shape 10 are not images ($D/vec.npy): one image saved as (H,10) is H samples of 10 values; save it as (1,H,10), e.g. np.save(f, image[None])"
 	printf '0\n1\n' > "$D/two.txt"
 	run -1 augment --flip --index "$D/two.txt" "$D/bar.npy"
 	assert_output "augment: $D/two.txt ends after 2 positions; the stream has more samples"
