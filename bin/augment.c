@@ -34,7 +34,7 @@ static const char usage[] =
 "  -s, --seed SEED     random seed (default 1)\n"
 "      --start K       the first sample is at position K (default 0): after\n"
 "                      pick --range K:..., the draws of augment before pick\n"
-"  -i, --index FILE    the positions of the samples, one a line, as\n"
+"      --index FILE    the positions of the samples, one a line, as\n"
 "                      pick --index-out writes them (a finished file, not\n"
 "                      one pick is still writing in the same pipe)\n"
 "  -j, --threads N     threads (default: all cores)\n"
@@ -67,7 +67,7 @@ struct options {
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SHIFT = 256, OPT_FLIP, OPT_ROTATE, OPT_ERASE, OPT_FILL, OPT_NOISE,
-	       OPT_START, OPT_VERSION };
+	       OPT_START, OPT_INDEX, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "shift", required_argument, NULL, OPT_SHIFT },
 		{ "flip", no_argument, NULL, OPT_FLIP },
@@ -77,7 +77,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "noise", required_argument, NULL, OPT_NOISE },
 		{ "seed", required_argument, NULL, 's' },
 		{ "start", required_argument, NULL, OPT_START },
-		{ "index", required_argument, NULL, 'i' },
+		{ "index", required_argument, NULL, OPT_INDEX },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "pgm", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
@@ -86,7 +86,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c, fill_given = 0;
 
-	while ((c = getopt_long(argc, argv, ":s:i:j:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:j:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_SHIFT: o->shift = (int)cli_long("--shift", optarg, 1, 4096); break;
 		case OPT_FLIP: o->flip = 1; break;
@@ -111,7 +111,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case OPT_START: o->start = cli_long("--start", optarg, 0, INT64_MAX); break;
-		case 'i': o->index = optarg; break;
+		case OPT_INDEX: o->index = optarg; break;
 		case 'j': o->threads = cli_threads("--threads", optarg); break;
 		case 'P': o->pgm = 1; break;
 		case 'h': cli_help(usage); break;

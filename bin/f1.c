@@ -13,7 +13,7 @@
 #define CONFUSION_MAX 4096   /* classes of a confusion matrix: 16M cells */
 
 static const char usage[] =
-"Usage: f1 [-c K] [-C FILE] TRUTH PRED\n"
+"Usage: f1 [-C K] [--confusion FILE] TRUTH PRED\n"
 "Scores predicted classes against true ones and prints TSV lines\n"
 "NAME<TAB>VALUE: accuracy, macro_f1, weighted_f1, macro_precision,\n"
 "macro_recall, samples, then precision_K, recall_K, f1_K and support_K\n"
@@ -25,9 +25,9 @@ static const char usage[] =
 "tie). A class neither true nor predicted anywhere has nan scores and is\n"
 "left out of the macro means; a score whose denominator is 0 is 0.\n"
 "\n"
-"  -c, --classes=K      K classes, labels 0..K-1 (default: the score\n"
+"  -C, --classes=K      K classes, labels 0..K-1 (default: the score\n"
 "                       vectors' length, else the largest label + 1)\n"
-"  -C, --confusion=FILE write the confusion matrix there as TSV: a header\n"
+"      --confusion=FILE write the confusion matrix there as TSV: a header\n"
 "                       line, then one row per true class, one column per\n"
 "                       predicted class\n"
 "  -h, --help           show this help and exit\n"
@@ -43,19 +43,20 @@ struct options {
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
+	enum { OPT_CONFUSION = 256 };
 	static const struct option longopts[] = {
-		{ "classes", required_argument, NULL, 'c' },
-		{ "confusion", required_argument, NULL, 'C' },
+		{ "classes", required_argument, NULL, 'C' },
+		{ "confusion", required_argument, NULL, OPT_CONFUSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":c:C:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":C:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': o->classes = cli_long("--classes", optarg, 1, CLASSES_MAX); break;
-		case 'C': o->confusion = optarg; break;
+		case 'C': o->classes = cli_long("--classes", optarg, 1, CLASSES_MAX); break;
+		case OPT_CONFUSION: o->confusion = optarg; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);

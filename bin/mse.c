@@ -9,20 +9,20 @@
 #include "tensor.h"
 
 static const char usage[] =
-"Usage: mse [-m] [-p] [--per-channel] A B\n"
+"Usage: mse [-p] [--masks] [--per-channel] A B\n"
 "Mean squared error between two streams of the same shape and length,\n"
 "read as intensities (uint8 and PGM mapped to [0,1], floats as they are),\n"
 "accumulated in double. Prints TSV lines NAME<TAB>VALUE: mse over every\n"
 "value, and psnr = 10 log10(1/mse) for peak 1 (inf when mse is 0).\n"
 "A uint8 sample of only 0 and 1 values is a mask, not an image: an error\n"
-"unless -m says the streams are masks.\n"
+"unless --masks says the streams are masks.\n"
 "\n"
-"  -m, --masks        A and B are masks or probabilities: uint8 nonzero is 1,\n"
+"      --masks        A and B are masks or probabilities: uint8 nonzero is 1,\n"
 "                     other values must lie in 0..1 (the Brier score of a\n"
 "                     prediction against 0/1 masks)\n"
 "      --per-channel  also mse_K for each channel K of (C,H,W) samples\n"
 "  -p, --per-sample   a header line, then one row per sample:\n"
-"                     index, mse, psnr (and mse_K with -c)\n"
+"                     index, mse, psnr (and mse_K with --per-channel)\n"
 "  -h, --help         show this help and exit\n"
 "      --version      show the version and exit\n"
 "\n"
@@ -37,21 +37,22 @@ struct options {
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
+	enum { OPT_PER_CHANNEL = 256, OPT_MASKS };
 	static const struct option longopts[] = {
 		{ "per-sample", no_argument, NULL, 'p' },
-		{ "per-channel", no_argument, NULL, 'c' },
-		{ "masks", no_argument, NULL, 'm' },
+		{ "per-channel", no_argument, NULL, OPT_PER_CHANNEL },
+		{ "masks", no_argument, NULL, OPT_MASKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":pmh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': o->per_sample = 1; break;
-		case 'c': o->per_channel = 1; break;
-		case 'm': o->masks = 1; break;
+		case OPT_PER_CHANNEL: o->per_channel = 1; break;
+		case OPT_MASKS: o->masks = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	a = input_open(o.file[0]);
 	b = input_open(o.file[1]);
-	hint = o.masks ? NULL : "0/1 masks: mse -m reads uint8 nonzero as 1";
+	hint = o.masks ? NULL : "0/1 masks: mse --masks reads uint8 nonzero as 1";
 	input_label(a, "A", hint);
 	input_label(b, "B", hint);
 	role = o.masks ? ROLE_MASK : ROLE_IMAGE;

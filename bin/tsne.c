@@ -30,17 +30,17 @@
 #include "kern.h"
 
 static const char usage[] =
-"Usage: tsne [-p PERPLEXITY] [-n ITERATIONS] [-t THETA] [-l RATE] [-s SEED]\n"
-"            [-j N] [-v] [FILE]\n"
+"Usage: tsne [--perplexity P] [--iterations N] [--theta T] [--learning-rate R]\n"
+"            [-s SEED] [-j N] [-v] [FILE]\n"
 "Embeds the samples of FILE, each flattened to a vector, as 2-D points by\n"
 "Barnes-Hut t-SNE, and writes them as a float32 tensor stream of shape\n"
 "(N,2), in the order of the input. uint8 input is read as intensities.\n"
 "\n"
-"  -p, --perplexity P   the effective number of neighbours (default 30);\n"
+"      --perplexity P   the effective number of neighbours (default 30);\n"
 "                       3 P nearest neighbours make P, so N > 3 P\n"
-"  -n, --iterations N   gradient steps (default 1000)\n"
-"  -t, --theta T        Barnes-Hut accuracy, 0 (exact, slow) to 1 (default 0.5)\n"
-"  -l, --learning-rate R  the step size (default max(200, N/12))\n"
+"      --iterations N   gradient steps (default 1000)\n"
+"      --theta T        Barnes-Hut accuracy, 0 (exact, slow) to 1 (default 0.5)\n"
+"      --learning-rate R  the step size (default max(200, N/12))\n"
 "  -s, --seed SEED      seed of the random start (default 1)\n"
 "  -j, --threads N      threads (default: all cores); the output is the same\n"
 "  -v, --verbose        the KL divergence every 50 iterations, on stderr\n"
@@ -70,11 +70,12 @@ struct options {
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
+	enum { OPT_PERPLEXITY = 256, OPT_ITERATIONS, OPT_THETA, OPT_RATE };
 	static const struct option longopts[] = {
-		{ "perplexity", required_argument, NULL, 'p' },
-		{ "iterations", required_argument, NULL, 'n' },
-		{ "theta", required_argument, NULL, 't' },
-		{ "learning-rate", required_argument, NULL, 'l' },
+		{ "perplexity", required_argument, NULL, OPT_PERPLEXITY },
+		{ "iterations", required_argument, NULL, OPT_ITERATIONS },
+		{ "theta", required_argument, NULL, OPT_THETA },
+		{ "learning-rate", required_argument, NULL, OPT_RATE },
 		{ "seed", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -84,12 +85,16 @@ static void parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":p:n:t:l:s:j:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:j:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': o->perplexity = cli_double("--perplexity", optarg, 1, 1e6); break;
-		case 'n': o->iterations = cli_long("--iterations", optarg, 1, 1000000); break;
-		case 't': o->theta = cli_double("--theta", optarg, 0, 1); break;
-		case 'l': o->rate = cli_double("--learning-rate", optarg, 1e-6, 1e9); break;
+		case OPT_PERPLEXITY:
+			o->perplexity = cli_double("--perplexity", optarg, 1, 1e6);
+			break;
+		case OPT_ITERATIONS:
+			o->iterations = cli_long("--iterations", optarg, 1, 1000000);
+			break;
+		case OPT_THETA: o->theta = cli_double("--theta", optarg, 0, 1); break;
+		case OPT_RATE: o->rate = cli_double("--learning-rate", optarg, 1e-6, 1e9); break;
 		case 's': o->seed = cli_seed("--seed", optarg); break;
 		case 'j': o->threads = cli_threads("--threads", optarg); break;
 		case 'v': o->verbose = 1; break;

@@ -85,9 +85,9 @@ EOF
 	assert_equal "${#lines[@]}" 3
 }
 
-@test "f1: -c 11 leaves a class absent from both out, as nan" {
+@test "f1: -C 11 leaves a class absent from both out, as nan" {
 	D=$BATS_FILE_TMPDIR
-	f1 -c 11 "$D/truth.npy" "$D/pred.npy" > "$D/out11.tsv"
+	f1 -C 11 "$D/truth.npy" "$D/pred.npy" > "$D/out11.tsv"
 	run -0 check "$D/truth.npy" "$D/pred.npy" 11 "$D/out11.tsv"
 	assert_output ok
 	run -0 grep -c nan "$D/out11.tsv"
@@ -99,7 +99,7 @@ EOF
 	f1 "$D/truth.npy" "$D/prob.npy" > "$D/prob.tsv"
 	run -0 check "$D/truth.npy" "$D/prob.npy" 11 "$D/prob.tsv"
 	assert_output ok
-	f1 -c 11 "$D/truth.npy" "$D/pred.npy" > "$D/lab.tsv"
+	f1 -C 11 "$D/truth.npy" "$D/pred.npy" > "$D/lab.tsv"
 	cmp "$D/prob.tsv" "$D/lab.tsv"
 	# float labels, an IDX truth file, PRED on stdin
 	f1 "$LABELS" "$D/predf.npy" > "$D/a.tsv"
@@ -111,7 +111,7 @@ EOF
 
 @test "f1: --confusion writes the matrix, rows truth, columns prediction" {
 	D=$BATS_FILE_TMPDIR
-	f1 -C "$D/conf.tsv" "$D/truth.npy" "$D/prob.npy" > /dev/null
+	f1 --confusion "$D/conf.tsv" "$D/truth.npy" "$D/prob.npy" > /dev/null
 	run -0 py - "$D/truth.npy" "$D/pred.npy" "$D/conf.tsv" <<'EOF'
 t = load(sys.argv[1]).astype(int); p = load(sys.argv[2]).astype(int)
 lines = open(sys.argv[3]).read().splitlines()
@@ -135,13 +135,13 @@ EOF
 	assert_output "f1: TRUTH $D/three.npy ends after 3 samples, PRED $D/pred.npy has more"
 	run -1 f1 "$D/pred.npy" "$D/three.npy"
 	assert_output "f1: PRED $D/three.npy ends after 3 samples, TRUTH $D/pred.npy has more"
-	run -1 f1 -c 2 "$D/three.npy" "$D/three.npy"
+	run -1 f1 -C 2 "$D/three.npy" "$D/three.npy"
 	assert_output "f1: TRUTH label value 2 at element 0 is not an integer in 0..1 ($D/three.npy, sample 2)"
 	run -1 f1 "$D/three.npy" "$D/half.npy"
 	assert_output "f1: PRED label value 1.5 at element 0 is not an integer in 0..65535 ($D/half.npy, sample 1)"
 	run -1 f1 "$D/three.npy" "$D/nan.npy"
 	assert_output "f1: PRED score 1 is NaN ($D/nan.npy, sample 0)"
-	run -1 f1 -c 5 "$D/truth.npy" "$D/prob.npy"
+	run -1 f1 -C 5 "$D/truth.npy" "$D/prob.npy"
 	assert_output "f1: PRED holds scores of 11 classes, not --classes 5 ($D/prob.npy)"
 	run -1 f1 "$D/prob.npy" "$D/prob.npy"
 	assert_output "f1: TRUTH labels must be scalars, not shape 11 ($D/prob.npy)"
@@ -151,10 +151,10 @@ EOF
 	assert_output --partial "cannot both be standard input"
 	run -2 f1 "$D/three.npy"
 	assert_line --index 0 --partial "f1: "
-	run -2 f1 -c 0 "$D/three.npy" "$D/three.npy"
+	run -2 f1 -C 0 "$D/three.npy" "$D/three.npy"
 	assert_output --partial "--classes: '0' is not an integer"
 	# nothing half-written: a failed run leaves no confusion file
-	run -1 f1 -C "$D/none.tsv" "$D/three.npy" "$D/pred.npy"
+	run -1 f1 --confusion "$D/none.tsv" "$D/three.npy" "$D/pred.npy"
 	[ ! -e "$D/none.tsv" ]
 	run bash -c 'f1 "$1" "$1" 2>&1 >/dev/full' _ "$D/three.npy"
 	assert_failure 1

@@ -136,12 +136,12 @@ print('%.8g' % np.mean((p.astype(np.float64) - m) ** 2))
 PYEOF
 }
 
-@test "roles: mse of probabilities against uint8 0/1 masks is an error naming -m; -m gives numpy's value" {
+@test "roles: mse of probabilities against uint8 0/1 masks is an error naming --masks; --masks gives numpy's value" {
 	want=$(roles14)
-	refused 'B is a uint8 mask \(values 0 and 1 only\), not an image: read as intensities it would be 0 and 1/255; 0/1 masks: mse -m reads uint8 nonzero as 1 \(m8\.npy, sample 0\)$' \
+	refused 'B is a uint8 mask \(values 0 and 1 only\), not an image: read as intensities it would be 0 and 1/255; 0/1 masks: mse --masks reads uint8 nonzero as 1 \(m8\.npy, sample 0\)$' \
 		mse p8.npy m8.npy
 	refused 'A is a uint8 mask .*\(m8\.npy, sample 0\)$' mse m8.npy p8.npy
-	run mse -m p8.npy m8.npy
+	run mse --masks p8.npy m8.npy
 	assert_success
 	# numpy's mean of (p - m)^2 in double; printed with 8 digits (%.8g)
 	assert_line -n 0 "mse	$want"
@@ -149,7 +149,7 @@ PYEOF
 	run mse i8.npy i-f1.npy
 	assert_success
 	assert_line -n 0 --regexp '^mse	[0-9.e-]+$'
-	refused 'A value [1-9][0-9]+ at element [0-9]+ is not in 0\.\.1 \(uint8 masks: nonzero is 1; others: 0\.\.1\) \(i-f255\.npy, sample 0\)$' mse -m i-f255.npy p8.npy
+	refused 'A value [1-9][0-9]+ at element [0-9]+ is not in 0\.\.1 \(uint8 masks: nonzero is 1; others: 0\.\.1\) \(i-f255\.npy, sample 0\)$' mse --masks i-f255.npy p8.npy
 }
 
 @test "roles: iou with PRED and TRUTH swapped, or an image as PRED, is an error; -t takes scores in their units" {

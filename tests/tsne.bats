@@ -47,7 +47,7 @@ EOF
 		"$D/y.npy" "$D/labels.npy"
 	assert_output "float32 (300, 2) True"
 	# the exact gradient (theta 0) and another perplexity too; float64 input
-	tsne -t 0 -p 10 -n 500 "$D/clusters64.npy" > "$D/y0.npy"
+	tsne --theta 0 --perplexity 10 --iterations 500 "$D/clusters64.npy" > "$D/y0.npy"
 	run -0 py 'print(same10(load(sys.argv[1]), load(sys.argv[2])) >= 0.95)' "$D/y0.npy" "$D/labels.npy"
 	assert_output True
 }
@@ -58,7 +58,7 @@ EOF
 	# written (theta 0). Tolerance 1e-4 on a KL near 0.5 (the points are
 	# written in float32; the rest is double on both sides).
 	D=$BATS_FILE_TMPDIR
-	tsne -v -t 0 -p 10 -n 300 "$D/clusters.npy" > "$D/kl.npy" 2> "$D/kl.log"
+	tsne -v --theta 0 --perplexity 10 --iterations 300 "$D/clusters.npy" > "$D/kl.npy" 2> "$D/kl.log"
 	run -0 py - "$D/clusters.npy" "$D/kl.npy" "$D/kl.log" <<'EOF'
 X = load(sys.argv[1]).astype(np.float64); Y = load(sys.argv[2]).astype(np.float64)
 got = float(open(sys.argv[3]).read().split('\n')[-2].split()[5])
@@ -89,10 +89,10 @@ EOF
 
 @test "tsne: the same seed gives the same bytes on 1 and 2 threads; another seed does not" {
 	D=$BATS_FILE_TMPDIR
-	tsne -n 300 -s 5 -j 1 "$D/clusters.npy" > "$D/a.npy"
-	tsne -n 300 -s 5 -j 2 "$D/clusters.npy" > "$D/b.npy"
-	tsne -n 300 -s 5 -j 2 < "$D/clusters.npy" > "$D/c.npy"
-	tsne -n 300 -s 6 -j 2 "$D/clusters.npy" > "$D/d.npy"
+	tsne --iterations 300 -s 5 -j 1 "$D/clusters.npy" > "$D/a.npy"
+	tsne --iterations 300 -s 5 -j 2 "$D/clusters.npy" > "$D/b.npy"
+	tsne --iterations 300 -s 5 -j 2 < "$D/clusters.npy" > "$D/c.npy"
+	tsne --iterations 300 -s 6 -j 2 "$D/clusters.npy" > "$D/d.npy"
 	cmp "$D/a.npy" "$D/b.npy"
 	cmp "$D/b.npy" "$D/c.npy"
 	! cmp -s "$D/a.npy" "$D/d.npy"
@@ -100,7 +100,7 @@ EOF
 
 @test "tsne: images are flattened; -v reports a falling KL divergence" {
 	D=$BATS_FILE_TMPDIR
-	pick -n 100 "$IMAGES" | tsne -v -p 10 -n 400 > "$D/img.npy" 2> "$D/log"
+	pick -n 100 "$IMAGES" | tsne -v --perplexity 10 --iterations 400 > "$D/img.npy" 2> "$D/log"
 	run -0 npy_eval "$D/img.npy" 'a.dtype, a.shape'
 	assert_output "(dtype('float32'), (100, 2))"
 	run -0 grep -c '^tsne: iteration [0-9]*: KL divergence [0-9.]* ' "$D/log"
@@ -116,21 +116,21 @@ EOF
 	assert_output "tsne: 3 samples are too few for t-SNE: it needs at least 4 ($D/three.npy)"
 	run -1 tsne "$D/fifty.npy"
 	assert_output "tsne: perplexity 30 is too large for 50 samples: 3 x perplexity must be at most N - 1, so at most 16.33 ($D/fifty.npy)"
-	run -0 tsne -p 16 -n 10 "$D/fifty.npy"
-	run -1 tsne -p 2 "$D/nan.npy"
+	run -0 tsne --perplexity 16 --iterations 10 "$D/fifty.npy"
+	run -1 tsne --perplexity 2 "$D/nan.npy"
 	assert_output "tsne: value nan at element 2 is not finite ($D/nan.npy, sample 4)"
-	run -2 tsne -p 0.5 "$D/fifty.npy"
+	run -2 tsne --perplexity 0.5 "$D/fifty.npy"
 	assert_line --index 0 --partial "--perplexity: '0.5' is not a number in 1..1e+06"
-	run -2 tsne -t 1.5 "$D/fifty.npy"
+	run -2 tsne --theta 1.5 "$D/fifty.npy"
 	assert_line --index 0 --partial "--theta: '1.5' is not a number in 0..1"
-	run -2 tsne -n 0 "$D/fifty.npy"
+	run -2 tsne --iterations 0 "$D/fifty.npy"
 	assert_line --index 0 --partial "--iterations: '0' is not an integer"
 	run -2 tsne "$D/fifty.npy" "$D/fifty.npy"
 	assert_line --index 0 --partial "tsne: "
 	py 'np.save(sys.argv[1], np.zeros((0, 5), np.float32))' "$D/empty.npy"
 	run -1 tsne "$D/empty.npy"
 	assert_output "tsne: 0 samples are too few for t-SNE: it needs at least 4 ($D/empty.npy)"
-	run bash -c 'tsne -n 5 "$1" 2>&1 >/dev/full' _ "$D/clusters.npy"
+	run bash -c 'tsne --iterations 5 "$1" 2>&1 >/dev/full' _ "$D/clusters.npy"
 	assert_failure 1
 	assert_output "tsne: write error: No space left on device"
 }
