@@ -99,6 +99,9 @@ void model_save(const model *m, const char *path)
 		putf(&w, "depth %d\n", m->depth);
 		putf(&w, "filters %d\n", m->filters);
 		putf(&w, "activation %s\n", act_name(m->act));
+	} else if (strcmp(m->kind, "fcn8") == 0) {
+		putf(&w, "filters %d\n", m->filters);
+		putf(&w, "activation %s\n", act_name(m->act));
 	} else {
 		putf(&w, "layers %s\n", m->layers);
 		putf(&w, "activations %s\n", m->activations);
@@ -241,9 +244,9 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 	long v;
 
 	if (!strcmp(key, "kind")) {
-		if (strcmp(val, "unet") && strcmp(val, "mlp"))
-			return fail(c, "unknown model kind '%s' (unet or mlp)", val);
-		strcpy(m->kind, val);   /* "unet" or "mlp": fits */
+		if (strcmp(val, "unet") && strcmp(val, "mlp") && strcmp(val, "fcn8"))
+			return fail(c, "unknown model kind '%s' (unet, mlp or fcn8)", val);
+		strcpy(m->kind, val);   /* "unet", "mlp" or "fcn8": fits */
 	} else if (!strcmp(key, "activation")) {
 		int a = act_parse(val);
 		if (a < 0)
@@ -555,6 +558,10 @@ int model_load(model *m, const char *path, char *err, size_t errlen)
 	}
 	if (!strcmp(m->kind, "unet") && (!seen[3] || !seen[4] || !seen[5])) {
 		fail(&c, "unet header lacks %s", !seen[3] ? "depth" : !seen[4] ? "filters" : "activation");
+		goto out;
+	}
+	if (!strcmp(m->kind, "fcn8") && (!seen[4] || !seen[5])) {
+		fail(&c, "fcn8 header lacks %s", !seen[4] ? "filters" : "activation");
 		goto out;
 	}
 	if (!strcmp(m->kind, "mlp") && (!seen[6] || !seen[7])) {

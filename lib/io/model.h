@@ -28,11 +28,11 @@
 typedef struct {
 	const char *path;       /* the file it was read from, for messages (the
 	                         * caller's string); NULL for a model not read */
-	char kind[8];           /* "unet" or "mlp" */
+	char kind[8];           /* "unet", "mlp" or "fcn8" */
 	/* architecture */
 	int in_channels, out_channels;
-	int depth, filters;     /* unet */
-	act_kind act;           /* unet: the activation */
+	int depth, filters;     /* unet; fcn8: filters */
+	act_kind act;           /* unet, fcn8: the activation */
 	char layers[MODEL_LIST_MAX];      /* mlp: sizes, "784,256,2,256,784" */
 	char activations[MODEL_LIST_MAX]; /* mlp: one per layer, "relu,relu,..." */
 	int height, width;      /* image size trained on */

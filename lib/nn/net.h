@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fcn.h"
 #include "kern.h"
 #include "nn.h"
 #include "model.h"
@@ -34,6 +35,8 @@ typedef struct net net;
  * loss is its own. */
 net *net_wrap_unet(unet *u, loss_kind loss, int classes);
 net *net_wrap_mlp(mlp *m);
+/* net_wrap_fcn: the same for an FCN-8 (logits out, as a U-Net). */
+net *net_wrap_fcn(fcn *f, loss_kind loss, int classes);
 /* net_from_model: the network a loaded model describes, with its
  * parameters, statistics and Adam state, for batches of up to max_batch
  * samples of H x W (0, 0: the size in the model); dies with one line naming
