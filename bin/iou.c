@@ -24,13 +24,18 @@ static const char usage[] =
 "\n"
 "Classes (-c N): PRED and TRUTH are class maps (index 0..N-1 per pixel);\n"
 "PRED may instead hold N channels of scores, taken by argmax. Prints\n"
-"iou_K and dice_K per class (nan for a class absent from both), then\n"
-"mean_iou and mean_dice over the present classes not ignored.\n"
+"iou_K, dice_K, precision_K and recall_K per class (nan for a class\n"
+"absent from both; precision 0 for a class never predicted but present,\n"
+"recall 0 for one predicted but absent), then mean_iou, mean_dice,\n"
+"mean_precision and mean_recall over the present classes not ignored.\n"
+"With --confusion, then confusion_T_P: the pixels of true class T\n"
+"predicted as P, for every T and P (N up to 256).\n"
 "\n"
 "  -t, --threshold=T  foreground threshold for PRED (default 0.5)\n"
 "  -c, --classes=N    class maps with N classes (1..65536)\n"
 "  -i, --ignore=K,... leave classes out of the means (repeatable)\n"
 "  -p, --per-sample   a header line, then one row per sample\n"
+"      --confusion    with --classes: the confusion counts too\n"
 "  -h, --help         show this help and exit\n"
 "      --version      show the version and exit\n"
 "\n"
@@ -43,6 +48,7 @@ struct options {
 	long ignore[CLASSES_MAX];
 	int nignore;
 	int per_sample;
+	int confusion;
 	const char *file[2];   /* PRED, TRUTH */
 };
 
@@ -53,6 +59,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "classes", required_argument, NULL, 'c' },
 		{ "ignore", required_argument, NULL, 'i' },
 		{ "per-sample", no_argument, NULL, 'p' },
+		{ "confusion", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -71,6 +78,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 					       CLASSES_MAX - o->nignore, 0, CLASSES_MAX - 1);
 			break;
 		case 'p': o->per_sample = 1; break;
+		case 'C': o->confusion = 1; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);
@@ -81,6 +89,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_die("PRED and TRUTH cannot both be standard input");
 	if (o->nignore && !o->classes)
 		usage_die("--ignore needs --classes");
+	if (o->confusion && (!o->classes || o->classes > 256 || o->per_sample))
+		usage_die("--confusion needs --classes N of at most 256, without --per-sample");
 	if (o->threshold_set && o->classes)
 		usage_die("--threshold does not apply with --classes");
 	for (int i = 0; i < o->nignore; i++)
@@ -298,23 +308,47 @@ static double class_dice(const class_counts *k, long c)
 	return sum == 0 ? NAN : 2.0 * (double)k->inter[c] / (double)sum;
 }
 
-/* class_means: mean IoU and Dice over the present classes not ignored;
- * 1 when there are none (nothing to find, nothing falsely found). */
-static void class_means(const class_counts *k, const unsigned char *ignored, long nclass,
-			double *miou, double *mdice)
+/* precision: of the pixels predicted c, the share truly c; recall: of
+ * the pixels truly c, the share predicted c (nan when c is absent from
+ * both, 0 when the denominator alone is 0) */
+static double class_precision(const class_counts *k, long c)
 {
-	double si = 0, sd = 0;
+	if (k->pred[c] + k->truth[c] == 0)
+		return NAN;
+	return k->pred[c] == 0 ? 0 : (double)k->inter[c] / (double)k->pred[c];
+}
+
+static double class_recall(const class_counts *k, long c)
+{
+	if (k->pred[c] + k->truth[c] == 0)
+		return NAN;
+	return k->truth[c] == 0 ? 0 : (double)k->inter[c] / (double)k->truth[c];
+}
+
+/* class_means: mean IoU, Dice, precision and recall (m[0..3]) over the
+ * present classes not ignored; 1 when there are none (nothing to find,
+ * nothing falsely found). */
+static void class_means(const class_counts *k, const unsigned char *ignored, long nclass,
+			double *miou, double *mdice, double *m4)
+{
+	double sum[4] = { 0, 0, 0, 0 };
 	long m = 0;
 
 	for (long c = 0; c < nclass; c++) {
 		if (ignored[c] || k->pred[c] + k->truth[c] == 0)
 			continue;
-		si += class_iou(k, c);
-		sd += class_dice(k, c);
+		sum[0] += class_iou(k, c);
+		sum[1] += class_dice(k, c);
+		sum[2] += class_precision(k, c);
+		sum[3] += class_recall(k, c);
 		m++;
 	}
-	*miou = m ? si / m : 1;
-	*mdice = m ? sd / m : 1;
+	*miou = m ? sum[0] / m : 1;
+	*mdice = m ? sum[1] / m : 1;
+	if (m4) {
+		m4[0] = m ? sum[2] / m : 1;
+		m4[1] = m ? sum[3] / m : 1;
+	}
 }
 
 static void run_classes(const struct options *o)
@@ -343,6 +377,7 @@ static void run_classes(const struct options *o)
 	one.pred = xcalloc((size_t)nc, sizeof(int64_t));
 	one.truth = xcalloc((size_t)nc, sizeof(int64_t));
 	one.inter = xcalloc((size_t)nc, sizeof(int64_t));
+	int64_t *conf = o->confusion ? xcalloc((size_t)(nc * nc), sizeof(int64_t)) : NULL;
 
 	if (o->per_sample) {
 		printf("index\tmean_iou\tmean_dice");
@@ -361,13 +396,16 @@ static void run_classes(const struct options *o)
 			one.truth[tc[i]]++;
 			one.inter[tc[i]] += pc[i] == tc[i];
 		}
+		if (conf)
+			for (int64_t i = 0; i < n; i++)
+				conf[(int64_t)tc[i] * nc + pc[i]]++;
 		for (long c = 0; c < nc; c++) {
 			all.pred[c] += one.pred[c];
 			all.truth[c] += one.truth[c];
 			all.inter[c] += one.inter[c];
 		}
 		if (o->per_sample) {
-			class_means(&one, ignored, nc, &miou, &mdice);
+			class_means(&one, ignored, nc, &miou, &mdice, NULL);
 			printf("%" PRId64, input_index(s.pred) - 1);
 			print_cell(miou);
 			print_cell(mdice);
@@ -386,10 +424,20 @@ static void run_classes(const struct options *o)
 			print_value(name, class_iou(&all, c));
 			snprintf(name, sizeof name, "dice_%ld", c);
 			print_value(name, class_dice(&all, c));
+			snprintf(name, sizeof name, "precision_%ld", c);
+			print_value(name, class_precision(&all, c));
+			snprintf(name, sizeof name, "recall_%ld", c);
+			print_value(name, class_recall(&all, c));
 		}
-		class_means(&all, ignored, nc, &miou, &mdice);
+		double pr[2];
+		class_means(&all, ignored, nc, &miou, &mdice, pr);
 		print_value("mean_iou", miou);
 		print_value("mean_dice", mdice);
+		print_value("mean_precision", pr[0]);
+		print_value("mean_recall", pr[1]);
+		for (long t = 0; conf && t < nc; t++)
+			for (long c = 0; c < nc; c++)
+				printf("confusion_%ld_%ld\t%" PRId64 "\n", t, c, conf[t * nc + c]);
 	}
 	pair_close(&s);
 	free(pc);
@@ -398,6 +446,7 @@ static void run_classes(const struct options *o)
 	free(ignored);
 	free(all.pred); free(all.truth); free(all.inter);
 	free(one.pred); free(one.truth); free(one.inter);
+	free(conf);
 }
 
 int main(int argc, char **argv)
