@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic.h"
 #include "tensor.h"
 
 #define CLASSES_MAX 65536
@@ -28,6 +29,9 @@ static const char usage[] =
 "absent from both; precision 0 for a class never predicted but present,\n"
 "recall 0 for one predicted but absent), then mean_iou, mean_dice,\n"
 "mean_precision and mean_recall over the present classes not ignored.\n"
+"--errors FILE writes one uint8 map per sample: 0 right, 1 missed (truth\n"
+"foreground or digit, predicted background), 2 false (the reverse), 3 the\n"
+"wrong class.\n"
 "With --confusion, then confusion_T_P: the pixels of true class T\n"
 "predicted as P, for every T and P (N up to 256).\n"
 "\n"
@@ -36,6 +40,7 @@ static const char usage[] =
 "  -i, --ignore=K,... leave classes out of the means (repeatable)\n"
 "  -p, --per-sample   a header line, then one row per sample\n"
 "      --confusion    with --classes: the confusion counts too\n"
+"      --errors=FILE  the error maps as a stream in FILE\n"
 "  -h, --help         show this help and exit\n"
 "      --version      show the version and exit\n"
 "\n"
@@ -49,6 +54,7 @@ struct options {
 	int nignore;
 	int per_sample;
 	int confusion;
+	const char *errors;    /* --errors FILE */
 	const char *file[2];   /* PRED, TRUTH */
 };
 
@@ -60,6 +66,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "ignore", required_argument, NULL, 'i' },
 		{ "per-sample", no_argument, NULL, 'p' },
 		{ "confusion", no_argument, NULL, 'C' },
+		{ "errors", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -79,6 +86,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'p': o->per_sample = 1; break;
 		case 'C': o->confusion = 1; break;
+		case 'E': o->errors = optarg; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);
@@ -172,6 +180,39 @@ static double counts_recall(const counts *k)
 	return ratio((double)k->tp, (double)(k->tp + k->fn), empty);
 }
 
+/* --errors: one uint8 map per sample, of TRUTH's shape, written atomically */
+typedef struct {
+	FILE *f;
+	output *out;
+	float *map;
+} errors_out;
+
+static void errors_open(errors_out *e, const char *path, const shape_t *truth)
+{
+	shape_t s = *truth;
+
+	e->f = path ? atomic_open(path) : NULL;
+	e->out = path ? output_open(e->f, 0, DT_U8, &s) : NULL;
+	if (path)
+		output_name(e->out, path);
+	e->map = path ? xmalloc_array((size_t)shape_size(&s), sizeof *e->map) : NULL;
+}
+
+/* errors_code: 0 right, 1 missed, 2 false, 3 wrong class (background 0) */
+static float errors_code(int32_t p, int32_t t)
+{
+	return p == t ? 0.0f : p == 0 ? 1.0f : t == 0 ? 2.0f : 3.0f;
+}
+
+static void errors_close(errors_out *e)
+{
+	if (!e->f)
+		return;
+	output_close(e->out);
+	atomic_commit(e->f);
+	free(e->map);
+}
+
 /* Both streams, opened together, read sample by sample. */
 struct pair {
 	input *pred, *truth;
@@ -240,12 +281,20 @@ static void run_binary(const struct options *o)
 	int64_t n;
 	float t = (float)o->threshold;
 
+	errors_out e;
+
 	pair_open(&s, o);
 	n = input_size(s.pred);
+	errors_open(&e, o->errors, input_shape(s.truth));
 	if (o->per_sample)
 		printf("index\tiou\tdice\tprecision\trecall\ttp\tfp\tfn\ttn\n");
 	while (pair_read(&s, NULL, NULL, 0)) {
 		counts k = binary_counts(s.x, s.y, n, t);
+		if (e.map) {
+			for (int64_t i = 0; i < n; i++)
+				e.map[i] = errors_code(s.x[i] > t, s.y[i] != 0);
+			output_write(e.out, e.map);
+		}
 		double iou = counts_iou(&k);
 
 		all.tp += k.tp;
@@ -273,6 +322,7 @@ static void run_binary(const struct options *o)
 		       all.tp, all.fp, all.fn, all.tn);
 	}
 	pair_close(&s);
+	errors_close(&e);
 }
 
 /* argmax_classes: the first highest of c channel planes per pixel.
@@ -364,8 +414,11 @@ static void run_classes(const struct options *o)
 
 	for (int i = 0; i < o->nignore; i++)
 		ignored[o->ignore[i]] = 1;
+	errors_out e;
+
 	pair_open(&s, o);
 	n = input_size(s.truth);
+	errors_open(&e, o->errors, input_shape(s.truth));
 	hw = shape_h(input_shape(s.truth)) * shape_w(input_shape(s.truth));
 	pc = xmalloc_array((size_t)n, sizeof *pc);
 	tc = xmalloc_array((size_t)n, sizeof *tc);
@@ -399,6 +452,11 @@ static void run_classes(const struct options *o)
 		if (conf)
 			for (int64_t i = 0; i < n; i++)
 				conf[(int64_t)tc[i] * nc + pc[i]]++;
+		if (e.map) {
+			for (int64_t i = 0; i < n; i++)
+				e.map[i] = errors_code(pc[i], tc[i]);
+			output_write(e.out, e.map);
+		}
 		for (long c = 0; c < nc; c++) {
 			all.pred[c] += one.pred[c];
 			all.truth[c] += one.truth[c];
@@ -440,6 +498,7 @@ static void run_classes(const struct options *o)
 				printf("confusion_%ld_%ld\t%" PRId64 "\n", t, c, conf[t * nc + c]);
 	}
 	pair_close(&s);
+	errors_close(&e);
 	free(pc);
 	free(tc);
 	free(best);

@@ -215,6 +215,24 @@ EOF
 	assert_line --index 16 "$(printf 'mean_iou\t1')"
 }
 
+@test "iou --errors: 0 right, 1 missed, 2 false, 3 the wrong class, a map per sample" {
+	local d="$BATS_TEST_TMPDIR"
+	py - <<'EOF'
+np.save(D + '/ep.npy', np.array([[[0, 1], [2, 0]], [[1, 1], [0, 3]]], np.uint8))
+np.save(D + '/et.npy', np.array([[[0, 1], [1, 2]], [[0, 2], [0, 3]]], np.uint8))
+EOF
+	run -0 iou -c 4 --errors "$d/e.npy" "$BATS_FILE_TMPDIR/ep.npy" "$BATS_FILE_TMPDIR/et.npy"
+	run -0 npy_eval "$d/e.npy" 'a.dtype == np.uint8 and a.tolist() == [[[0, 0], [3, 1]], [[2, 3], [0, 0]]]'
+	assert_output True
+	# binary: foreground missed 1, falsely found 2
+	run -0 iou --errors "$d/b.npy" "$BATS_FILE_TMPDIR/ep.npy" "$BATS_FILE_TMPDIR/et.npy"
+	run -0 npy_eval "$d/b.npy" 'a.tolist() == [[[0, 0], [0, 1]], [[2, 0], [0, 0]]]'
+	assert_output True
+	# nothing half-written on an error
+	run -1 iou -c 2 --errors "$d/x.npy" "$BATS_FILE_TMPDIR/ep.npy" "$BATS_FILE_TMPDIR/et.npy"
+	[ ! -e "$d/x.npy" ]
+}
+
 @test "iou: --classes --per-sample rows match numpy per image (fixture)" {
 	local d="$BATS_FILE_TMPDIR"
 	iou -c 11 -i 0 -p "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
