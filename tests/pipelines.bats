@@ -34,7 +34,11 @@ valid_png() {
 @test "pipelines/digits: report, per-class metrics" {
 	run sh "$ROOT/pipelines/digits"
 	assert_success
-	has_metrics digits mean_iou mean_dice iou_1 iou_10 big_mean_iou
+	has_metrics digits mean_iou mean_dice mean_precision iou_1 iou_10 m2nist_mean_iou params train_seconds \
+		fcn_mean_iou fcn_mean_dice fcn_iou_10 fcn_m2nist_mean_iou fcn_params
+	for p in samples unet-worst fcn-worst; do valid_png "$RESULTS/digits/$p.png"; done
+	grep -q "^| FCN-8 |" "$RESULTS/digits/REPORT.md"
+	grep -q "^train-fcn --classes 11" "$RESULTS/digits/REPORT.md"
 	valid_png "$RESULTS/digits/samples.png"
 }
 
