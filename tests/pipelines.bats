@@ -31,6 +31,17 @@ valid_png() {
 	grep -q '^train-unet --loss bce' "$RESULTS/foreground/REPORT.md"
 }
 
+@test "pipelines/crossdata: both directions beside in-domain, adaptation, failure pictures" {
+	run sh "$ROOT/pipelines/crossdata"
+	assert_success
+	has_metrics crossdata mnist_on_mnist_iou mnist_on_fashion_iou mnist_on_fashion_precision \
+		mnist_on_fashion_recall fashion_on_fashion_iou fashion_on_mnist_iou \
+		finetuned_on_fashion_iou ft-only_on_fashion_iou finetuned_on_mnist_iou
+	for p in mnist-on-fashion-worst fashion-on-mnist-worst; do valid_png "$RESULTS/crossdata/$p.png"; done
+	grep -q '^| Fashion-MNIST (across) |' "$RESULTS/crossdata/REPORT.md"
+	grep -q '^train-unet --resume' "$RESULTS/crossdata/REPORT.md"
+}
+
 @test "pipelines/digits: report, per-class metrics" {
 	run sh "$ROOT/pipelines/digits"
 	assert_success
