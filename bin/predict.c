@@ -12,8 +12,8 @@
 
 static const char usage[] =
 "Usage: predict [options] MODEL [INPUTS]\n"
-"Runs MODEL (written by train-unet or train-mlp) over the INPUTS stream and\n"
-"writes its outputs: probabilities for a bce model (sigmoid), class\n"
+"Runs MODEL (written by train-unet, train-fcn or train-mlp) over the INPUTS\n"
+"stream and writes its outputs: probabilities for a bce model (sigmoid), class\n"
 "probabilities for a ce model (softmax over the channels), values for an\n"
 "mse model; float32. An MLP's output has the input's shape when it has as\n"
 "many values, else it is a vector per sample.\n"
