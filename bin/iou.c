@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic.h"
 #include "tensor.h"
 
 #define CLASSES_MAX 65536
@@ -24,13 +25,22 @@ static const char usage[] =
 "\n"
 "Classes (-C N): PRED and TRUTH are class maps (index 0..N-1 per pixel);\n"
 "PRED may instead hold N channels of scores, taken by argmax. Prints\n"
-"iou_K and dice_K per class (nan for a class absent from both), then\n"
-"mean_iou and mean_dice over the present classes not ignored.\n"
+"iou_K, dice_K, precision_K and recall_K per class (nan for a class\n"
+"absent from both; precision 0 for a class never predicted but present,\n"
+"recall 0 for one predicted but absent), then mean_iou, mean_dice,\n"
+"mean_precision and mean_recall over the present classes not ignored.\n"
+"--errors FILE writes one uint8 map per sample: 0 right, 1 missed (truth\n"
+"foreground or digit, predicted background), 2 false (the reverse), 3 the\n"
+"wrong class.\n"
+"With --confusion, then confusion_T_P: the pixels of true class T\n"
+"predicted as P, for every T and P (N up to 256).\n"
 "\n"
 "  -t, --threshold=T  foreground threshold for PRED (default 0.5)\n"
 "  -C, --classes=N    class maps with N classes (1..65536)\n"
 "  -i, --ignore=K,... leave classes out of the means (repeatable)\n"
 "  -p, --per-sample   a header line, then one row per sample\n"
+"      --confusion    with --classes: the confusion counts too\n"
+"      --errors=FILE  the error maps as a stream in FILE\n"
 "  -h, --help         show this help and exit\n"
 "      --version      show the version and exit\n"
 "\n"
@@ -43,6 +53,8 @@ struct options {
 	long ignore[CLASSES_MAX];
 	int nignore;
 	int per_sample;
+	int confusion;
+	const char *errors;    /* --errors FILE */
 	const char *file[2];   /* PRED, TRUTH */
 };
 
@@ -53,6 +65,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "classes", required_argument, NULL, 'C' },
 		{ "ignore", required_argument, NULL, 'i' },
 		{ "per-sample", no_argument, NULL, 'p' },
+		{ "confusion", no_argument, NULL, 'K' },
+		{ "errors", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -71,6 +85,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 					       CLASSES_MAX - o->nignore, 0, CLASSES_MAX - 1);
 			break;
 		case 'p': o->per_sample = 1; break;
+		case 'K': o->confusion = 1; break;
+		case 'E': o->errors = optarg; break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);
@@ -81,6 +97,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_die("PRED and TRUTH cannot both be standard input");
 	if (o->nignore && !o->classes)
 		usage_die("--ignore needs --classes");
+	if (o->confusion && (!o->classes || o->classes > 256 || o->per_sample))
+		usage_die("--confusion needs --classes N of at most 256, without --per-sample");
 	if (o->threshold_set && o->classes)
 		usage_die("--threshold does not apply with --classes");
 	for (int i = 0; i < o->nignore; i++)
@@ -162,6 +180,39 @@ static double counts_recall(const counts *k)
 	return ratio((double)k->tp, (double)(k->tp + k->fn), empty);
 }
 
+/* --errors: one uint8 map per sample, of TRUTH's shape, written atomically */
+typedef struct {
+	FILE *f;
+	output *out;
+	float *map;
+} errors_out;
+
+static void errors_open(errors_out *e, const char *path, const shape_t *truth)
+{
+	shape_t s = *truth;
+
+	e->f = path ? atomic_open(path) : NULL;
+	e->out = path ? output_open(e->f, 0, DT_U8, &s) : NULL;
+	if (path)
+		output_name(e->out, path);
+	e->map = path ? xmalloc_array((size_t)shape_size(&s), sizeof *e->map) : NULL;
+}
+
+/* errors_code: 0 right, 1 missed, 2 false, 3 wrong class (background 0) */
+static float errors_code(int32_t p, int32_t t)
+{
+	return p == t ? 0.0f : p == 0 ? 1.0f : t == 0 ? 2.0f : 3.0f;
+}
+
+static void errors_close(errors_out *e)
+{
+	if (!e->f)
+		return;
+	output_close(e->out);
+	atomic_commit(e->f);
+	free(e->map);
+}
+
 /* Both streams, opened together, read sample by sample. */
 struct pair {
 	input *pred, *truth;
@@ -237,12 +288,20 @@ static void run_binary(const struct options *o)
 	int64_t n;
 	float t = (float)o->threshold;
 
+	errors_out e;
+
 	pair_open(&s, o);
 	n = input_size(s.pred);
+	errors_open(&e, o->errors, input_shape(s.truth));
 	if (o->per_sample)
 		printf("index\tiou\tdice\tprecision\trecall\ttp\tfp\tfn\ttn\n");
 	while (pair_read(&s, NULL, NULL, 0)) {
 		counts k = binary_counts(s.x, s.y, n, t);
+		if (e.map) {
+			for (int64_t i = 0; i < n; i++)
+				e.map[i] = errors_code(s.x[i] > t, s.y[i] != 0);
+			output_write(e.out, e.map);
+		}
 		double iou = counts_iou(&k);
 
 		all.tp += k.tp;
@@ -270,6 +329,7 @@ static void run_binary(const struct options *o)
 		       all.tp, all.fp, all.fn, all.tn);
 	}
 	pair_close(&s);
+	errors_close(&e);
 }
 
 /* argmax_classes: the first highest of c channel planes per pixel.
@@ -305,23 +365,47 @@ static double class_dice(const class_counts *k, long c)
 	return sum == 0 ? NAN : 2.0 * (double)k->inter[c] / (double)sum;
 }
 
-/* class_means: mean IoU and Dice over the present classes not ignored;
- * 1 when there are none (nothing to find, nothing falsely found). */
-static void class_means(const class_counts *k, const unsigned char *ignored, long nclass,
-			double *miou, double *mdice)
+/* precision: of the pixels predicted c, the share truly c; recall: of
+ * the pixels truly c, the share predicted c (nan when c is absent from
+ * both, 0 when the denominator alone is 0) */
+static double class_precision(const class_counts *k, long c)
 {
-	double si = 0, sd = 0;
+	if (k->pred[c] + k->truth[c] == 0)
+		return NAN;
+	return k->pred[c] == 0 ? 0 : (double)k->inter[c] / (double)k->pred[c];
+}
+
+static double class_recall(const class_counts *k, long c)
+{
+	if (k->pred[c] + k->truth[c] == 0)
+		return NAN;
+	return k->truth[c] == 0 ? 0 : (double)k->inter[c] / (double)k->truth[c];
+}
+
+/* class_means: mean IoU, Dice, precision and recall (m[0..3]) over the
+ * present classes not ignored; 1 when there are none (nothing to find,
+ * nothing falsely found). */
+static void class_means(const class_counts *k, const unsigned char *ignored, long nclass,
+			double *miou, double *mdice, double *m4)
+{
+	double sum[4] = { 0, 0, 0, 0 };
 	long m = 0;
 
 	for (long c = 0; c < nclass; c++) {
 		if (ignored[c] || k->pred[c] + k->truth[c] == 0)
 			continue;
-		si += class_iou(k, c);
-		sd += class_dice(k, c);
+		sum[0] += class_iou(k, c);
+		sum[1] += class_dice(k, c);
+		sum[2] += class_precision(k, c);
+		sum[3] += class_recall(k, c);
 		m++;
 	}
-	*miou = m ? si / m : 1;
-	*mdice = m ? sd / m : 1;
+	*miou = m ? sum[0] / m : 1;
+	*mdice = m ? sum[1] / m : 1;
+	if (m4) {
+		m4[0] = m ? sum[2] / m : 1;
+		m4[1] = m ? sum[3] / m : 1;
+	}
 }
 
 static void run_classes(const struct options *o)
@@ -337,8 +421,11 @@ static void run_classes(const struct options *o)
 
 	for (int i = 0; i < o->nignore; i++)
 		ignored[o->ignore[i]] = 1;
+	errors_out e;
+
 	pair_open(&s, o);
 	n = input_size(s.truth);
+	errors_open(&e, o->errors, input_shape(s.truth));
 	hw = shape_h(input_shape(s.truth)) * shape_w(input_shape(s.truth));
 	pc = xmalloc_array((size_t)n, sizeof *pc);
 	tc = xmalloc_array((size_t)n, sizeof *tc);
@@ -350,6 +437,7 @@ static void run_classes(const struct options *o)
 	one.pred = xcalloc((size_t)nc, sizeof(int64_t));
 	one.truth = xcalloc((size_t)nc, sizeof(int64_t));
 	one.inter = xcalloc((size_t)nc, sizeof(int64_t));
+	int64_t *conf = o->confusion ? xcalloc((size_t)(nc * nc), sizeof(int64_t)) : NULL;
 
 	if (o->per_sample) {
 		printf("index\tmean_iou\tmean_dice");
@@ -368,13 +456,21 @@ static void run_classes(const struct options *o)
 			one.truth[tc[i]]++;
 			one.inter[tc[i]] += pc[i] == tc[i];
 		}
+		if (conf)
+			for (int64_t i = 0; i < n; i++)
+				conf[(int64_t)tc[i] * nc + pc[i]]++;
+		if (e.map) {
+			for (int64_t i = 0; i < n; i++)
+				e.map[i] = errors_code(pc[i], tc[i]);
+			output_write(e.out, e.map);
+		}
 		for (long c = 0; c < nc; c++) {
 			all.pred[c] += one.pred[c];
 			all.truth[c] += one.truth[c];
 			all.inter[c] += one.inter[c];
 		}
 		if (o->per_sample) {
-			class_means(&one, ignored, nc, &miou, &mdice);
+			class_means(&one, ignored, nc, &miou, &mdice, NULL);
 			printf("%" PRId64, input_index(s.pred) - 1);
 			print_cell(miou);
 			print_cell(mdice);
@@ -393,18 +489,30 @@ static void run_classes(const struct options *o)
 			print_value(name, class_iou(&all, c));
 			snprintf(name, sizeof name, "dice_%ld", c);
 			print_value(name, class_dice(&all, c));
+			snprintf(name, sizeof name, "precision_%ld", c);
+			print_value(name, class_precision(&all, c));
+			snprintf(name, sizeof name, "recall_%ld", c);
+			print_value(name, class_recall(&all, c));
 		}
-		class_means(&all, ignored, nc, &miou, &mdice);
+		double pr[2];
+		class_means(&all, ignored, nc, &miou, &mdice, pr);
 		print_value("mean_iou", miou);
 		print_value("mean_dice", mdice);
+		print_value("mean_precision", pr[0]);
+		print_value("mean_recall", pr[1]);
+		for (long t = 0; conf && t < nc; t++)
+			for (long c = 0; c < nc; c++)
+				printf("confusion_%ld_%ld\t%" PRId64 "\n", t, c, conf[t * nc + c]);
 	}
 	pair_close(&s);
+	errors_close(&e);
 	free(pc);
 	free(tc);
 	free(best);
 	free(ignored);
 	free(all.pred); free(all.truth); free(all.inter);
 	free(one.pred); free(one.truth); free(one.inter);
+	free(conf);
 }
 
 int main(int argc, char **argv)

@@ -12,8 +12,8 @@
 
 static const char usage[] =
 "Usage: predict [options] MODEL [INPUTS]\n"
-"Runs MODEL (written by train-unet, train-mlp or train-cnn) over the INPUTS\n"
-"stream and writes its outputs: probabilities for a bce model (sigmoid),\n"
+"Runs MODEL (written by train-unet, train-fcn, train-mlp or train-cnn) over the\n"
+"INPUTS stream and writes its outputs: probabilities for a bce model (sigmoid),\n"
 "class probabilities for a ce model (softmax over the channels), values for\n"
 "an mse model; float32. An MLP's output has the input's shape when it has as\n"
 "many values, else it is a vector per sample; a classifier's (train-cnn) is\n"

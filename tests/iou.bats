@@ -147,14 +147,22 @@ t = load(sys.argv[2]).reshape(500, -1)
 pr = load(sys.argv[1])
 p = pr.argmax(1).reshape(500, -1) if pr.ndim == 4 else pr.reshape(500, -1)
 ign = [int(x) for x in sys.argv[4:]]
-got = tsv(sys.argv[3]); want = {}; ious = []; dices = []
+got = tsv(sys.argv[3]); want = {}; ious = []; dices = []; precs = []; recs = []
 for c in range(11):
     a = p == c; b = t == c; i = (a & b).sum(); u = (a | b).sum(); s = a.sum() + b.sum()
     want['iou_%d' % c] = i / u if u else np.nan
     want['dice_%d' % c] = 2 * i / s if s else np.nan
+    want['precision_%d' % c] = (i / a.sum() if a.sum() else 0) if u else np.nan
+    want['recall_%d' % c] = (i / b.sum() if b.sum() else 0) if u else np.nan
     if u and c not in ign:
         ious.append(i / u); dices.append(2 * i / s)
+        precs.append(want['precision_%d' % c]); recs.append(want['recall_%d' % c])
 want['mean_iou'] = np.mean(ious); want['mean_dice'] = np.mean(dices)
+want['mean_precision'] = np.mean(precs); want['mean_recall'] = np.mean(recs)
+if any(k.startswith('confusion_') for k in got):
+    for tc in range(11):
+        for pc in range(11):
+            want['confusion_%d_%d' % (tc, pc)] = ((t == tc) & (p == pc)).sum()
 assert list(got) == list(want), list(got)
 for k in want:
     assert abs(got[k] - want[k]) < 1e-6, (k, got[k], want[k])
@@ -174,6 +182,12 @@ EOF
 	iou -C 11 -i 0,5 --ignore=3 "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
 	run -0 class_check "$d/cls_pred.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out" 0 5 3
 	assert_output ok
+	# the confusion counts: pixels of true class T predicted P
+	iou -C 11 -i 0 --confusion "$d/cls_pred.npy" "$d/cls_truth.npy" > "$BATS_TEST_TMPDIR/out"
+	run -0 class_check "$d/cls_pred.npy" "$d/cls_truth.npy" "$BATS_TEST_TMPDIR/out" 0
+	assert_output ok
+	run -2 iou --confusion "$d/cls_pred.npy" "$d/cls_truth.npy"
+	assert_output --partial "--confusion needs --classes"
 }
 
 @test "iou: --classes takes the argmax of an N-channel PRED" {
@@ -192,13 +206,35 @@ np.save(D + '/ct.npy', np.array([[[0, 1], [1, 2]]], np.uint8))
 EOF
 	# class 0: 1/1; class 1: 1/2 (dice 2/3); class 2: 1/2; class 3 absent
 	run -0 iou -C 4 -i 0 "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
-	assert_output "$(printf 'iou_0\t1\ndice_0\t1\niou_1\t0.5\ndice_1\t0.66666667\niou_2\t0.5\ndice_2\t0.66666667\niou_3\tnan\ndice_3\tnan\nmean_iou\t0.5\nmean_dice\t0.66666667')"
+	# precision: class 1 1/1, class 2 1/2; recall: class 1 1/2, class 2 1/1
+	assert_output "$(printf 'iou_0\t1\ndice_0\t1\nprecision_0\t1\nrecall_0\t1\niou_1\t0.5\ndice_1\t0.66666667\nprecision_1\t1\nrecall_1\t0.5\niou_2\t0.5\ndice_2\t0.66666667\nprecision_2\t0.5\nrecall_2\t1\niou_3\tnan\ndice_3\tnan\nprecision_3\tnan\nrecall_3\tnan\nmean_iou\t0.5\nmean_dice\t0.66666667\nmean_precision\t0.75\nmean_recall\t0.75')"
 	# only ignored classes present: the means are 1 (nothing to get wrong)
 	run -0 iou -C 4 -i 1,2 -p "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
 	assert_line --index 0 "$(printf 'index\tmean_iou\tmean_dice\tiou_0\tdice_0\tiou_1\tdice_1\tiou_2\tdice_2\tiou_3\tdice_3')"
 	assert_line --index 1 "$(printf '0\t1\t1\t1\t1\t0.5\t0.66666667\t0.5\t0.66666667\tnan\tnan')"
 	run -0 iou -C 4 -i 0,1,2 "$BATS_FILE_TMPDIR/cp.npy" "$BATS_FILE_TMPDIR/ct.npy"
-	assert_line --index 8 "$(printf 'mean_iou\t1')"
+	assert_line --index 16 "$(printf 'mean_iou\t1')"
+}
+
+@test "iou --errors: 0 right, 1 missed, 2 false, 3 the wrong class, a map per sample" {
+	local d="$BATS_TEST_TMPDIR"
+	py - <<'EOF'
+np.save(D + '/ep.npy', np.array([[[0, 1], [2, 0]], [[1, 1], [0, 3]]], np.uint8))
+np.save(D + '/et.npy', np.array([[[0, 1], [1, 2]], [[0, 2], [0, 3]]], np.uint8))
+# the same as 0/1 masks (foreground: a digit), for the binary maps
+np.save(D + '/bp.npy', (np.load(D + '/ep.npy') > 0).astype(np.uint8))
+np.save(D + '/bt.npy', (np.load(D + '/et.npy') > 0).astype(np.uint8))
+EOF
+	run -0 iou -C 4 --errors "$d/e.npy" "$BATS_FILE_TMPDIR/ep.npy" "$BATS_FILE_TMPDIR/et.npy"
+	run -0 npy_eval "$d/e.npy" 'a.dtype == np.uint8 and a.tolist() == [[[0, 0], [3, 1]], [[2, 3], [0, 0]]]'
+	assert_output True
+	# binary: foreground missed 1, falsely found 2
+	run -0 iou --errors "$d/b.npy" "$BATS_FILE_TMPDIR/bp.npy" "$BATS_FILE_TMPDIR/bt.npy"
+	run -0 npy_eval "$d/b.npy" 'a.tolist() == [[[0, 0], [0, 1]], [[2, 0], [0, 0]]]'
+	assert_output True
+	# nothing half-written on an error
+	run -1 iou -C 2 --errors "$d/x.npy" "$BATS_FILE_TMPDIR/ep.npy" "$BATS_FILE_TMPDIR/et.npy"
+	[ ! -e "$d/x.npy" ]
 }
 
 @test "iou: --classes --per-sample rows match numpy per image (fixture)" {

@@ -151,3 +151,18 @@ header() {
 	$MPIRUN -np 2 train-unet $T --lr 0.01 -e $((k + 1)) -o "$d/ref.model" i64.npy m64.npy 2> /dev/null
 	cmp "$d/ref.model" "$d/m.model"
 }
+
+@test "mpi: train-fcn and train-cnn: 2 ranks give the bytes of one process with --chunks 2" {
+	local d=$BATS_TEST_TMPDIR
+	train-fcn --filters 2 -j 1 -b 16 --classes 2 -e 1 --chunks 2 -o "$d/one.fcn" i64.npy m64.npy \
+		2> /dev/null
+	$MPIRUN -np 2 train-fcn --filters 2 -j 1 -b 16 --classes 2 -e 1 -o "$d/two.fcn" i64.npy m64.npy \
+		2> /dev/null
+	cmp "$d/one.fcn" "$d/two.fcn"
+	# labels: whether a digit covers more than the median of pixels
+	py 'm = load("m64.npy").reshape(64, -1).sum(1); np.save("y64.npy", (m > np.median(m)).astype(np.uint8))'
+	C="--filters 4 --stages 2 -j 1 -b 16 -e 1"
+	train-cnn $C --chunks 2 -o "$d/one.cnn" i64.npy y64.npy 2> /dev/null
+	$MPIRUN -np 2 train-cnn $C -o "$d/two.cnn" i64.npy y64.npy 2> /dev/null
+	cmp "$d/one.cnn" "$d/two.cnn"
+}

@@ -31,10 +31,25 @@ valid_png() {
 	grep -q '^train-unet --loss bce' "$RESULTS/foreground/REPORT.md"
 }
 
+@test "pipelines/crossdata: both directions beside in-domain, adaptation, failure pictures" {
+	run sh "$ROOT/pipelines/crossdata"
+	assert_success
+	has_metrics crossdata mnist_on_mnist_iou mnist_on_fashion_iou mnist_on_fashion_precision \
+		mnist_on_fashion_recall fashion_on_fashion_iou fashion_on_mnist_iou \
+		finetuned_on_fashion_iou ft-only_on_fashion_iou finetuned_on_mnist_iou
+	for p in mnist-on-fashion-worst fashion-on-mnist-worst; do valid_png "$RESULTS/crossdata/$p.png"; done
+	grep -q '^| Fashion-MNIST (across) |' "$RESULTS/crossdata/REPORT.md"
+	grep -q '^train-unet --resume' "$RESULTS/crossdata/REPORT.md"
+}
+
 @test "pipelines/digits: report, per-class metrics" {
 	run sh "$ROOT/pipelines/digits"
 	assert_success
-	has_metrics digits mean_iou mean_dice iou_1 iou_10 big_mean_iou
+	has_metrics digits mean_iou mean_dice mean_precision iou_1 iou_10 m2nist_mean_iou params train_seconds \
+		fcn_mean_iou fcn_mean_dice fcn_iou_10 fcn_m2nist_mean_iou fcn_params
+	for p in samples unet-worst fcn-worst; do valid_png "$RESULTS/digits/$p.png"; done
+	grep -q "^| FCN-8 |" "$RESULTS/digits/REPORT.md"
+	grep -q "^train-fcn --classes 11" "$RESULTS/digits/REPORT.md"
 	valid_png "$RESULTS/digits/samples.png"
 }
 

@@ -108,6 +108,9 @@ void model_save(const model *m, const char *path)
 			putf(&w, "dropout %.9g\n", m->dropout);
 			putf(&w, "freeze %d\n", m->freeze);
 		}
+	} else if (strcmp(m->kind, "fcn8") == 0) {
+		putf(&w, "filters %d\n", m->filters);
+		putf(&w, "activation %s\n", act_name(m->act));
 	} else {
 		putf(&w, "layers %s\n", m->layers);
 		putf(&w, "activations %s\n", m->activations);
@@ -268,9 +271,9 @@ static int set_key(ctx *c, model *m, const char *key, const char *val)
 	long v;
 
 	if (!strcmp(key, "kind")) {
-		if (strcmp(val, "unet") && strcmp(val, "mlp") && strcmp(val, "cnn"))
-			return fail(c, "unknown model kind '%s' (unet, mlp or cnn)", val);
-		strcpy(m->kind, val);   /* "unet", "mlp" or "cnn": fits */
+		if (strcmp(val, "unet") && strcmp(val, "mlp") && strcmp(val, "cnn") && strcmp(val, "fcn8"))
+			return fail(c, "unknown model kind '%s' (unet, mlp, cnn or fcn8)", val);
+		strcpy(m->kind, val);   /* "unet", "mlp", "cnn" or "fcn8": fits */
 	} else if (!strcmp(key, "activation")) {
 		int a = act_parse(val);
 		if (a < 0)
@@ -611,6 +614,10 @@ int model_load(model *m, const char *path, char *err, size_t errlen)
 			fail(&c, "cnn header lacks %s", lack);
 			goto out;
 		}
+	}
+	if (!strcmp(m->kind, "fcn8") && (!seen[key_index("filters")] || !seen[key_index("activation")])) {
+		fail(&c, "fcn8 header lacks %s", !seen[key_index("filters")] ? "filters" : "activation");
+		goto out;
 	}
 	if (!strcmp(m->kind, "mlp") && (!seen[key_index("layers")] || !seen[key_index("activations")])) {
 		fail(&c, "mlp header lacks %s", !seen[key_index("layers")] ? "layers" : "activations");

@@ -28,11 +28,11 @@
 typedef struct {
 	const char *path;       /* the file it was read from, for messages (the
 	                         * caller's string); NULL for a model not read */
-	char kind[8];           /* "unet", "mlp" or "cnn" */
+	char kind[8];           /* "unet", "mlp", "cnn" or "fcn8" */
 	/* architecture */
 	int in_channels, out_channels;
-	int depth, filters;     /* unet; cnn: depth is the stages */
-	act_kind act;           /* unet, cnn: the activation */
+	int depth, filters;     /* unet; cnn: depth is the stages; fcn8: filters */
+	act_kind act;           /* unet, cnn, fcn8: the activation */
 	int convs;              /* cnn: convolutions per stage */
 	float dropout;          /* cnn: before the head */
 	int freeze;             /* cnn: only the head trains */

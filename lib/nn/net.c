@@ -40,6 +40,7 @@ struct net {
 	unet *u;
 	mlp *m;
 	cnn *c;
+	fcn *f;
 };
 
 /* ---- the U-Net: logits out, so the face applies the loss's activation ---- */
@@ -332,9 +333,82 @@ static const net_ops cnn_ops = {
 	cnn_to_model_net, cnn_layers, cnn_layer_size, cnn_encode, cnn_grad_net, cnn_adam_net,
 };
 
+/* ---- FCN-8: logits out, as the U-Net; targets read the same way ---- */
+
+static net *fcn_from_model_net(const model *m, const char *path, int max_batch, int H, int W)
+{
+	(void)path;
+	return net_wrap_fcn(fcn_from_model(m, max_batch, H, W), m->loss, m->classes);
+}
+
+static void fcn_free_net(net *n) { fcn_free(n->f); }
+
+static void fcn_check_input(const net *n, const shape_t *s, const char *name)
+{
+	if (shape_c(s) != n->f->cfg.in_channels || s->ndim < 2)
+		die("input samples %s do not match the model's %d input channels (%s)",
+		    shape_str(s), n->f->cfg.in_channels, name);
+}
+
+static shape_t fcn_output_shape(const net *n, const shape_t *in)
+{
+	return shape_chw(n->f->cfg.out_channels, shape_h(in), shape_w(in));
+}
+
+static void fcn_predict(net *n, const float *x, int B, float *out)
+{
+	fcn_forward(n->f, x, B, 0, out);
+	probabilities(out, B, n->f->cfg.out_channels, (int64_t)n->f->H * n->f->W, n->loss);
+}
+
+static void fcn_check_data(const net *n, const dataset *in, const dataset *tg, const char *what)
+{
+	if (n->f->cfg.in_channels != shape_c(&in->shape) ||
+	    (n->loss != LOSS_CE && n->f->cfg.out_channels != shape_c(&tg->shape)))
+		die("the channels of %s do not match these streams (%s)", what, in->name);
+}
+
+static float fcn_step(net *n, const float *x, const void *y, int B, const adam_config *opt)
+{
+	return fcn_train_step(n->f, x, y, B, n->loss, opt);
+}
+
+static float fcn_grad(net *n, const float *x, const void *y, int B)
+{
+	float l;
+
+	nn_params_zero_grad(&n->f->params);
+	fcn_forward(n->f, x, B, 1, NULL);
+	l = fcn_loss(n->f, y, B, n->loss);
+	fcn_backward(n->f, B);
+	return l;
+}
+
+static float fcn_eval(net *n, const float *x, const void *y, int B)
+{
+	fcn_forward(n->f, x, B, 0, NULL);
+	return fcn_loss(n->f, y, B, n->loss);
+}
+
+static nn_params *fcn_params(net *n) { return &n->f->params; }
+
+static float *fcn_stats(net *n, size_t *count)
+{
+	*count = n->f->nstats;
+	return n->f->stats;
+}
+
+static void fcn_to_model(const net *n, model *m) { model_from_fcn(m, n->f, 1); }
+
+static const net_ops fcn_ops = {
+	"fcn8", fcn_from_model_net, fcn_free_net, fcn_check_input, fcn_output_shape, fcn_predict,
+	fcn_check_data, unet_targets, fcn_step, fcn_eval, fcn_params, fcn_stats,
+	fcn_to_model, NULL, NULL, NULL, fcn_grad, NULL,
+};
+
 /* ---- building ---- */
 
-static const net_ops *const kinds[] = { &unet_ops, &mlp_ops, &cnn_ops };
+static const net_ops *const kinds[] = { &unet_ops, &mlp_ops, &cnn_ops, &fcn_ops };
 
 /* ops_of: the table of a kind model.c accepted */
 static const net_ops *ops_of(const char *kind)
@@ -396,6 +470,14 @@ net *net_wrap_cnn(cnn *c)
 	net *n = net_new(&cnn_ops, LOSS_CE, c->cfg.classes);
 
 	n->c = c;
+	return n;
+}
+
+net *net_wrap_fcn(fcn *f, loss_kind loss, int classes)
+{
+	net *n = net_new(&fcn_ops, loss, classes);
+
+	n->f = f;
 	return n;
 }
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "cnn.h"
+#include "fcn.h"
 #include "kern.h"
 #include "nn.h"
 #include "model.h"
@@ -37,6 +38,8 @@ net *net_wrap_unet(unet *u, loss_kind loss, int classes);
 net *net_wrap_mlp(mlp *m);
 /* net_wrap_cnn: the same for a CNN classifier (loss ce, its classes). */
 net *net_wrap_cnn(cnn *c);
+/* net_wrap_fcn: the same for an FCN-8 (logits out, as a U-Net). */
+net *net_wrap_fcn(fcn *f, loss_kind loss, int classes);
 /* net_from_model: the network a loaded model describes, with its
  * parameters, statistics and Adam state, for batches of up to max_batch
  * samples of H x W (0, 0: the size in the model); dies with one line naming

@@ -20,7 +20,8 @@
  *   - A dense layer is conv1x1 with H = W = 1 on (features, batch).
  *
  * Files: nn_params.c (threads, parameter table, Adam, init), nn_conv.c
- * (convolutions by im2col + sgemm), nn_winograd.c (3x3 convolution by
+ * (convolutions by im2col + sgemm), nn_convt.c (the general transposed
+ * convolution, score sums), nn_winograd.c (3x3 convolution by
  * Winograd F(2x2,3x3)), nn_layers.c (pooling, batch norm, activations,
  * concatenation), nn_loss.c (losses).
  */
@@ -149,6 +150,31 @@ void convt2x2_forward(float *out, const float *inp, const float *w, const float 
 // dinp (Ci,N,H,W) written, dw (Ci,Co,2,2) +=, db (Co) +=, dout (Co,N,2H,2W)
 void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
 		       const float *inp, const float *w, int Ci, int Co, int N, int H, int W);
+
+/* General transposed convolution, kernel k x k, stride s, padding p
+ * (PyTorch's ConvTranspose2d(Ci, Co, k, s, p)): (Ci,N,H,W) -> (Co,N,Ho,Wo),
+ * Ho = (H-1)*s - 2p + k (convt_out_size). w in PyTorch's layout
+ * (Ci,Co,k,k); b may be NULL (no bias), and so may db. FCN upsamples by 2
+ * with k 4, s 2, p 1 and by 8 with k 16, s 8, p 4 (nn_convt.c). */
+int convt_out_size(int n, int k, int s, int p);
+// out (Co,N,Ho,Wo), inp (Ci,N,H,W), w (Ci,Co,k,k), b (Co) or NULL
+void convt_forward(float *out, const float *inp, const float *w, const float *b,
+		   int Ci, int Co, int N, int H, int W, int k, int s, int p);
+// dinp (Ci,N,H,W) written (may be NULL), dw (Ci,Co,k,k) +=, db (Co) += (may be
+// NULL), dout (Co,N,Ho,Wo)
+void convt_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+		    const float *w, int Ci, int Co, int N, int H, int W, int k, int s, int p);
+/* convt_init_bilinear: bilinear interpolation kernels (FCN's upsample_filt)
+ * from channel i to channel i, zero elsewhere. */
+// w (Ci,Co,k,k)
+void convt_init_bilinear(float *w, int Ci, int Co, int k);
+
+/* Score sums (FCN's skip connections): out = a + b elementwise; the
+ * backward passes dout to both (da and db written; either may be dout). */
+// out (n), a (n), b (n)
+void add_forward(float *out, const float *a, const float *b, size_t n);
+// da (n), db (n) written, dout (n)
+void add_backward(float *da, float *db, const float *dout, size_t n);
 
 /* ---- pooling ---------------------------------------------------------------- */
 

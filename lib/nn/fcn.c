@@ -1,0 +1,489 @@
+/* fcn.c: FCN-8's forward, loss and backward passes over (C,N,H,W)
+ * activations; see fcn.h for the architecture and the parameter order.
+ *
+ * Each block owns its conv output z, activation a and gradient da. The
+ * pooled outputs of stages 2 and 3 feed both the next stage and a score
+ * layer, so their gradients are the sum of two: the next stage's first
+ * block writes dpool, the score layer's backward writes dskip, and the two
+ * are added before the pooling's backward (which accumulates into a zeroed
+ * da). A score sum's backward passes its gradient to both terms unchanged,
+ * so dsum16 and dsum8 serve both. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcn.h"
+
+static const int stage_convs[FCN_STAGES] = { 2, 2, 3, 3, 3 };
+static const int stage_mult[FCN_STAGES] = { 1, 2, 4, 8, 8 };
+
+struct fcn_block {
+	int ci, co, level;          /* level: the resolution 1/2^level */
+	size_t w, b, gamma, beta;   /* offsets into params */
+	size_t rmean, rvar;         /* offsets into stats */
+	const float *in;            /* forward input (ci, N, h, w) */
+	float *din;                 /* its gradient, written (NULL: first block) */
+	float *z, *a, *da;          /* (co, N, h, w) */
+	float *mean, *invstd;       /* (co) */
+};
+
+fcn_config fcn_defaults(void)
+{
+	fcn_config c = { 1, 2, 8, ACT_RELU };
+	return c;
+}
+
+int fcn_check(const fcn_config *c, char *err, size_t errlen)
+{
+	if (c->in_channels < 1 || c->in_channels > 4096)
+		snprintf(err, errlen, "in_channels %d out of range 1..4096", c->in_channels);
+	else if (c->out_channels < 1 || c->out_channels > 256)
+		snprintf(err, errlen, "out_channels %d out of range 1..256", c->out_channels);
+	else if (c->filters < 1 || c->filters > 1024)
+		snprintf(err, errlen, "filters %d out of range 1..1024", c->filters);
+	else if ((int)c->act < 0 || c->act > ACT_SIGMOID)
+		snprintf(err, errlen, "unknown activation %d", (int)c->act);
+	else
+		return 0;
+	return -1;
+}
+
+/* build the layout of parameters and statistics in the documented order
+ * into f (blocks and offsets); returns the parameter count */
+static size_t build(fcn *f)
+{
+	const fcn_config *c = &f->cfg;
+	int F = c->filters, K = c->out_channels, ci = c->in_channels, i = 0;
+	nn_layout p = { 0, 0, NULL, 0 }, s = { 0, 0, NULL, 0 };
+
+	f->blocks = xcalloc(FCN_BLOCKS, sizeof *f->blocks);
+	for (int l = 0; l <= FCN_STAGES; l++) {
+		int n = l < FCN_STAGES ? stage_convs[l] : 2, co = l < FCN_STAGES ? F * stage_mult[l] : 16 * F;
+		for (int k = 0; k < n; k++, i++) {
+			fcn_block *b = &f->blocks[i];
+			b->ci = ci;
+			b->co = co;
+			b->level = l;
+			b->w = nn_layout_add(&p, (size_t)co * ci * 9);
+			b->b = nn_layout_add(&p, co);
+			b->gamma = nn_layout_add(&p, co);
+			b->beta = nn_layout_add(&p, co);
+			b->rmean = nn_layout_add(&s, co);
+			b->rvar = nn_layout_add(&s, co);
+			ci = co;
+		}
+	}
+	f->s32_w = nn_layout_add(&p, (size_t)K * 16 * F);
+	f->s32_b = nn_layout_add(&p, K);
+	f->up16_w = nn_layout_add(&p, (size_t)K * K * 16);
+	f->s16_w = nn_layout_add(&p, (size_t)K * 8 * F);
+	f->s16_b = nn_layout_add(&p, K);
+	f->up8_w = nn_layout_add(&p, (size_t)K * K * 16);
+	f->s8_w = nn_layout_add(&p, (size_t)K * 4 * F);
+	f->s8_b = nn_layout_add(&p, K);
+	f->up1_w = nn_layout_add(&p, (size_t)K * K * 256);
+	f->nstats = s.total;
+	size_t n = p.total;
+	nn_layout_free(&p);
+	nn_layout_free(&s);
+	return n;
+}
+
+static void check_config(const fcn_config *c)
+{
+	char err[128];
+
+	if (fcn_check(c, err, sizeof err) < 0)
+		die("fcn: %s", err);
+}
+
+void fcn_sizes(const fcn_config *cfg, size_t *nparams, size_t *nstats)
+{
+	fcn f;
+
+	check_config(cfg);
+	memset(&f, 0, sizeof f);
+	f.cfg = *cfg;
+	*nparams = build(&f);
+	*nstats = f.nstats;
+	free(f.blocks);
+}
+
+static float *fbuf(size_t n)
+{
+	return xcalloc(n ? n : 1, sizeof(float));
+}
+
+fcn *fcn_create(const fcn_config *cfg, int max_batch, int H, int W)
+{
+	check_config(cfg);
+	if (max_batch < 1 || H < 1 || W < 1 || (long)H * W > (1L << 26))
+		die("fcn: bad size: batch %d, %d x %d", max_batch, H, W);
+	fcn *f = xcalloc(1, sizeof *f);
+	int K = cfg->out_channels, F = cfg->filters;
+
+	f->cfg = *cfg;
+	f->H = H;
+	f->W = W;
+	f->Hp = (H + 31) / 32 * 32;
+	f->Wp = (W + 31) / 32 * 32;
+	f->max_batch = max_batch;
+	size_t n = build(f);
+	nn_params_alloc(&f->params, n);
+	f->folded = fbuf(n);
+	f->stats = fbuf(f->nstats);
+
+	size_t full = (size_t)max_batch * f->Hp * f->Wp;   /* pixels at 1/1 */
+	for (int i = 0; i < FCN_BLOCKS; i++) {
+		fcn_block *b = &f->blocks[i];
+		size_t m = (size_t)b->co * (full >> (2 * b->level));
+		b->z = fbuf(m);
+		b->a = fbuf(m);
+		b->da = fbuf(m);
+		b->mean = fbuf(b->co);
+		b->invstd = fbuf(b->co);
+	}
+	for (int l = 0; l < FCN_STAGES; l++) {
+		size_t m = (size_t)F * stage_mult[l] * (full >> (2 * (l + 1)));
+		f->pool[l] = fbuf(m);
+		f->dpool[l] = fbuf(m);
+		f->argmax[l] = xcalloc(m, 1);
+	}
+	size_t p32 = (size_t)K * (full >> 10), p16 = (size_t)K * (full >> 8), p8 = (size_t)K * (full >> 6);
+	f->s32 = fbuf(p32);
+	f->ds32 = fbuf(p32);
+	f->u16 = fbuf(p16);
+	f->s16 = fbuf(p16);
+	f->sum16 = fbuf(p16);
+	f->dsum16 = fbuf(p16);
+	f->u8 = fbuf(p8);
+	f->s8 = fbuf(p8);
+	f->sum8 = fbuf(p8);
+	f->dsum8 = fbuf(p8);
+	f->dskip = fbuf((size_t)F * 8 * (full >> 8) > (size_t)F * 4 * (full >> 6) ?
+			(size_t)F * 8 * (full >> 8) : (size_t)F * 4 * (full >> 6));
+	f->x = fbuf((size_t)cfg->in_channels * full);
+	f->logits = fbuf((size_t)K * full);
+	f->dlogits = fbuf((size_t)K * full);
+	size_t ncrop = (size_t)K * max_batch * H * W;
+	f->crop = fbuf(ncrop);
+	f->dcrop = fbuf(ncrop);
+	f->tgt = fbuf(ncrop);
+	return f;
+}
+
+void fcn_free(fcn *f)
+{
+	if (!f)
+		return;
+	for (int i = 0; i < FCN_BLOCKS; i++) {
+		fcn_block *b = &f->blocks[i];
+		free(b->z); free(b->a); free(b->da); free(b->mean); free(b->invstd);
+	}
+	for (int l = 0; l < FCN_STAGES; l++) {
+		free(f->pool[l]); free(f->dpool[l]); free(f->argmax[l]);
+	}
+	free(f->s32); free(f->ds32); free(f->u16); free(f->s16); free(f->sum16); free(f->dsum16);
+	free(f->u8); free(f->s8); free(f->sum8); free(f->dsum8); free(f->dskip);
+	free(f->x); free(f->logits); free(f->dlogits); free(f->crop); free(f->dcrop); free(f->tgt);
+	free(f->folded); free(f->stats); free(f->blocks);
+	nn_params_free(&f->params);
+	free(f);
+}
+
+void fcn_init_params(fcn *f, uint64_t seed)
+{
+	rng_t rng;
+	float *p = f->params.p;
+	int K = f->cfg.out_channels, F = f->cfg.filters;
+
+	rng_seed(&rng, seed);
+	for (int i = 0; i < FCN_BLOCKS; i++) {
+		fcn_block *b = &f->blocks[i];
+		init_kaiming(p + b->w, (size_t)b->co * b->ci * 9, b->ci * 9, &rng);
+		init_fill(p + b->b, b->co, 0.0f);
+		init_fill(p + b->gamma, b->co, 1.0f);
+		init_fill(p + b->beta, b->co, 0.0f);
+		init_fill(f->stats + b->rmean, b->co, 0.0f);
+		init_fill(f->stats + b->rvar, b->co, 1.0f);
+	}
+	init_fill(p + f->s32_w, (size_t)K * 16 * F, 0.0f);
+	init_fill(p + f->s32_b, K, 0.0f);
+	init_fill(p + f->s16_w, (size_t)K * 8 * F, 0.0f);
+	init_fill(p + f->s16_b, K, 0.0f);
+	init_fill(p + f->s8_w, (size_t)K * 4 * F, 0.0f);
+	init_fill(p + f->s8_b, K, 0.0f);
+	convt_init_bilinear(p + f->up16_w, K, K, 4);
+	convt_init_bilinear(p + f->up8_w, K, K, 4);
+	convt_init_bilinear(p + f->up1_w, K, K, 16);
+	memset(f->params.g, 0, f->params.n * sizeof(float));
+	memset(f->params.m, 0, f->params.n * sizeof(float));
+	memset(f->params.v, 0, f->params.n * sizeof(float));
+	f->params.step = 0;
+}
+
+/* bind: the blocks' inputs for a batch of N */
+static void bind(fcn *f)
+{
+	for (int i = 0; i < FCN_BLOCKS; i++) {
+		fcn_block *b = &f->blocks[i], *prev = i ? &f->blocks[i - 1] : NULL;
+		if (!prev) {
+			b->in = f->x;
+			b->din = NULL;
+		} else if (prev->level != b->level) {
+			b->in = f->pool[prev->level];
+			b->din = f->dpool[prev->level];
+		} else {
+			b->in = prev->a;
+			b->din = prev->da;
+		}
+	}
+}
+
+static void block_forward(fcn *f, fcn_block *b, int N, int train)
+{
+	int h = f->Hp >> b->level, w = f->Wp >> b->level;
+	float *p = f->params.p;
+
+	if (!train) {
+		float *fo = f->folded;
+		batchnorm_fold(fo + b->w, fo + b->b, p + b->w, p + b->b, p + b->gamma, p + b->beta,
+			       f->stats + b->rmean, f->stats + b->rvar, b->co, (size_t)b->ci * 9);
+		conv3x3_act_forward(b->a, b->in, fo + b->w, fo + b->b, b->ci, b->co, N, h, w, f->cfg.act);
+		return;
+	}
+	conv3x3_forward(b->z, b->in, p + b->w, p + b->b, b->ci, b->co, N, h, w);
+	bn_act_forward(b->a, b->mean, b->invstd, f->stats + b->rmean, f->stats + b->rvar, b->z,
+		       p + b->gamma, p + b->beta, b->co, (size_t)N * h * w, 1, f->cfg.act);
+}
+
+static void block_backward(fcn *f, fcn_block *b, int N)
+{
+	int h = f->Hp >> b->level, w = f->Wp >> b->level;
+	float *p = f->params.p, *g = f->params.g;
+
+	bn_act_backward(b->da, g + b->gamma, g + b->beta, b->da, b->z, b->a, b->mean, b->invstd,
+			p + b->gamma, b->co, (size_t)N * h * w, f->cfg.act);
+	conv3x3_backward(b->din, g + b->w, g + b->b, b->da, b->in, p + b->w, b->ci, b->co, N, h, w);
+}
+
+/* x (B,Cin,H,W) -> f->x (Cin,B,Hp,Wp), zero padded bottom/right */
+static void load_input(fcn *f, const float *x, int B)
+{
+	int C = f->cfg.in_channels, H = f->H, W = f->W, Hp = f->Hp, Wp = f->Wp;
+	long planes = (long)C * B;
+
+	#pragma omp parallel for schedule(static)
+	for (long pl = 0; pl < planes; pl++) {
+		int c = (int)(pl / B), n = (int)(pl % B);
+		const float *src = x + ((size_t)n * C + c) * H * W;
+		float *dst = f->x + pl * Hp * Wp;
+		memset(dst, 0, (size_t)Hp * Wp * sizeof(float));
+		for (int y = 0; y < H; y++)
+			memcpy(dst + (size_t)y * Wp, src + (size_t)y * W, W * sizeof(float));
+	}
+}
+
+/* the last block of stage l */
+static fcn_block *stage_end(fcn *f, int l)
+{
+	int i = -1;
+
+	for (int s = 0; s <= l; s++)
+		i += stage_convs[s];
+	return &f->blocks[i];
+}
+
+void fcn_forward(fcn *f, const float *x, int B, int train, float *logits_out)
+{
+	int K = f->cfg.out_channels, F = f->cfg.filters, Hp = f->Hp, Wp = f->Wp;
+	float *p = f->params.p;
+
+	if (B < 1 || B > f->max_batch)
+		die("fcn: batch of %d, but the network was made for at most %d", B, f->max_batch);
+	bind(f);
+	f->last_batch = B;
+	load_input(f, x, B);
+	for (int i = 0; i < FCN_BLOCKS; i++) {
+		fcn_block *b = &f->blocks[i];
+		block_forward(f, b, B, train);
+		if (b->level < FCN_STAGES && b == stage_end(f, b->level))
+			maxpool_forward(f->pool[b->level], f->argmax[b->level], b->a, b->co, B,
+					Hp >> b->level, Wp >> b->level);
+	}
+	size_t n16 = (size_t)K * B * (Hp >> 4) * (Wp >> 4), n8 = (size_t)K * B * (Hp >> 3) * (Wp >> 3);
+	conv1x1_forward(f->s32, f->blocks[FCN_BLOCKS - 1].a, p + f->s32_w, p + f->s32_b, 16 * F, K, B,
+			Hp >> 5, Wp >> 5);
+	convt_forward(f->u16, f->s32, p + f->up16_w, NULL, K, K, B, Hp >> 5, Wp >> 5, 4, 2, 1);
+	conv1x1_forward(f->s16, f->pool[3], p + f->s16_w, p + f->s16_b, 8 * F, K, B, Hp >> 4, Wp >> 4);
+	add_forward(f->sum16, f->u16, f->s16, n16);
+	convt_forward(f->u8, f->sum16, p + f->up8_w, NULL, K, K, B, Hp >> 4, Wp >> 4, 4, 2, 1);
+	conv1x1_forward(f->s8, f->pool[2], p + f->s8_w, p + f->s8_b, 4 * F, K, B, Hp >> 3, Wp >> 3);
+	add_forward(f->sum8, f->u8, f->s8, n8);
+	convt_forward(f->logits, f->sum8, p + f->up1_w, NULL, K, K, B, Hp >> 3, Wp >> 3, 16, 8, 4);
+	if (logits_out) {
+		int H = f->H, W = f->W;
+		long planes = (long)K * B;
+		#pragma omp parallel for schedule(static)
+		for (long pl = 0; pl < planes; pl++) {
+			int c = (int)(pl / B), n = (int)(pl % B);
+			float *dst = logits_out + ((size_t)n * K + c) * H * W;
+			const float *src = f->logits + pl * Hp * Wp;
+			for (int y = 0; y < H; y++)
+				memcpy(dst + (size_t)y * W, src + (size_t)y * Wp, W * sizeof(float));
+		}
+	}
+}
+
+float fcn_loss(fcn *f, const void *target, int B, loss_kind loss)
+{
+	int C = f->cfg.out_channels, H = f->H, W = f->W, Hp = f->Hp, Wp = f->Wp;
+	size_t HW = (size_t)H * W, P = (size_t)B * HW;
+	long planes = (long)C * B;
+	float l;
+
+	if (B != f->last_batch)
+		die("fcn_loss: batch %d, but the forward pass had %d", B, f->last_batch);
+	#pragma omp parallel for schedule(static)
+	for (long pl = 0; pl < planes; pl++) {
+		int c = (int)(pl / B), n = (int)(pl % B);
+		for (int y = 0; y < H; y++)
+			memcpy(f->crop + pl * HW + (size_t)y * W, f->logits + pl * Hp * Wp + (size_t)y * Wp,
+			       W * sizeof(float));
+		if (loss != LOSS_CE)
+			memcpy(f->tgt + pl * HW, (const float *)target + ((size_t)n * C + c) * HW,
+			       HW * sizeof(float));
+	}
+	if (loss == LOSS_BCE)
+		l = bce_loss(f->dcrop, f->crop, f->tgt, (size_t)C * P);
+	else if (loss == LOSS_MSE)
+		l = mse_loss(f->dcrop, f->crop, f->tgt, (size_t)C * P);
+	else
+		l = softmax_ce_loss(f->dcrop, f->crop, target, C, P);
+	#pragma omp parallel for schedule(static)
+	for (long pl = 0; pl < planes; pl++) {
+		float *d = f->dlogits + pl * Hp * Wp;
+		memset(d, 0, (size_t)Hp * Wp * sizeof(float));
+		for (int y = 0; y < H; y++)
+			memcpy(d + (size_t)y * Wp, f->dcrop + pl * HW + (size_t)y * W, W * sizeof(float));
+	}
+	return l;
+}
+
+static void add_into(float *a, const float *b, size_t n)
+{
+	#pragma omp parallel for schedule(static)
+	for (size_t i = 0; i < n; i++)
+		a[i] += b[i];
+}
+
+void fcn_backward(fcn *f, int B)
+{
+	int K = f->cfg.out_channels, F = f->cfg.filters, Hp = f->Hp, Wp = f->Wp;
+	float *p = f->params.p, *g = f->params.g;
+	size_t pool2 = (size_t)4 * F * B * (Hp >> 3) * (Wp >> 3);
+	size_t pool3 = (size_t)8 * F * B * (Hp >> 4) * (Wp >> 4);
+
+	if (B != f->last_batch)
+		die("fcn_backward: batch %d, but the forward pass had %d", B, f->last_batch);
+	/* decoder: the upsampling by 8, then the 1/8 sum's two terms */
+	convt_backward(f->dsum8, g + f->up1_w, NULL, f->dlogits, f->sum8, p + f->up1_w, K, K, B,
+		       Hp >> 3, Wp >> 3, 16, 8, 4);
+	convt_backward(f->dsum16, g + f->up8_w, NULL, f->dsum8, f->sum16, p + f->up8_w, K, K, B,
+		       Hp >> 4, Wp >> 4, 4, 2, 1);
+	convt_backward(f->ds32, g + f->up16_w, NULL, f->dsum16, f->s32, p + f->up16_w, K, K, B,
+		       Hp >> 5, Wp >> 5, 4, 2, 1);
+	fcn_block *fc7 = &f->blocks[FCN_BLOCKS - 1];
+	conv1x1_backward(fc7->da, g + f->s32_w, g + f->s32_b, f->ds32, fc7->a, p + f->s32_w,
+			 16 * F, K, B, Hp >> 5, Wp >> 5);
+	for (int i = FCN_BLOCKS - 1; i >= 0; i--) {
+		fcn_block *b = &f->blocks[i];
+		int l = b->level;
+		if (l < FCN_STAGES && b == stage_end(f, l)) {
+			/* the skip scores' share of the pooled gradient */
+			if (l == 3) {
+				conv1x1_backward(f->dskip, g + f->s16_w, g + f->s16_b, f->dsum16, f->pool[3],
+						 p + f->s16_w, 8 * F, K, B, Hp >> 4, Wp >> 4);
+				add_into(f->dpool[3], f->dskip, pool3);
+			} else if (l == 2) {
+				conv1x1_backward(f->dskip, g + f->s8_w, g + f->s8_b, f->dsum8, f->pool[2],
+						 p + f->s8_w, 4 * F, K, B, Hp >> 3, Wp >> 3);
+				add_into(f->dpool[2], f->dskip, pool2);
+			}
+			memset(b->da, 0, (size_t)b->co * B * (Hp >> l) * (Wp >> l) * sizeof(float));
+			maxpool_backward(b->da, f->dpool[l], f->argmax[l], b->co, B, Hp >> l, Wp >> l);
+		}
+		block_backward(f, b, B);
+	}
+}
+
+float fcn_train_step(fcn *f, const float *x, const void *target, int B, loss_kind loss,
+		     const adam_config *opt)
+{
+	nn_params_zero_grad(&f->params);
+	fcn_forward(f, x, B, 1, NULL);
+	float l = fcn_loss(f, target, B, loss);
+	fcn_backward(f, B);
+	adam_step(&f->params, opt);
+	return l;
+}
+
+/* ---- the model file ---- */
+
+void model_from_fcn(model *m, const fcn *f, int with_adam)
+{
+	size_t n = f->params.n;
+
+	model_free(m);
+	snprintf(m->kind, sizeof m->kind, "fcn8");
+	m->in_channels = f->cfg.in_channels;
+	m->out_channels = f->cfg.out_channels;
+	m->filters = f->cfg.filters;
+	m->act = f->cfg.act;
+	m->height = f->H;
+	m->width = f->W;
+	m->nparams = n;
+	m->nstats = f->nstats;
+	m->params = xmalloc_array(n, sizeof(float));
+	memcpy(m->params, f->params.p, n * sizeof(float));
+	m->stats = xmalloc_array(f->nstats, sizeof(float));
+	memcpy(m->stats, f->stats, f->nstats * sizeof(float));
+	m->has_adam = with_adam;
+	m->adam_step = with_adam ? f->params.step : 0;
+	if (with_adam) {
+		m->adam_m = xmalloc_array(n, sizeof(float));
+		m->adam_v = xmalloc_array(n, sizeof(float));
+		memcpy(m->adam_m, f->params.m, n * sizeof(float));
+		memcpy(m->adam_v, f->params.v, n * sizeof(float));
+	}
+}
+
+fcn *fcn_from_model(const model *m, int max_batch, int H, int W)
+{
+	const char *name = m->path ? m->path : "the model";
+	fcn_config cfg = { m->in_channels, m->out_channels, m->filters, m->act };
+	size_t n, ns;
+	char err[128];
+
+	if (strcmp(m->kind, "fcn8") != 0)
+		die("%s: the model is a%s %s, not an fcn8", name, m->kind[0] == 'm' ? "n" : "", m->kind);
+	if (fcn_check(&cfg, err, sizeof err) < 0)
+		die("%s: the fcn8 header has %s", name, err);
+	fcn_sizes(&cfg, &n, &ns);
+	if (n != m->nparams)
+		die("%s: the model has %zu parameters, but its fcn8 header implies %zu", name, m->nparams, n);
+	if (ns != m->nstats)
+		die("%s: the model has %zu statistics, but its fcn8 header implies %zu", name, m->nstats, ns);
+	if (max_batch < 1 || max_batch > 65536)
+		die("%s: batch %d out of range 1..65536", name, max_batch);
+	fcn *f = fcn_create(&cfg, max_batch, H > 0 ? H : m->height, W > 0 ? W : m->width);
+	memcpy(f->params.p, m->params, n * sizeof(float));
+	memcpy(f->stats, m->stats, m->nstats * sizeof(float));
+	if (m->has_adam) {
+		memcpy(f->params.m, m->adam_m, n * sizeof(float));
+		memcpy(f->params.v, m->adam_v, n * sizeof(float));
+		f->params.step = m->adam_step;
+	}
+	return f;
+}
