@@ -48,6 +48,7 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 	case 's': o->seed = cli_seed("--seed", arg); break;
 	case 'j': o->threads = cli_threads("--threads", arg); break;
 	case TRAIN_OPT_CHUNKS: o->chunks = (int)cli_long("--chunks", arg, 1, 65536); break;
+	case TRAIN_OPT_UNTIL: o->until = (int)cli_long("--until", arg, 1, 100000); break;
 	default: return net_option(&o->net, c, arg);
 	}
 	return 1;
@@ -407,13 +408,16 @@ void trainer_run(trainer *t, net *n)
 	if (history_path)   /* a resumed run keeps the rows of the epochs its model has */
 		history_begin(&hist, history_path, o->resume != NULL, m->epoch);
 
-	if (m->epoch >= o->epochs || m->stopped) {   /* nothing left to do */
+	/* --until ends this run early; the schedule still counts o->epochs */
+	int last = o->until && o->until < o->epochs ? o->until : o->epochs;
+
+	if (m->epoch >= last || m->stopped) {   /* nothing left to do */
 		if (history_path)
 			history_write(&hist);
 		if (lead)
 			model_save(m, o->output);
 	}
-	while (m->epoch < o->epochs && !m->stopped) {
+	while (m->epoch < last && !m->stopped) {
 		adam_config opt = adam_defaults((float)epoch_lr(m->lr, m->cosine, m->epoch, o->epochs));
 		int64_t *perm = epoch_order(r.order, r.ntrain, o->seed, m->epoch);
 		double t0 = now_seconds(), sum = 0, secs;
@@ -482,7 +486,7 @@ void trainer_run(trainer *t, net *n)
 			history_write(&hist);
 		}
 		/* a file takes every epoch's model; standard output only the last */
-		if (strcmp(o->output, "-") != 0 || m->epoch >= o->epochs || m->stopped)
+		if (strcmp(o->output, "-") != 0 || m->epoch >= last || m->stopped)
 			save(t, n, &r);
 	}
 	if (history_path)

@@ -31,6 +31,7 @@ typedef struct {
 	const char *output, *history, *resume;
 	const char *val_in, *val_tgt;   /* --val INPUTS TARGETS */
 	int epochs, epochs_given;
+	int until;                      /* --until: the last epoch of this run; 0: --epochs */
 	int batch, patience, plateau, cosine, threads;
 	int chunks;                     /* --chunks; 0: the rank count (dist.h) */
 	float lr, weight_decay;
@@ -43,7 +44,7 @@ typedef struct {
 enum {
 	TRAIN_OPT_LR = 0x5400, TRAIN_OPT_WD, TRAIN_OPT_VALF, TRAIN_OPT_VAL, TRAIN_OPT_PAT,
 	TRAIN_OPT_PLAT, TRAIN_OPT_COS, TRAIN_OPT_HIST, TRAIN_OPT_RESUME,
-	TRAIN_OPT_CHUNKS = 0x5480
+	TRAIN_OPT_CHUNKS = 0x5480, TRAIN_OPT_UNTIL
 };
 #define TRAIN_SHORTOPTS "o:e:b:s:j:v"
 #define TRAIN_LONGOPTS \
@@ -62,6 +63,7 @@ enum {
 	{ "seed", required_argument, NULL, 's' }, \
 	{ "threads", required_argument, NULL, 'j' }, \
 	{ "chunks", required_argument, NULL, TRAIN_OPT_CHUNKS }, \
+	{ "until", required_argument, NULL, TRAIN_OPT_UNTIL }, \
 	NET_LONGOPTS
 
 /* the usage lines of those options, for each tool's --help */
@@ -69,6 +71,8 @@ enum {
 "  -o, --output MODEL      the model file to write (required; - for standard\n" \
 "                          output, written once at the end)\n" \
 "  -e, --epochs N          epochs\n" \
+"      --until N           end this run after epoch N of the --epochs (the\n" \
+"                          schedule counts them all); --resume goes on\n" \
 "  -b, --batch N           batch size\n" \
 "      --lr X              Adam learning rate (default 0.001)\n" \
 "      --weight-decay X    decoupled weight decay (default 0)\n" \
