@@ -153,3 +153,38 @@ valid_png() {
 		END { exit bad || NR == 0 }' "$RESULTS/embed/codes.tsv"
 	valid_png "$RESULTS/embed/codes.png"
 }
+
+@test "pipelines/classify: every table, fresh augmentation every epoch, pictures" {
+	run sh "$ROOT/pipelines/classify"
+	assert_success
+	local r="$RESULTS/classify"
+	has_metrics classify accuracy macro_f1 weighted_f1 parameters tsne_seconds tsne_points seconds
+	for v in none shift flip rotate erase noise all; do
+		has_metrics classify "aug_${v}_accuracy" "aug_${v}_accuracy_std" "aug_${v}_macro_f1"
+	done
+	for k in few_scratch few_finetune few_probe all_scratch all_finetune all_probe; do
+		has_metrics classify "tune_${k}_accuracy" "tune_${k}_macro_f1"
+	done
+	# the reported accuracy is f1's of the main network's predictions
+	awk -F '\t' '$2 == "accuracy" { a = $3 } END { exit !(a >= 0 && a <= 1) }' "$r/summary.tsv"
+	[ "$(awk -F '\t' '$1 == "accuracy" { print $2 }' "$r/main-f1.tsv")" = \
+		"$(awk -F '\t' '$2 == "accuracy" { print $3 }' "$r/summary.tsv")" ]
+	# smoke: 2 epochs of the main network, one run each, the cosine over both
+	[ "$(grep -c '^train-cnn: epoch [12]/2 ' "$r/main.log")" -eq 2 ]
+	awk -F '\t' 'NR == 2 { a = $4 } NR == 3 { b = $4 } END { exit !(NR == 3 && a == 0.001 && b == 0.0005) }' \
+		"$r/main-history.tsv"
+	# 7 augmentations x 1 seed; a frozen probe keeps the MNIST features
+	[ "$(wc -l < "$r/aug-runs.tsv")" -eq 7 ]
+	grep -qa '^freeze 1$' "$r/tune-all-probe.model"
+	# the confusion matrix counts every test image; the wrong ones are wrong
+	awk -F '\t' 'NR > 1 { for (j = 2; j <= NF; j++) s += $j } END { exit !(s == 200) }' "$r/confusion.tsv"
+	awk -F '\t' '$2 == $3 { bad = 1 } END { exit bad || NR == 0 }' "$r/wrong.tsv"
+	[ "$(wc -l < "$r/main-tsne.tsv")" -eq 200 ]
+	for p in history augmentations main-tsne tune-all-finetune-tsne confusion wrong; do
+		valid_png "$r/$p.png"
+	done
+	grep -q '| test accuracy | ' "$r/REPORT.md"
+	grep -q '^| all | `--shift 2 --flip --rotate 10 --erase 0.5 --noise 0.1` | ' "$r/REPORT.md"
+	grep -q '^| few (100 images, 2 epochs) | ' "$r/REPORT.md"
+	grep -qF 'train-cnn -j 1 --until "$f_e" --resume "$OUT/$f_name.model"' "$r/REPORT.md"
+}

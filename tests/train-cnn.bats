@@ -112,6 +112,29 @@ print(parts[-1][2] == len(p) == int(hdr["nparams"]), len(s) == 2 * (8 + 8 + 16 +
 	cmp "$T/full.model" "$T/rest.model"
 }
 
+@test "train-cnn: --until: one epoch a run, resumed, gives the bytes and cosine rates of one run" {
+	train-cnn $NET --cosine -e 3 --history "$T/full.tsv" -o "$T/full.model" "$D/x.npy" "$D/y.npy" 2> /dev/null
+	run --separate-stderr train-cnn $NET --cosine -e 3 --until 1 --history "$T/step.tsv" \
+		-o "$T/step.model" "$D/x.npy" "$D/y.npy"
+	assert_success
+	[ "$(printf '%s\n' "$stderr" | grep -c '^train-cnn: epoch 1/3 ')" = 1 ]
+	[ "$(printf '%s\n' "$stderr" | grep -c '^train-cnn: epoch [23]/3 ')" = 0 ]
+	for e in 2 3; do
+		train-cnn -j 1 --until "$e" --resume "$T/step.model" --history "$T/step.tsv" \
+			-o "$T/step.model" "$D/x.npy" "$D/y.npy" 2> /dev/null
+	done
+	cmp "$T/full.model" "$T/step.model"
+	# the rates of the schedule over 3 epochs: 0.003 x (1 + cos(pi e / 3)) / 2, e from 0
+	cut -f 1,4 "$T/full.tsv" | cmp - <(cut -f 1,4 "$T/step.tsv")
+	# a run already at its --until trains nothing
+	run --separate-stderr train-cnn -j 1 --until 2 --resume "$T/step.model" -o "$T/again.model" "$D/x.npy" "$D/y.npy"
+	assert_success
+	[ -z "$(printf '%s\n' "$stderr" | grep '^train-cnn: epoch')" ]
+	cmp "$T/full.model" "$T/again.model"
+	run -2 train-cnn $NET --until 0 -o "$T/m.model" "$D/x.npy" "$D/y.npy"
+	[[ "${lines[0]}" == "train-cnn: --until"* ]]
+}
+
 @test "train-cnn: --init --freeze keeps every feature layer's bytes; the head trains" {
 	# the same classes: the head starts from a.model's and moves
 	run --separate-stderr train-cnn $NET -e 2 --init "$D/a.model" --freeze -o "$T/f.model" "$D/x.npy" "$D/y.npy"

@@ -64,6 +64,7 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 		o->model_kept = "--chunks";
 		break;
 	case CLI_OPT_FORCE: binary_force = 1; break;
+	case TRAIN_OPT_UNTIL: o->until = (int)cli_long("--until", arg, 1, 100000); break;
 	default: return net_option(&o->net, c, arg);
 	}
 	return 1;
@@ -677,17 +678,20 @@ void trainer_run(trainer *t, net *n)
 		die("%s: the checkpoint has %d samples of epoch %d done, but there are %" PRId64
 		    " training samples", o->resume, m->partial, m->epoch + 1, r.ntrain);
 
-	if (m->epoch >= o->epochs || m->stopped) {   /* nothing left to do */
+	/* --until ends this run early; the schedule still counts o->epochs */
+	int last = o->until && o->until < o->epochs ? o->until : o->epochs;
+
+	if (m->epoch >= last || m->stopped) {   /* nothing left to do */
 		if (history_path)
 			history_write(&hist);
 		if (lead)
 			model_save(m, o->output);
 	}
 	/* one bar for the whole run: its time left is the run's */
-	progress_start(&bar, NULL, (int64_t)(o->epochs - m->epoch) * r.ntrain - m->partial);
+	progress_start(&bar, NULL, (int64_t)(last - m->epoch) * r.ntrain - m->partial);
 	bar.on = bar.on && lead;
 	catch_stop();
-	for (int64_t bar_done = 0; m->epoch < o->epochs && !m->stopped;) {
+	for (int64_t bar_done = 0; m->epoch < last && !m->stopped;) {
 		adam_config opt = adam_defaults((float)epoch_lr(m->lr, m->cosine, m->epoch, o->epochs));
 		int64_t *perm = epoch_order(r.order, r.ntrain, o->seed, m->epoch);
 		int64_t s0 = m->partial;   /* a checkpoint inside the epoch goes on */
@@ -763,9 +767,9 @@ void trainer_run(trainer *t, net *n)
 			history_write(&hist);
 		}
 		/* a file takes every epoch's model; standard output only the last */
-		if (strcmp(o->output, "-") != 0 || m->epoch >= o->epochs || m->stopped)
+		if (strcmp(o->output, "-") != 0 || m->epoch >= last || m->stopped)
 			save(t, n, &r);
-		if (dist_any(stop_signal != 0) && m->epoch < o->epochs && !m->stopped)
+		if (dist_any(stop_signal != 0) && m->epoch < last && !m->stopped)
 			stopped_by_signal(t, n, &r, 0, 0);
 	}
 	release_stop();

@@ -32,6 +32,7 @@ typedef struct {
 	const char *output, *history, *resume;
 	const char *val_in, *val_tgt;   /* --val INPUTS TARGETS */
 	int epochs, epochs_given;
+	int until;                      /* --until: the last epoch of this run; 0: --epochs */
 	int batch, patience, plateau, cosine, threads;
 	int chunks;                     /* --chunks; 0: the rank count (dist.h) */
 	float lr, weight_decay;
@@ -46,7 +47,7 @@ typedef struct {
 enum {
 	TRAIN_OPT_LR = 0x5400, TRAIN_OPT_WD, TRAIN_OPT_VALF, TRAIN_OPT_VAL, TRAIN_OPT_PAT,
 	TRAIN_OPT_PLAT, TRAIN_OPT_COS, TRAIN_OPT_HIST, TRAIN_OPT_RESUME,
-	TRAIN_OPT_CHUNKS = 0x5480
+	TRAIN_OPT_CHUNKS = 0x5480, TRAIN_OPT_UNTIL
 };
 #define TRAIN_SHORTOPTS "o:e:b:s:j:v"
 #define TRAIN_LONGOPTS \
@@ -66,6 +67,7 @@ enum {
 	{ "threads", required_argument, NULL, 'j' }, \
 	{ "chunks", required_argument, NULL, TRAIN_OPT_CHUNKS }, \
 	CLI_FORCE_LONGOPT, \
+	{ "until", required_argument, NULL, TRAIN_OPT_UNTIL }, \
 	NET_LONGOPTS
 
 /* the usage lines of those options, for each tool's --help */
@@ -76,6 +78,8 @@ enum {
 "                          writes a checkpoint for --resume and exits 130/143\n" \
 "      --force             write the model (-o -) even to a terminal\n" \
 "  -e, --epochs N          epochs\n" \
+"      --until N           end this run after epoch N of the --epochs (the\n" \
+"                          schedule counts them all); --resume goes on\n" \
 "  -b, --batch N           batch size\n" \
 "      --lr X              Adam learning rate (default 0.001)\n" \
 "      --weight-decay X    decoupled weight decay (default 0)\n" \
