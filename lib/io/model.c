@@ -661,10 +661,41 @@ void model_read(model *m, const char *path)
 		die("%s", err);
 }
 
+void model_put_state(model *m, const nn_params *p, const float *stats, size_t ns, int with_adam)
+{
+	size_t n = p->n;
+
+	m->nparams = n;
+	m->nstats = ns;
+	m->params = xmalloc_array(n ? n : 1, sizeof(float));
+	memcpy(m->params, p->p, n * sizeof(float));
+	m->stats = xmalloc_array(ns ? ns : 1, sizeof(float));
+	if (ns)
+		memcpy(m->stats, stats, ns * sizeof(float));
+	m->has_adam = with_adam;
+	m->adam_step = with_adam ? p->step : 0;
+	if (with_adam) {
+		m->adam_m = xmalloc_array(n ? n : 1, sizeof(float));
+		m->adam_v = xmalloc_array(n ? n : 1, sizeof(float));
+		memcpy(m->adam_m, p->m, n * sizeof(float));
+		memcpy(m->adam_v, p->v, n * sizeof(float));
+	}
+}
+
+void model_get_state(const model *m, nn_params *p, float *stats)
+{
+	memcpy(p->p, m->params, m->nparams * sizeof(float));
+	if (m->nstats)
+		memcpy(stats, m->stats, m->nstats * sizeof(float));
+	if (m->has_adam) {
+		memcpy(p->m, m->adam_m, m->nparams * sizeof(float));
+		memcpy(p->v, m->adam_v, m->nparams * sizeof(float));
+		p->step = m->adam_step;
+	}
+}
+
 void model_from_unet(model *m, const unet *u, int with_adam)
 {
-	size_t n = u->params.n;
-
 	model_free(m);
 	snprintf(m->kind, sizeof m->kind, "unet");
 	m->in_channels = u->cfg.in_channels;
@@ -674,20 +705,7 @@ void model_from_unet(model *m, const unet *u, int with_adam)
 	m->act = u->cfg.act;
 	m->height = u->H;
 	m->width = u->W;
-	m->nparams = n;
-	m->nstats = u->nstats;
-	m->params = xmalloc_array(n, sizeof(float));
-	memcpy(m->params, u->params.p, n * sizeof(float));
-	m->stats = xmalloc_array(u->nstats ? u->nstats : 1, sizeof(float));
-	memcpy(m->stats, u->stats, u->nstats * sizeof(float));
-	m->has_adam = with_adam;
-	m->adam_step = with_adam ? u->params.step : 0;
-	if (with_adam) {
-		m->adam_m = xmalloc_array(n, sizeof(float));
-		m->adam_v = xmalloc_array(n, sizeof(float));
-		memcpy(m->adam_m, u->params.m, n * sizeof(float));
-		memcpy(m->adam_v, u->params.v, n * sizeof(float));
-	}
+	model_put_state(m, &u->params, u->stats, u->nstats, with_adam);
 }
 
 unet *unet_from_model(const model *m, int max_batch, int H, int W)
@@ -711,12 +729,6 @@ unet *unet_from_model(const model *m, int max_batch, int H, int W)
 	if (max_batch < 1 || max_batch > 65536)
 		die("%s: batch %d out of range 1..65536", name, max_batch);
 	unet *u = unet_create(&cfg, max_batch, H > 0 ? H : m->height, W > 0 ? W : m->width);
-	memcpy(u->params.p, m->params, n * sizeof(float));
-	memcpy(u->stats, m->stats, m->nstats * sizeof(float));
-	if (m->has_adam) {
-		memcpy(u->params.m, m->adam_m, n * sizeof(float));
-		memcpy(u->params.v, m->adam_v, n * sizeof(float));
-		u->params.step = m->adam_step;
-	}
+	model_get_state(m, &u->params, u->stats);
 	return u;
 }

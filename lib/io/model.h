@@ -97,4 +97,14 @@ void model_read(model *m, const char *path);
 void model_from_unet(model *m, const unet *u, int with_adam);
 unet *unet_from_model(const model *m, int max_batch, int H, int W);
 
+/* model_put_state: a network's parameters p (n), statistics (ns) and, with
+ * with_adam, Adam's moments and step into m (which holds none yet);
+ * model_get_state: the reverse, from a model whose sizes were checked
+ * against the network's (Adam only when the model has it). One copy for
+ * every kind. */
+struct nn_params;
+void model_put_state(model *m, const struct nn_params *p, const float *stats, size_t ns,
+		     int with_adam);
+void model_get_state(const model *m, struct nn_params *p, float *stats);
+
 #endif

@@ -462,8 +462,6 @@ float cnn_train_step(cnn *c, const float *x, const uint8_t *labels, int B,
 
 void cnn_to_model(model *m, const cnn *c, int with_adam)
 {
-	size_t n = c->params.n;
-
 	model_free(m);
 	snprintf(m->kind, sizeof m->kind, "cnn");
 	m->in_channels = c->cfg.in_channels;
@@ -478,20 +476,7 @@ void cnn_to_model(model *m, const cnn *c, int with_adam)
 	m->width = c->W;
 	m->loss = LOSS_CE;
 	m->classes = c->cfg.classes;
-	m->nparams = n;
-	m->nstats = c->nstats;
-	m->params = xmalloc_array(n, sizeof(float));
-	memcpy(m->params, c->params.p, n * sizeof(float));
-	m->stats = xmalloc_array(c->nstats, sizeof(float));
-	memcpy(m->stats, c->stats, c->nstats * sizeof(float));
-	m->has_adam = with_adam;
-	m->adam_step = with_adam ? c->params.step : 0;
-	if (with_adam) {
-		m->adam_m = xmalloc_array(n, sizeof(float));
-		m->adam_v = xmalloc_array(n, sizeof(float));
-		memcpy(m->adam_m, c->params.m, n * sizeof(float));
-		memcpy(m->adam_v, c->params.v, n * sizeof(float));
-	}
+	model_put_state(m, &c->params, c->stats, c->nstats, with_adam);
 }
 
 /* config_of: the architecture a cnn model's header gives; dies naming path */
@@ -532,13 +517,7 @@ cnn *cnn_from_model(const model *m, const char *path, int max_batch, int H, int 
 		die("%s: images of %d x %d are too small for its %d stages (at least %d x %d)", path,
 		    W, H, cfg.stages, cnn_min_size(&cfg), cnn_min_size(&cfg));
 	c = cnn_create(&cfg, max_batch, H, W);
-	memcpy(c->params.p, m->params, m->nparams * sizeof(float));
-	memcpy(c->stats, m->stats, m->nstats * sizeof(float));
-	if (m->has_adam) {
-		memcpy(c->params.m, m->adam_m, m->nparams * sizeof(float));
-		memcpy(c->params.v, m->adam_v, m->nparams * sizeof(float));
-		c->params.step = m->adam_step;
-	}
+	model_get_state(m, &c->params, c->stats);
 	c->freeze = m->freeze;
 	c->seed = m->seed;
 	return c;

@@ -433,8 +433,6 @@ float fcn_train_step(fcn *f, const float *x, const void *target, int B, loss_kin
 
 void model_from_fcn(model *m, const fcn *f, int with_adam)
 {
-	size_t n = f->params.n;
-
 	model_free(m);
 	snprintf(m->kind, sizeof m->kind, "fcn8");
 	m->in_channels = f->cfg.in_channels;
@@ -443,20 +441,7 @@ void model_from_fcn(model *m, const fcn *f, int with_adam)
 	m->act = f->cfg.act;
 	m->height = f->H;
 	m->width = f->W;
-	m->nparams = n;
-	m->nstats = f->nstats;
-	m->params = xmalloc_array(n, sizeof(float));
-	memcpy(m->params, f->params.p, n * sizeof(float));
-	m->stats = xmalloc_array(f->nstats, sizeof(float));
-	memcpy(m->stats, f->stats, f->nstats * sizeof(float));
-	m->has_adam = with_adam;
-	m->adam_step = with_adam ? f->params.step : 0;
-	if (with_adam) {
-		m->adam_m = xmalloc_array(n, sizeof(float));
-		m->adam_v = xmalloc_array(n, sizeof(float));
-		memcpy(m->adam_m, f->params.m, n * sizeof(float));
-		memcpy(m->adam_v, f->params.v, n * sizeof(float));
-	}
+	model_put_state(m, &f->params, f->stats, f->nstats, with_adam);
 }
 
 fcn *fcn_from_model(const model *m, int max_batch, int H, int W)
@@ -478,12 +463,6 @@ fcn *fcn_from_model(const model *m, int max_batch, int H, int W)
 	if (max_batch < 1 || max_batch > 65536)
 		die("%s: batch %d out of range 1..65536", name, max_batch);
 	fcn *f = fcn_create(&cfg, max_batch, H > 0 ? H : m->height, W > 0 ? W : m->width);
-	memcpy(f->params.p, m->params, n * sizeof(float));
-	memcpy(f->stats, m->stats, m->nstats * sizeof(float));
-	if (m->has_adam) {
-		memcpy(f->params.m, m->adam_m, n * sizeof(float));
-		memcpy(f->params.v, m->adam_v, n * sizeof(float));
-		f->params.step = m->adam_step;
-	}
+	model_get_state(m, &f->params, f->stats);
 	return f;
 }

@@ -361,18 +361,7 @@ void mlp_to_model(model *md, const mlp *m, int with_adam)
 	join(md->activations, sizeof md->activations, m->act, m->L, 1);
 	md->loss = m->loss;
 	md->classes = 0;
-	md->nparams = m->params.n;
-	md->params = xmalloc_array(m->params.n, sizeof(float));
-	memcpy(md->params, m->params.p, m->params.n * sizeof(float));
-	md->nstats = 0;
-	md->has_adam = with_adam;
-	md->adam_step = with_adam ? m->params.step : 0;
-	if (with_adam) {
-		md->adam_m = xmalloc_array(m->params.n, sizeof(float));
-		md->adam_v = xmalloc_array(m->params.n, sizeof(float));
-		memcpy(md->adam_m, m->params.m, m->params.n * sizeof(float));
-		memcpy(md->adam_v, m->params.v, m->params.n * sizeof(float));
-	}
+	model_put_state(md, &m->params, NULL, 0, with_adam);
 }
 
 mlp *mlp_from_model(const model *md, const char *path)
@@ -398,11 +387,6 @@ mlp *mlp_from_model(const model *md, const char *path)
 	m = mlp_create(ns - 1, size, act, md->loss, err, sizeof err);
 	if (!m)
 		die("%s: %s", path, err);
-	memcpy(m->params.p, md->params, md->nparams * sizeof(float));
-	if (md->has_adam) {
-		memcpy(m->params.m, md->adam_m, md->nparams * sizeof(float));
-		memcpy(m->params.v, md->adam_v, md->nparams * sizeof(float));
-		m->params.step = md->adam_step;
-	}
+	model_get_state(md, &m->params, NULL);
 	return m;
 }

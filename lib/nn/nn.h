@@ -70,7 +70,7 @@ void nn_layout_free(nn_layout *l);
 
 /* nn_params: parameters, their gradients and Adam's moments, each one
  * contiguous buffer of n floats in the same order. */
-typedef struct {
+typedef struct nn_params {
 	size_t n;
 	float *p, *g, *m, *v;
 	int64_t step;       /* Adam steps taken (for bias correction) */
