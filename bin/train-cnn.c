@@ -66,31 +66,29 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, v;
+	int c;
 
 	while ((c = getopt_long(argc, argv, ":" TRAIN_SHORTOPTS "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_CLASSES: o->classes = (int)cli_long("--classes", optarg, 2, 256); break;
+		case O_CLASSES: o->classes = trainer_arch_int(&o->tr, "--classes", optarg, 2, 256); break;
 		case O_STAGES:
-			o->net.stages = (int)cli_long("--stages", optarg, 1, CNN_MAX_STAGES);
+			o->net.stages = trainer_arch_int(&o->tr, "--stages", optarg, 1, CNN_MAX_STAGES);
 			o->given_stages = 1;
 			break;
 		case O_CONVS:
-			o->net.convs = (int)cli_long("--convs", optarg, 1, CNN_MAX_CONVS);
+			o->net.convs = trainer_arch_int(&o->tr, "--convs", optarg, 1, CNN_MAX_CONVS);
 			o->given_convs = 1;
 			break;
 		case O_FILTERS:
-			o->net.filters = (int)cli_long("--filters", optarg, 1, 4096);
+			o->net.filters = trainer_arch_int(&o->tr, "--filters", optarg, 1, 4096);
 			o->given_filters = 1;
 			break;
 		case O_ACT:
-			if ((v = act_parse(optarg)) < 0)
-				usage_die("--activation: '%s' is not relu, leaky_relu, tanh or sigmoid", optarg);
-			o->net.act = v;
+			o->net.act = trainer_arch_act(&o->tr, optarg);
 			o->given_act = 1;
 			break;
 		case O_DROPOUT:
-			o->net.dropout = (float)cli_double("--dropout", optarg, 0, 0.95);
+			o->net.dropout = (float)trainer_arch_double(&o->tr, "--dropout", optarg, 0, 0.95);
 			o->given_dropout = 1;
 			break;
 		case O_INIT: o->init = optarg; break;

@@ -46,17 +46,15 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, v;
+	int c;
 
 	while ((c = getopt_long(argc, argv, ":" TRAIN_SHORTOPTS "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_CLASSES: o->classes = (int)cli_long("--classes", optarg, 2, 255); break;
-		case O_FILTERS: o->net.filters = (int)cli_long("--filters", optarg, 1, 256); break;
-		case O_ACT:
-			if ((v = act_parse(optarg)) < 0)
-				usage_die("--activation: '%s' is not relu, leaky_relu, tanh or sigmoid", optarg);
-			o->net.act = v;
+		case O_CLASSES: o->classes = trainer_arch_int(&o->tr, "--classes", optarg, 2, 255); break;
+		case O_FILTERS:
+			o->net.filters = trainer_arch_int(&o->tr, "--filters", optarg, 1, 256);
 			break;
+		case O_ACT: o->net.act = trainer_arch_act(&o->tr, optarg); break;
 		case 'h': cli_help(usage); break;
 		case 'V': net_version(); break;
 		default:

@@ -59,24 +59,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->loss = v;
 			o->tr.model_kept = "--loss";
 			break;
-		case 'C':
-			o->classes = (int)cli_long("--classes", optarg, 2, 255);
-			o->tr.model_kept = "--classes";
-			break;
-		case O_DEPTH:
-			o->net.depth = (int)cli_long("--depth", optarg, 1, 6);
-			o->tr.model_kept = "--depth";
-			break;
+		case 'C': o->classes = trainer_arch_int(&o->tr, "--classes", optarg, 2, 255); break;
+		case O_DEPTH: o->net.depth = trainer_arch_int(&o->tr, "--depth", optarg, 1, 6); break;
 		case O_FILTERS:
-			o->net.filters = (int)cli_long("--filters", optarg, 1, 1024);
-			o->tr.model_kept = "--filters";
+			o->net.filters = trainer_arch_int(&o->tr, "--filters", optarg, 1, 1024);
 			break;
-		case O_ACT:
-			if ((v = act_parse(optarg)) < 0)
-				usage_die("--activation: '%s' is not relu, leaky_relu, tanh or sigmoid", optarg);
-			o->net.act = v;
-			o->tr.model_kept = "--activation";
-			break;
+		case O_ACT: o->net.act = trainer_arch_act(&o->tr, optarg); break;
 		case 'h': cli_help(usage); break;
 		case 'V': net_version(); break;
 		default:

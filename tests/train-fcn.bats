@@ -110,3 +110,10 @@ T="--filters 4 -j 1 -b 16"
 	assert_output --partial "unet"
 	[ ! -e "$d/x.model" ]
 }
+
+@test "train-fcn: an architecture option with --resume is a usage error" {
+	local d=$BATS_TEST_TMPDIR
+	train-fcn $T -e 1 --classes 2 -o "$d/f.model" sq.npy sqm.npy 2> /dev/null
+	run -2 train-fcn -e 2 --filters 8 --resume "$d/f.model" -o "$d/f.model" sq.npy sqm.npy
+	assert_line --index 0 --partial "--filters"
+}

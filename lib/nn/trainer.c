@@ -70,6 +70,29 @@ int trainer_option(train_options *o, int c, const char *arg, int argc, char **ar
 	return 1;
 }
 
+int trainer_arch_int(train_options *o, const char *name, const char *arg, long lo, long hi)
+{
+	o->model_kept = name;
+	return (int)cli_long(name, arg, lo, hi);
+}
+
+double trainer_arch_double(train_options *o, const char *name, const char *arg, double lo,
+			   double hi)
+{
+	o->model_kept = name;
+	return cli_double(name, arg, lo, hi);
+}
+
+int trainer_arch_act(train_options *o, const char *arg)
+{
+	int v = act_parse(arg);
+
+	if (v < 0)
+		usage_die("--activation: '%s' is not relu, leaky_relu, tanh or sigmoid", arg);
+	o->model_kept = "--activation";
+	return v;
+}
+
 void trainer_check_options(const train_options *o)
 {
 	if (!o->output)

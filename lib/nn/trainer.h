@@ -110,6 +110,13 @@ train_options train_defaults(int epochs, int batch);
 /* trainer_option: handle option c (with its value arg) if it is one of
  * TRAIN_LONGOPTS and return 1; 0 otherwise. --val takes argv[optind] too. */
 int trainer_option(train_options *o, int c, const char *arg, int argc, char **argv);
+/* the architecture options of a train-* tool (--filters, --activation,
+ * ...): the value parsed (a usage error when bad), and the option noted as
+ * one a resumed run takes from its model, so that --resume refuses it */
+int trainer_arch_int(train_options *o, const char *name, const char *arg, long lo, long hi);
+double trainer_arch_double(train_options *o, const char *name, const char *arg, double lo,
+			   double hi);
+int trainer_arch_act(train_options *o, const char *arg);
 /* trainer_check_options: the usage errors between those options. */
 void trainer_check_options(const train_options *o);
 
