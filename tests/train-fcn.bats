@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 load helper
+bats_require_minimum_version 1.5.0
 
 # Small data, made once: 48 noisy 32x40 images of one bright rectangle
 # (8-16 pixels a side) and their class maps (1 inside, 0 outside), and
