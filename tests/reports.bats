@@ -98,8 +98,7 @@ cited() {
 	assert_success
 	# the paragraph after the title, joined
 	run awk 'NR > 2 && /^$/ { exit } NR > 2 { printf "%s ", $0 }' "$RESULTS/digits/REPORT.md"
-	assert_output --partial "100 canvases of 2-3 digits, 84 wide and 64 high (numpy shape (64,84))"
-	assert_output --partial "split as M2NIST's 4000 / 800 / 200 of 5000: 80 train, 16 validation, 4 test."
+	assert_output --partial "Training: 80 canvases (64x84, 2-3 digits, labels from nonzero pixels) composed from MNIST training digits, 16 more for validation"
 	refute_output --partial "4000 train /"
 	[ "$(printf '%s' "$output" | grep -o 'train' | wc -l)" -le 3 ]
 }
