@@ -694,6 +694,16 @@ void model_get_state(const model *m, nn_params *p, float *stats)
 	}
 }
 
+void model_check_sizes(const model *m, const char *path, size_t n, size_t ns)
+{
+	if (n != m->nparams)
+		die("%s: the model has %zu parameters, but its %s header implies %zu", path,
+		    m->nparams, m->kind, n);
+	if (ns != m->nstats)
+		die("%s: the model has %zu statistics, but its %s header implies %zu", path,
+		    m->nstats, m->kind, ns);
+}
+
 void model_from_unet(model *m, const unet *u, int with_adam)
 {
 	model_free(m);
@@ -719,13 +729,8 @@ unet *unet_from_model(const model *m, int max_batch, int H, int W)
 		die("%s: the model is a%s %s, not a unet", name, m->kind[0] == 'm' ? "n" : "", m->kind);
 	if (unet_check(&cfg, err, sizeof err) < 0)
 		die("%s: the unet header has %s", name, err);
-	/* the sizes the header implies, checked before the network is
-	 * allocated: nparams and nstats were checked against the file's size */
 	unet_sizes(&cfg, &n, &ns);
-	if (n != m->nparams)
-		die("%s: the model has %zu parameters, but its unet header implies %zu", name, m->nparams, n);
-	if (ns != m->nstats)
-		die("%s: the model has %zu statistics, but its unet header implies %zu", name, m->nstats, ns);
+	model_check_sizes(m, name, n, ns);
 	if (max_batch < 1 || max_batch > 65536)
 		die("%s: batch %d out of range 1..65536", name, max_batch);
 	unet *u = unet_create(&cfg, max_batch, H > 0 ? H : m->height, W > 0 ? W : m->width);

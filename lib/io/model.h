@@ -107,4 +107,10 @@ void model_put_state(model *m, const struct nn_params *p, const float *stats, si
 		     int with_adam);
 void model_get_state(const model *m, struct nn_params *p, float *stats);
 
+/* model_check_sizes: the parameters (n) and statistics (ns) a kind's header
+ * implies are those the model holds; dies naming path otherwise. Called
+ * before the network is allocated (nparams and nstats were checked against
+ * the file's size). */
+void model_check_sizes(const model *m, const char *path, size_t n, size_t ns);
+
 #endif

@@ -494,15 +494,8 @@ static cnn_config config_of(const model *m, const char *path)
 		    path, m->out_channels, loss_name(m->loss), m->classes);
 	if (cnn_check(&cfg, err, sizeof err) < 0)
 		die("%s: the cnn header has %s", path, err);
-	/* the sizes the header implies, checked before the network is
-	 * allocated: nparams and nstats were checked against the file's size */
 	cnn_sizes(&cfg, &np, &ns);
-	if (np != m->nparams)
-		die("%s: the model has %zu parameters, but its cnn header implies %zu", path,
-		    m->nparams, np);
-	if (ns != m->nstats)
-		die("%s: the model has %zu statistics, but its cnn header implies %zu", path,
-		    m->nstats, ns);
+	model_check_sizes(m, path, np, ns);
 	return cfg;
 }
 

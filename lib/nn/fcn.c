@@ -456,10 +456,7 @@ fcn *fcn_from_model(const model *m, int max_batch, int H, int W)
 	if (fcn_check(&cfg, err, sizeof err) < 0)
 		die("%s: the fcn8 header has %s", name, err);
 	fcn_sizes(&cfg, &n, &ns);
-	if (n != m->nparams)
-		die("%s: the model has %zu parameters, but its fcn8 header implies %zu", name, m->nparams, n);
-	if (ns != m->nstats)
-		die("%s: the model has %zu statistics, but its fcn8 header implies %zu", name, m->nstats, ns);
+	model_check_sizes(m, name, n, ns);
 	if (max_batch < 1 || max_batch > 65536)
 		die("%s: batch %d out of range 1..65536", name, max_batch);
 	fcn *f = fcn_create(&cfg, max_batch, H > 0 ? H : m->height, W > 0 ? W : m->width);
