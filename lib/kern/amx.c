@@ -8,6 +8,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "amx.h"
 #include "avx512.h"
 #include "ukr.h"
 
@@ -15,22 +16,10 @@
 #define NR 64
 #define KB 32                         /* K per tile */
 
-/* the tile configuration (palette 1), loaded once per thread */
+/* the tile configuration, loaded once per thread */
 static void thread_init(void)
 {
-	struct {
-		uint8_t palette, start_row, reserved[14];
-		uint16_t colsb[16];
-		uint8_t rows[16];
-	} __attribute__((packed, aligned(64))) cfg;
-
-	memset(&cfg, 0, sizeof cfg);
-	cfg.palette = 1;
-	for (int t = 0; t < 7; t++) {
-		cfg.colsb[t] = 64;
-		cfg.rows[t] = 16;
-	}
-	_tile_loadconfig(&cfg);
+	amx_configure(7);
 }
 
 static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long ldc, int acc,

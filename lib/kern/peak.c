@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "amx.h"
 #include "kern.h"
 
 static double now(void)
@@ -79,24 +80,13 @@ static double dpbf16(double seconds)
 __attribute__((target("amx-tile,amx-bf16")))
 static double amx(double seconds)
 {
-	struct {
-		uint8_t palette, start_row, reserved[14];
-		uint16_t colsb[16];
-		uint8_t rows[16];
-	} __attribute__((packed, aligned(64))) cfg;
 	static uint16_t buf[16 * 32] __attribute__((aligned(64)));
 	long n = 0;
 	double t0 = now(), t;
 
-	memset(&cfg, 0, sizeof cfg);
-	cfg.palette = 1;
-	for (int i = 0; i < 8; i++) {
-		cfg.colsb[i] = 64;
-		cfg.rows[i] = 16;
-	}
 	for (int i = 0; i < 16 * 32; i++)
 		buf[i] = 0x3f80;
-	_tile_loadconfig(&cfg);
+	amx_configure(8);
 	_tile_zero(0);
 	_tile_zero(1);
 	_tile_zero(2);
