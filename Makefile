@@ -52,6 +52,7 @@ KFLAGS_avx2       = -O3 -mavx2 -mfma
 KFLAGS_avx512     = -O3 -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 KFLAGS_avx512bf16 = $(KFLAGS_avx512) -mavx512bf16
 KFLAGS_amx        = $(KFLAGS_avx512bf16) -mamx-tile -mamx-bf16
+KFLAGS_amx_conv   = $(KFLAGS_amx)
 KFLAGS_portable   = -O3
 KFLAGS_dist       = $(MPI_CFLAGS)
 KFLAGS_peak       = -O3

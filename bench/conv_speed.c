@@ -1,5 +1,5 @@
-/* conv_speed: the 3x3 convolution's two methods, Winograd F(2x2,3x3) and
- * im2col, side by side on the U-Nets' layer shapes, forward and weight
+/* conv_speed: the 3x3 convolution's methods, Winograd F(2x2,3x3), im2col
+ * and, where the path has one (amx in bf16), the direct one, side by side on the U-Nets' layer shapes, forward and weight
  * gradient, in the kernel path and precision given (SEGPIPE_KERNEL, -p),
  * one thread, core time, the fastest call of many.
  *
@@ -7,7 +7,8 @@
  *
  * -l: only the layer of that index (0 = the first line), for profiles.
  *
- * Prints conv<TAB>shape<TAB>pass<TAB>winograd ms<TAB>im2col ms<TAB>ratio. */
+ * Prints conv<TAB>shape<TAB>pass<TAB>winograd ms<TAB>im2col ms<TAB>ratio,
+ * then <TAB>direct ms<TAB>GFLOP/s of the direct one where it runs. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +36,16 @@ static const layer layers[] = {
 
 enum { FWD, WGRAD };
 
+enum { IM2COL, WINO, DIRECT };
+
 static void once(int pass, int wino, const layer *l, int N, float *out, const float *inp,
 		 const float *w, const float *b, float *dw)
 {
-	if (pass == FWD && wino)
+	if (pass == FWD && wino == DIRECT)
+		conv3x3_direct_forward(out, inp, w, b, l->Ci, l->Co, N, l->H, l->W, -1);
+	else if (pass == WGRAD && wino == DIRECT)
+		conv3x3_direct_weight_grad(dw, out, inp, l->Ci, l->Co, N, l->H, l->W);
+	else if (pass == FWD && wino)
 		conv3x3_winograd_forward(out, inp, w, b, l->Ci, l->Co, N, l->H, l->W, -1);
 	else if (pass == FWD)
 		conv3x3_im2col_forward(out, inp, w, b, l->Ci, l->Co, N, l->H, l->W, -1);
@@ -102,8 +109,14 @@ int main(int argc, char **argv)
 		for (int pass = FWD; pass <= WGRAD; pass++) {
 			double tw = best_ms(pass, 1, l, N, repeats, out, inp, w, b, dw);
 			double tc = best_ms(pass, 0, l, N, repeats, out, inp, w, b, dw);
-			printf("conv\t%d->%d %dx%d\t%s\t%.2f\t%.2f\t%.2f\n", l->Ci, l->Co, l->H, l->W,
+			printf("conv\t%d->%d %dx%d\t%s\t%.2f\t%.2f\t%.2f", l->Ci, l->Co, l->H, l->W,
 			       pass == FWD ? "forward" : "wgrad", tw, tc, tc / tw);
+			if (kconv_ok(l->Ci, l->Co, l->H, l->W)) {
+				double td = best_ms(pass, DIRECT, l, N, repeats, out, inp, w, b, dw);
+				printf("\t%.2f\t%.0f", td,
+				       2.0 * l->Ci * l->Co * 9 * N * l->H * l->W / (td * 1e6));
+			}
+			printf("\n");
 		}
 		free(inp); free(out); free(w); free(dw); free(b);
 	}

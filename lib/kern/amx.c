@@ -19,7 +19,7 @@
 /* the tile configuration, loaded once per thread */
 static void thread_init(void)
 {
-	amx_configure(7);
+	amx_configure(8);
 }
 
 static void ukr(int kc, const void *Ap, const void *Bp, long ldb, float *C, long ldc, int acc,

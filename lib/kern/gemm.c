@@ -32,7 +32,7 @@ static __thread void *abuf, *bbuf;
 static __thread size_t acap, bcap;
 static __thread const kern_ukr *inited[4];
 
-static void *grow(void **buf, size_t *cap, size_t n)
+void *kern_grow(void **buf, size_t *cap, size_t n)
 {
 	if (n > *cap) {
 		free(*buf);
@@ -175,7 +175,7 @@ static void gemm_nt(const kern_ukr *u, int M, int N, int K, const float *A, int 
 		float b = k0 > 0 ? 1.0f : beta;
 		size_t rows = (size_t)M + N;
 		if (u->bf16_rows) {
-			uint16_t *t = grow(&ntbuf, &ntcap, rows * kp * sizeof(uint16_t));
+			uint16_t *t = kern_grow(&ntbuf, &ntcap, rows * kp * sizeof(uint16_t));
 			for (size_t r = 0; r < rows; r++) {
 				const float *src = r < (size_t)M ? A + (long)r * lda + k0 :
 					B + (long)(r - M) * ldb + k0;
@@ -191,7 +191,7 @@ static void gemm_nt(const kern_ukr *u, int M, int N, int K, const float *A, int 
 			}
 			u->nt(M, N, kp, t, kp, t + (size_t)M * kp, kp, b, C, ldc);
 		} else {
-			float *t = grow(&ntbuf, &ntcap, rows * kp * sizeof(float));
+			float *t = kern_grow(&ntbuf, &ntcap, rows * kp * sizeof(float));
 			for (size_t r = 0; r < rows; r++) {
 				const float *src = r < (size_t)M ? A + (long)r * lda + k0 :
 					B + (long)(r - M) * ldb + k0;
@@ -278,7 +278,7 @@ static void gemm_packed(const struct kgemm_a *pa, int tb, int N, const float *B,
 	int kcmax = K < KC ? (K + ka - 1) / ka * ka : KC, ncmax = N < NC ? N : NC;
 	size_t bpanel = (size_t)kcmax * NR * elem_size(u->b_fmt);
 	int nbp = direct || Bready ? 1 : (ncmax + NR - 1) / NR;
-	char *Bp = grow(&bbuf, &bcap, bpanel * nbp);
+	char *Bp = kern_grow(&bbuf, &bcap, bpanel * nbp);
 	float tile[16 * 64] __attribute__((aligned(64)));
 
 	thread_ready(u);
@@ -390,7 +390,7 @@ void kgemm(int ta, int tb, int M, int N, int K, const float *A, int lda,
 	}
 	/* A packed into this thread's buffer */
 	struct kgemm_a a = { u, ta, M, K, lda, A, NULL, 0, 0, 0 };
-	a.p = grow(&abuf, &acap, packed_size(u, M, K));
+	a.p = kern_grow(&abuf, &acap, packed_size(u, M, K));
 	pack_all(&a);
 	gemm_packed(&a, tb, N, B, ldb, NULL, beta, C, ldc);
 }

@@ -18,6 +18,7 @@
 #ifndef SEGPIPE_UKR_H
 #define SEGPIPE_UKR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { PACK_F32, PACK_F32_BF16, PACK_BF16_PAIRS, PACK_BF16_ROWS };
@@ -70,5 +71,18 @@ extern const kern_ukr kern_avx2_f32, kern_avx2_bf16;
 extern const kern_ukr kern_avx512_f32, kern_avx512_bf16;
 extern const kern_ukr kern_avx512bf16_bf16;
 extern const kern_ukr kern_amx_bf16;
+
+/* kern_grow: a per-thread buffer (the caller's static __thread pointer and
+ * capacity) of at least n bytes, 64-byte aligned; its contents are lost */
+void *kern_grow(void **buf, size_t *cap, size_t n);
+
+/* the direct 3x3 convolution on AMX (amx_conv.c; conv.c is its face):
+ * forward of one image, out[co*ocs + y*W + x] = b[co] + the taps, the
+ * weights packed by conv.c; and the weight gradient of one image added to
+ * acc[(tap*Ci + ci)*Co + co] */
+void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics, long next,
+			   const uint16_t *wp, const float *b, int Ci, int Co, int H, int W);
+void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics,
+			 long next, int Ci, int Co, int H, int W);
 
 #endif

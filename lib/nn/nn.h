@@ -127,6 +127,13 @@ int conv3x3_winograd_ok(int Ci, int Co, int H, int W);
 // dw (Co,Ci,3,3) +=, dout (Co,N,H,W), inp (Ci,N,H,W)
 void conv3x3_winograd_weight_grad(float *dw, const float *dout, const float *inp,
 				  int Ci, int Co, int N, int H, int W);
+/* conv3x3_direct_forward, conv3x3_direct_weight_grad: the same by the
+ * kernel path's direct convolution, where kconv_ok (kern.h) says it has one
+ * (amx in bf16); conv3x3_act_forward and conv3x3_backward take it there. */
+void conv3x3_direct_forward(float *out, const float *inp, const float *w, const float *b,
+			    int Ci, int Co, int N, int H, int W, int act);
+void conv3x3_direct_weight_grad(float *dw, const float *dout, const float *inp, int Ci, int Co,
+				int N, int H, int W);
 /* conv3x3_im2col_weight_grad: the same by im2col and one product. */
 void conv3x3_im2col_weight_grad(float *dw, const float *dout, const float *inp,
 				int Ci, int Co, int N, int H, int W);

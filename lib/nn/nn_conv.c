@@ -111,12 +111,33 @@ void conv3x3_forward(float *out, const float *inp, const float *w, const float *
 	conv3x3_act_forward(out, inp, w, b, Ci, Co, N, H, W, -1);
 }
 
-/* Winograd is the faster from 7x7 up (measured on Zen 4 with the U-Net's
- * layers: 1.2x at 7x7, 1.8-2x at 14x14 and 28x28) */
+/* Which method, by bench/conv_speed (one core, batch 64): the direct
+ * convolution of the path (amx, bf16) wins at every shape of the U-Nets
+ * (1.5-3x on Winograd) but the wide, small planes: 128 channels at 16x16
+ * (Winograd 5.9 ms, direct 8.2) and 256 at 8x8 (im2col 8.3, direct 14.2,
+ * Winograd 22), measured on an AMX Xeon, 2026-12-02. Elsewhere Winograd is
+ * the faster from 7x7 up (measured on Zen 4 with the U-Net's layers: 1.2x
+ * at 7x7, 1.8-2x at 14x14 and 28x28). */
+static int direct_forward_wins(int Ci, int Co, int H, int W)
+{
+	return kconv_ok(Ci, Co, H, W) && (Ci < 128 || Co < 128 || H * W > 256);
+}
+
+/* the weight gradient: direct but at 256 channels of 8x8 (im2col 14.8 ms,
+ * direct 17.3) */
+static int direct_wgrad_wins(int Ci, int Co, int H, int W)
+{
+	return kconv_ok(Ci, Co, H, W) && (Ci < 256 || Co < 256 || H * W > 64);
+}
+
 void conv3x3_act_forward(float *out, const float *inp, const float *w, const float *b,
 			 int Ci, int Co, int N, int H, int W, int act)
 {
-	if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
+	if (direct_forward_wins(Ci, Co, H, W))
+		conv3x3_direct_forward(out, inp, w, b, Ci, Co, N, H, W, act);
+	else if (kconv_ok(Ci, Co, H, W) && H * W <= 64)
+		conv3x3_im2col_forward(out, inp, w, b, Ci, Co, N, H, W, act);
+	else if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
 		conv3x3_winograd_forward(out, inp, w, b, Ci, Co, N, H, W, act);
 	else
 		conv3x3_im2col_forward(out, inp, w, b, Ci, Co, N, H, W, act);
@@ -149,10 +170,54 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 	kgemm_a_free(wp);
 }
 
-/* The input gradient is itself a 3x3 convolution: of dout with the weights
- * flipped in space and transposed, wf (Ci, Co, 3, 3). So it runs through
- * conv3x3_act_forward (Winograd where that is faster) instead of a thin
- * K = Co sgemm and a col2im scatter. */
+/* the direct convolution of the kernel path (kern.h), one image at a time,
+ * each thread its share of the batch */
+void conv3x3_direct_forward(float *out, const float *inp, const float *w, const float *b,
+			    int Ci, int Co, int N, int H, int W, int act)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int T = nn_threads();
+	kconv_w *kw = kconv_pack_w(w, Ci, Co);
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int hi = nn_share(N, t + 1, T);
+		for (int n = nn_share(N, t, T); n < hi; n++) {
+			kconv_forward(kw, out + n * HW, (long)P, inp + n * HW, (long)P,
+				      n + 1 < hi ? (long)HW : 0, b, H, W);
+			if (act >= 0)
+				for (int co = 0; co < Co; co++) {
+					float *o = out + co * P + n * HW;
+					act_apply(o, o, HW, (act_kind)act);
+				}
+		}
+	}
+	kconv_w_free(kw);
+}
+
+/* dw += the direct path's weight gradient: per-thread sums, added in
+ * thread order */
+void conv3x3_direct_weight_grad(float *dw, const float *dout, const float *inp, int Ci, int Co,
+				int N, int H, int W)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW, na = kconv_acc_floats(Ci, Co);
+	int T = nn_threads();
+	float *part = xcalloc((size_t)T * na, sizeof(float));
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int hi = nn_share(N, t + 1, T);
+		for (int n = nn_share(N, t, T); n < hi; n++)
+			kconv_wgrad(part + t * na, dout + n * HW, (long)P, inp + n * HW, (long)P,
+				    n + 1 < hi ? (long)HW : 0, Ci, Co, H, W);
+	}
+	for (int t = 0; t < T; t++)
+		kconv_acc_add(dw, part + t * na, Ci, Co);
+	free(part);
+}
+
 /* conv3x3_im2col_weight_grad: dw (Co, Ci*9) += dout x im2col(inp)^T, the
  * threads' partial sums added in thread order */
 void conv3x3_im2col_weight_grad(float *dw, const float *dout, const float *inp,
@@ -189,7 +254,11 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 {
 	size_t P = (size_t)N * H * W, nw = (size_t)Co * Ci * 9;
 
-	if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
+	if (direct_wgrad_wins(Ci, Co, H, W))
+		conv3x3_direct_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
+	else if (kconv_ok(Ci, Co, H, W))
+		conv3x3_im2col_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
+	else if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
 		conv3x3_winograd_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
 	else
 		conv3x3_im2col_weight_grad(dw, dout, inp, Ci, Co, N, H, W);

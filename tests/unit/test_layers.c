@@ -435,6 +435,97 @@ static void test_winograd_pairs(void)
 	kern_set_precision(prec);
 }
 
+/* The direct convolution (amx, bf16), forward and weight gradient, against
+ * a double-precision reference of the bf16-rounded inputs. An entry fails
+ * when it is off by more than (K + 8) 2^-22 sum |a b| + 1e-6 (K products
+ * summed in fp32, twice the bound of test_kern for the tiles' own order of
+ * sums). Skipped, and said so, where the CPU has no AMX. */
+static double bfd(float v)
+{
+	return kern_round_bf16(v);
+}
+
+static void test_direct(void)
+{
+	if (!kern_can_run(KPATH_AMX)) {
+		printf("skip direct convolution: this CPU has no AMX (the only path with one)\n");
+		return;
+	}
+	int shapes[][4] = { { 16, 16, 28, 28 }, { 32, 48, 7, 7 }, { 64, 64, 32, 32 },
+			    { 16, 32, 1, 6 }, { 48, 16, 3, 17 }, { 128, 16, 8, 8 },
+			    { 16, 128, 14, 14 }, { 32, 32, 2, 40 } };
+	kern_path was = kern_current();
+	kern_precision prec = kern_get_precision();
+	kern_use(KPATH_AMX);
+	kern_set_precision(KERN_BF16);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 3;
+		size_t HW = (size_t)H * W, P = N * HW, nw = (size_t)Co * Ci * 9;
+		float *x = randv(Ci * P, 1.0f), *w = randv(nw, 0.5f), *b = randv(Co, 0.5f);
+		float *dy = randv(Co * P, 1.0f), *y = xmalloc(Co * P * sizeof(float));
+		float *dw = xcalloc(nw, sizeof(float)), *dw2 = xcalloc(nw, sizeof(float));
+		int ok = kconv_ok(Ci, Co, H, W), badf = 0, badw = 0;
+		conv3x3_direct_forward(y, x, w, b, Ci, Co, N, H, W, -1);
+		conv3x3_direct_weight_grad(dw, dy, x, Ci, Co, N, H, W);
+		conv3x3_direct_weight_grad(dw2, dy, x, Ci, Co, N, H, W);
+		for (int co = 0; co < Co && !badf; co++)
+			for (size_t p = 0; p < P; p++) {
+				int n = p / HW, yy = p % HW / W, xx = p % W;
+				double r = b[co], sa = fabs(b[co]);
+				for (int ci = 0; ci < Ci; ci++)
+					for (int t = 0; t < 9; t++) {
+						int sy = yy + t / 3 - 1, sx = xx + t % 3 - 1;
+						if (sy < 0 || sy >= H || sx < 0 || sx >= W)
+							continue;
+						double v = bfd(w[((size_t)co * Ci + ci) * 9 + t]) *
+							   bfd(x[ci * P + n * HW + sy * W + sx]);
+						r += v;
+						sa += fabs(v);
+					}
+				if (fabs(y[co * P + p] - r) > (9.0 * Ci + 8) * ldexp(1, -22) * sa + 1e-6) {
+					printf("    y[%d][%zu] = %.8g, reference %.8g\n", co, p, y[co * P + p], r);
+					badf = 1;
+					break;
+				}
+			}
+		for (int co = 0; co < Co && !badw; co++)
+			for (int ci = 0; ci < Ci && !badw; ci++)
+				for (int t = 0; t < 9; t++) {
+					double r = 0, sa = 0;
+					for (size_t p = 0; p < P; p++) {
+						int n = p / HW, yy = p % HW / W, xx = p % W;
+						int sy = yy + t / 3 - 1, sx = xx + t % 3 - 1;
+						if (sy < 0 || sy >= H || sx < 0 || sx >= W)
+							continue;
+						double v = bfd(dy[co * P + p]) * bfd(x[ci * P + n * HW + sy * W + sx]);
+						r += v;
+						sa += fabs(v);
+					}
+					float got = dw[((size_t)co * Ci + ci) * 9 + t];
+					if (fabs(got - r) > ((double)P + 8) * ldexp(1, -22) * sa + 1e-6) {
+						printf("    dw[%d][%d][%d] = %.8g, reference %.8g\n", co, ci, t, got, r);
+						badw = 1;
+						break;
+					}
+				}
+		int same = memcmp(dw, dw2, nw * sizeof(float)) == 0;
+		printf("%s direct convolution (amx bf16) %d->%d channels, %dx%d: kconv_ok, forward, "
+		       "weight gradient = bf16 reference, same bytes twice\n",
+		       ok && !badf && !badw && same ? "ok  " : "FAIL", Ci, Co, H, W);
+		failures += !(ok && !badf && !badw && same);
+		free(x); free(w); free(b); free(dy); free(y); free(dw); free(dw2);
+	}
+	/* what it does not take: channels not a multiple of 16, narrow planes, fp32 */
+	int refused = !kconv_ok(1, 16, 28, 28) && !kconv_ok(16, 8, 28, 28) && !kconv_ok(16, 16, 28, 5);
+	kern_set_precision(KERN_FP32);
+	refused = refused && !kconv_ok(16, 16, 28, 28);
+	printf("%s direct convolution refuses odd channel counts, planes under 6 wide and fp32\n",
+	       refused ? "ok  " : "FAIL");
+	failures += !refused;
+	kern_use(was);
+	kern_set_precision(prec);
+}
+
 /* ---- Adam ---- */
 
 static void test_adam(void)
@@ -493,6 +584,7 @@ int main(void)
 	test_winograd();
 	test_winograd_wgrad();
 	test_winograd_pairs();
+	test_direct();
 	for (int a = 0; a < 4; a++)
 		test_act(a);
 	test_concat();

@@ -1,0 +1,407 @@
+/* amx_conv.c: the direct 3x3 convolution (zero padding 1) on AMX tiles,
+ * one image at a time: bf16 products, fp32 sums, no im2col, no Winograd.
+ *
+ * An image sits in a padded grid of H+2 rows of Wp = W+2 columns, flattened:
+ * q = (y+1) Wp + (x+1). Output q takes tap (ky,kx) from input q + (ky-1) Wp
+ * + (kx-1), so 16 consecutive outputs read 16 consecutive inputs for every
+ * tap, and a tile row is one load. Every q of rows 1..H is computed, the
+ * two pad columns too (their values are dropped, 2/Wp of the work). Each
+ * channel's plane has a zero margin of OFF before q = 0 and enough after
+ * the grid for the last tiles' reads.
+ *
+ * Forward, per tap: C (16 co x 16 q) += A (16 co x 32 ci: the weights,
+ * packed by conv.c) B (16 channel pairs x 16 q). B comes from the input in
+ * channel pairs, X[cp][q] = (x[2cp][q], x[2cp+1][q]), one pair plane after
+ * another: a B tile is 16 planes' runs of 16 q. Four C tiles cover 64 q.
+ *
+ * Weight gradient, per tap: C (16 ci x 16 co) += A (16 ci x 32 q: rows of
+ * the input in bf16, Xr[ci][q + offset]) B (16 q pairs x 16 co: the output
+ * gradient in pairs of q, D[k][co] = (d[co][2k], d[co][2k+1]) counted from
+ * q = Wp, zero at the pad columns so they add nothing). */
+#include <immintrin.h>
+#include <string.h>
+
+#include "amx.h"
+#include "avx512.h"
+#include "ukr.h"
+
+#define OFF 32                       /* zero margin before q = 0 (elements) */
+
+typedef struct {
+	int Wp, L, PS;                       /* grid width, q's computed, plane stride */
+} grid;
+
+/* the grid of an H x W image whose computed run of L = H Wp outputs is
+ * read in blocks of blk */
+static grid grid_of(int H, int W, int blk)
+{
+	grid g;
+
+	g.Wp = W + 2;
+	g.L = H * g.Wp;
+	int Lr = (g.L + blk - 1) / blk * blk;
+	g.PS = (OFF + 2 * g.Wp + Lr + 1 + 15) / 16 * 16;
+	return g;
+}
+
+static __thread void *xbuf, *dbuf, *tbuf;
+static __thread size_t xcap, dcap, tcap;
+
+static void ready(void)
+{
+	static __thread int configured;
+
+	if (!configured) {
+		amx_configure(8);
+		configured = 1;
+	}
+}
+
+/* 16 floats to bf16 in the low halves of 16 words */
+static inline __m512i bf16_words(__m512 v)
+{
+	return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v));
+}
+
+/* the grid rows of one plane: `lead` zeros, H rows [0, W pixels, 0] of
+ * src (H x W), zeros up to `total` elements; 32-bit elements pair rows of
+ * a and b (b NULL: zeros). The same rows `next` floats on (the next
+ * image's, 0: none) are fetched into L2 meanwhile: a plane is one page or
+ * less, where the hardware's prefetch stops, and the activations live in L3 */
+static void plane_pairs(uint32_t *p, const float *a, const float *b, int H, int W, int lead,
+			int total, long next)
+{
+	int Wp = W + 2;
+
+	memset(p, 0, (size_t)lead * sizeof *p);
+	for (int y = 0; y < H; y++) {
+		uint32_t *r = p + lead + (long)y * Wp;
+		r[0] = 0;
+		r[W + 1] = 0;
+		for (int x = 0; x < W && next; x += 16) {
+			_mm_prefetch((const char *)(a + next + (long)y * W + x), _MM_HINT_T1);
+			if (b)
+				_mm_prefetch((const char *)(b + next + (long)y * W + x), _MM_HINT_T1);
+		}
+		for (int x = 0; x < W; x += 16) {
+			__mmask16 m = first(W - x);
+			__m512i lo = bf16_words(_mm512_maskz_loadu_ps(m, a + (long)y * W + x));
+			__m512i hi = b ? bf16_words(_mm512_maskz_loadu_ps(m, b + (long)y * W + x)) :
+					 _mm512_setzero_si512();
+			_mm512_mask_storeu_epi32(r + 1 + x, m,
+						 _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+		}
+	}
+	memset(p + lead + (long)H * Wp, 0, (size_t)(total - lead - H * Wp) * sizeof *p);
+}
+
+/* the same for one plane of 16-bit elements */
+static void plane_rows(uint16_t *p, const float *a, int H, int W, int lead, int total, long next)
+{
+	int Wp = W + 2;
+
+	memset(p, 0, (size_t)lead * sizeof *p);
+	for (int y = 0; y < H; y++) {
+		uint16_t *r = p + lead + (long)y * Wp;
+		r[0] = 0;
+		r[W + 1] = 0;
+		for (int x = 0; x < W && next; x += 16)
+			_mm_prefetch((const char *)(a + next + (long)y * W + x), _MM_HINT_T1);
+		for (int x = 0; x < W; x += 16) {
+			__mmask16 m = first(W - x);
+			__m256i h = (__m256i)_mm512_cvtneps_pbh(
+				_mm512_maskz_loadu_ps(m, a + (long)y * W + x));
+			_mm256_mask_storeu_epi16(r + 1 + x, m, h);
+		}
+	}
+	memset(p + lead + (long)H * Wp, 0, (size_t)(total - lead - H * Wp) * sizeof *p);
+}
+
+/* the tap offsets in the flattened grid */
+static void taps(int off[9], int Wp)
+{
+	for (int t = 0; t < 9; t++)
+		off[t] = (t / 3 - 1) * Wp + t % 3 - 1;
+}
+
+/* the runs of real pixels among outputs q0 .. q0+nq-1: seg[s] = { first
+ * index in the block, length, offset in the output plane }; at most
+ * nq / Wp + 2 of them */
+static int runs(int seg[][3], int q0, int nq, int Wp, int W)
+{
+	int ns = 0;
+
+	for (int r = q0 / Wp; r * Wp < q0 + nq; r++) {
+		int lo = r * Wp + 1, hi = r * Wp + W + 1;
+		lo = lo > q0 ? lo : q0;
+		hi = hi < q0 + nq ? hi : q0 + nq;
+		if (lo < hi) {
+			seg[ns][0] = lo - q0;
+			seg[ns][1] = hi - lo;
+			seg[ns][2] = (r - 1) * W + (lo - r * Wp - 1);
+			ns++;
+		}
+	}
+	return ns;
+}
+
+/* rows co0 .. co0+nr-1 of the block's outputs tmp (row stride ldt) plus
+ * the bias, into the output planes */
+static void put(float *out, long ocs, const float *tmp, int ldt, int co0, int nr, const float *b,
+		int seg[][3], int ns)
+{
+	for (int r = 0; r < nr; r++) {
+		int co = co0 + r;
+		__m512 bc = _mm512_set1_ps(b ? b[co] : 0.0f);
+		float *o = out + co * ocs;
+		for (int s = 0; s < ns; s++)
+			for (int i = 0; i < seg[s][1]; i += 16) {
+				__mmask16 m = first(seg[s][1] - i);
+				__m512 v = _mm512_maskz_loadu_ps(m, tmp + r * ldt + seg[s][0] + i);
+				_mm512_mask_storeu_ps(o + seg[s][2] + i, m, _mm512_add_ps(v, bc));
+			}
+	}
+}
+
+/* Co a multiple of 32: blocks of 32 co x 32 q in four C tiles, two A
+ * tiles (16 co each) and two B tiles (16 q each), every tile loaded used
+ * twice (measured: about the AMX peak; 16 co x 64 q, one A for four B,
+ * runs at 60% of it) */
+static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, const int *off,
+			const uint16_t *wp, const float *b, int nkc, int Co, int W, float *tmp)
+{
+	long sx = (long)g->PS * sizeof *X, wstep = (long)9 * nkc * 512;
+	int seg[16][3];
+
+	for (int q0 = g->Wp; q0 < g->Wp + g->L; q0 += 32) {
+		int nq = g->Wp + g->L - q0 < 32 ? g->Wp + g->L - q0 : 32;
+		int ns = runs(seg, q0, nq, g->Wp, W);
+		for (int cob = 0; cob < Co / 16; cob += 2) {
+			const uint16_t *wa = wp + cob * wstep;
+			_tile_zero(0);
+			_tile_zero(1);
+			_tile_zero(2);
+			_tile_zero(3);
+			for (int t = 0; t < 9; t++) {
+				const uint32_t *xb = X + OFF + q0 + off[t];
+				for (int kc = 0; kc < nkc; kc++, wa += 512) {
+					const uint32_t *xk = xb + (long)kc * 16 * g->PS;
+					_tile_loadd(4, wa, 64);
+					_tile_loadd(5, wa + wstep, 64);
+					_tile_loadd(6, xk, sx);
+					_tile_loadd(7, xk + 16, sx);
+					_tile_dpbf16ps(0, 4, 6);
+					_tile_dpbf16ps(1, 4, 7);
+					_tile_dpbf16ps(2, 5, 6);
+					_tile_dpbf16ps(3, 5, 7);
+				}
+			}
+			_tile_stored(0, tmp, 128);
+			_tile_stored(1, tmp + 16, 128);
+			_tile_stored(2, tmp + 16 * 32, 128);
+			_tile_stored(3, tmp + 16 * 32 + 16, 128);
+			put(out, ocs, tmp, 32, cob * 16, 32, b, seg, ns);
+		}
+	}
+}
+
+/* any Co (a multiple of 16): blocks of 16 co x 64 q */
+static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, const int *off,
+			const uint16_t *wp, const float *b, int nkc, int Co, int W, float *tmp)
+{
+	long sx = (long)g->PS * sizeof *X;
+	int seg[16][3];
+
+	for (int q0 = g->Wp; q0 < g->Wp + g->L; q0 += 64) {
+		int nq = g->Wp + g->L - q0 < 64 ? g->Wp + g->L - q0 : 64;
+		int ns = runs(seg, q0, nq, g->Wp, W);
+		for (int cob = 0; cob < Co / 16; cob++) {
+			const uint16_t *wa = wp + (long)cob * 9 * nkc * 512;
+			_tile_zero(0);
+			_tile_zero(1);
+			_tile_zero(2);
+			_tile_zero(3);
+			for (int t = 0; t < 9; t++) {
+				const uint32_t *xb = X + OFF + q0 + off[t];
+				for (int kc = 0; kc < nkc; kc++, wa += 512) {
+					const uint32_t *xk = xb + (long)kc * 16 * g->PS;
+					_tile_loadd(4, wa, 64);
+					_tile_loadd(5, xk, sx);
+					_tile_dpbf16ps(0, 4, 5);
+					_tile_loadd(6, xk + 16, sx);
+					_tile_dpbf16ps(1, 4, 6);
+					_tile_loadd(7, xk + 32, sx);
+					_tile_dpbf16ps(2, 4, 7);
+					_tile_loadd(5, xk + 48, sx);
+					_tile_dpbf16ps(3, 4, 5);
+				}
+			}
+			_tile_stored(0, tmp, 256);
+			_tile_stored(1, tmp + 16, 256);
+			_tile_stored(2, tmp + 32, 256);
+			_tile_stored(3, tmp + 48, 256);
+			put(out, ocs, tmp, 64, cob * 16, 16, b, seg, ns);
+		}
+	}
+}
+
+void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics, long next,
+			   const uint16_t *wp, const float *b, int Ci, int Co, int H, int W)
+{
+	int wide = Co % 32 == 0;
+	grid g = grid_of(H, W, wide ? 32 : 64);
+	int nkc = (Ci + 31) / 32, ncp = nkc * 16, off[9];
+	uint32_t *X = kern_grow(&xbuf, &xcap, (size_t)ncp * g.PS * sizeof *X);
+	float *tmp = kern_grow(&tbuf, &tcap, 16 * 64 * sizeof(float));
+
+	ready();
+	taps(off, g.Wp);
+	for (int cp = 0; cp < ncp; cp++) {
+		const float *a = 2 * cp < Ci ? inp + 2 * cp * ics : NULL;
+		const float *bb = 2 * cp + 1 < Ci ? inp + (2 * cp + 1) * ics : NULL;
+		if (a)
+			plane_pairs(X + (long)cp * g.PS, a, bb, H, W, OFF + g.Wp, g.PS, next);
+		else
+			memset(X + (long)cp * g.PS, 0, (size_t)g.PS * sizeof *X);
+	}
+	if (wide)
+		forward_2x2(out, ocs, X, &g, off, wp, b, nkc, Co, W, tmp);
+	else
+		forward_1x4(out, ocs, X, &g, off, wp, b, nkc, Co, W, tmp);
+}
+
+/* 16 x 16 32-bit words: d[j * ldd + i] = s[i * lds + j] */
+static void transpose16(uint32_t *d, long ldd, const uint32_t *s, long lds)
+{
+	__m512i r[16], t[16];
+
+	for (int i = 0; i < 16; i++)
+		r[i] = _mm512_loadu_si512(s + i * lds);
+	for (int i = 0; i < 8; i++) {
+		t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+	}
+	for (int i = 0; i < 4; i++) {
+		r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+		r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+		r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+		r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+	}
+	/* r[4a+b] now holds, in each 128-bit lane l, column 4l'.. of rows
+	 * 4a..4a+3: gather the lanes across the four groups */
+	for (int i = 0; i < 4; i++) {
+		t[i] = _mm512_shuffle_i32x4(r[i], r[4 + i], 0x88);
+		t[4 + i] = _mm512_shuffle_i32x4(r[i], r[4 + i], 0xdd);
+		t[8 + i] = _mm512_shuffle_i32x4(r[8 + i], r[12 + i], 0x88);
+		t[12 + i] = _mm512_shuffle_i32x4(r[8 + i], r[12 + i], 0xdd);
+	}
+	for (int i = 0; i < 4; i++) {
+		r[i] = _mm512_shuffle_i32x4(t[i], t[8 + i], 0x88);
+		r[8 + i] = _mm512_shuffle_i32x4(t[i], t[8 + i], 0xdd);
+		r[4 + i] = _mm512_shuffle_i32x4(t[4 + i], t[12 + i], 0x88);
+		r[12 + i] = _mm512_shuffle_i32x4(t[4 + i], t[12 + i], 0xdd);
+	}
+	for (int j = 0; j < 16; j++)
+		_mm512_storeu_si512(d + j * ldd, r[j]);
+}
+
+/* the weight gradient's tile loop, NB tiles of 16 co side by side */
+#define WGRAD_BLOCK(NB)                                                                  \
+	do {                                                                             \
+		float *c = acc + ((long)t * Ci + cib * 16) * Co + cob * 16;              \
+		const uint16_t *xa = Xr + (long)cib * 16 * g.PS + OFF + g.Wp + off[t];   \
+		const uint32_t *db = D + cob * 16;                                       \
+		_tile_loadd(0, c, sc);                                                   \
+		if (NB > 1)                                                              \
+			_tile_loadd(1, c + 16, sc);                                      \
+		if (NB > 2) {                                                            \
+			_tile_loadd(2, c + 32, sc);                                      \
+			_tile_loadd(3, c + 48, sc);                                      \
+		}                                                                        \
+		for (int s = 0; s < nk; s++, xa += 32, db += 16 * Co) {                  \
+			_tile_loadd(4, xa, sa);                                          \
+			_tile_loadd(5, db, sd);                                          \
+			_tile_dpbf16ps(0, 4, 5);                                         \
+			if (NB > 1) {                                                    \
+				_tile_loadd(6, db + 16, sd);                             \
+				_tile_dpbf16ps(1, 4, 6);                                 \
+			}                                                                \
+			if (NB > 2) {                                                    \
+				_tile_loadd(7, db + 32, sd);                             \
+				_tile_dpbf16ps(2, 4, 7);                                 \
+				_tile_loadd(5, db + 48, sd);                             \
+				_tile_dpbf16ps(3, 4, 5);                                 \
+			}                                                                \
+		}                                                                        \
+		_tile_stored(0, c, sc);                                                  \
+		if (NB > 1)                                                              \
+			_tile_stored(1, c + 16, sc);                                     \
+		if (NB > 2) {                                                            \
+			_tile_stored(2, c + 32, sc);                                     \
+			_tile_stored(3, c + 48, sc);                                     \
+		}                                                                        \
+	} while (0)
+
+void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics,
+			 long next, int Ci, int Co, int H, int W)
+{
+	grid g = grid_of(H, W, 32);
+	int Lk = (g.L + 31) / 32 * 32, nk = Lk / 32, off[9];
+	uint16_t *Xr = kern_grow(&xbuf, &xcap, (size_t)Ci * g.PS * sizeof *Xr);
+	uint16_t *Dr = kern_grow(&tbuf, &tcap, (size_t)Co * Lk * sizeof *Dr);
+	uint32_t *D = kern_grow(&dbuf, &dcap, (size_t)Lk / 2 * Co * sizeof *D);
+	long sa = (long)g.PS * sizeof *Xr, sd = (long)Co * sizeof *D, sc = (long)Co * sizeof *acc;
+
+	ready();
+	taps(off, g.Wp);
+	for (int ci = 0; ci < Ci; ci++)
+		plane_rows(Xr + (long)ci * g.PS, inp + ci * ics, H, W, OFF + g.Wp, g.PS, next);
+	/* D from rows of the output gradient counted from q = Wp: pairs of
+	 * 16-bit q's are the 32-bit words of a row, transposed to (k, co) */
+	for (int co = 0; co < Co; co++)
+		plane_rows(Dr + (long)co * Lk, dout + co * dcs, H, W, 0, Lk, next);
+	for (int k = 0; k < Lk / 2; k += 16)
+		for (int co = 0; co < Co; co += 16)
+			transpose16(D + (long)k * Co + co, Co, (const uint32_t *)Dr + (long)co * (Lk / 2) + k,
+				    Lk / 2);
+	if (Ci % 32 == 0 && Co % 32 == 0) {
+		/* 32 ci x 32 co: two A tiles, two B tiles, each used twice */
+		for (int t = 0; t < 9; t++)
+			for (int cib = 0; cib < Ci / 16; cib += 2)
+				for (int cob = 0; cob < Co / 16; cob += 2) {
+					float *c = acc + ((long)t * Ci + cib * 16) * Co + cob * 16;
+					const uint16_t *xa = Xr + (long)cib * 16 * g.PS + OFF + g.Wp + off[t];
+					const uint32_t *db = D + cob * 16;
+					long c16 = 16L * Co, x16 = 16L * g.PS;
+					_tile_loadd(0, c, sc);
+					_tile_loadd(1, c + 16, sc);
+					_tile_loadd(2, c + c16, sc);
+					_tile_loadd(3, c + c16 + 16, sc);
+					for (int s = 0; s < nk; s++, xa += 32, db += 16 * Co) {
+						_tile_loadd(4, xa, sa);
+						_tile_loadd(5, xa + x16, sa);
+						_tile_loadd(6, db, sd);
+						_tile_loadd(7, db + 16, sd);
+						_tile_dpbf16ps(0, 4, 6);
+						_tile_dpbf16ps(1, 4, 7);
+						_tile_dpbf16ps(2, 5, 6);
+						_tile_dpbf16ps(3, 5, 7);
+					}
+					_tile_stored(0, c, sc);
+					_tile_stored(1, c + 16, sc);
+					_tile_stored(2, c + c16, sc);
+					_tile_stored(3, c + c16 + 16, sc);
+				}
+		return;
+	}
+	for (int t = 0; t < 9; t++)
+		for (int cib = 0; cib < Ci / 16; cib++) {
+			int cob = 0;
+			for (; cob + 4 <= Co / 16; cob += 4)
+				WGRAD_BLOCK(4);
+			for (; cob + 2 <= Co / 16; cob += 2)
+				WGRAD_BLOCK(2);
+			for (; cob < Co / 16; cob++)
+				WGRAD_BLOCK(1);
+		}
+}

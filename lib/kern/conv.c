@@ -1,0 +1,73 @@
+/* conv.c: the face of the direct 3x3 convolution (kern.h): which path has
+ * one, the weights packed for it, the gradient's layout back to the
+ * layers'. The arithmetic is the path's own file (amx_conv.c). */
+#include <stdlib.h>
+
+#include "kern.h"
+#include "ukr.h"
+#include "util.h"
+
+struct kconv_w {
+	int Ci, Co, nkc;
+	uint16_t *p;        /* [Co/16][9][nkc][16 co][32 ci], bf16 */
+};
+
+int kconv_ok(int Ci, int Co, int H, int W)
+{
+	return kern_current() == KPATH_AMX && kern_get_precision() == KERN_BF16 && Ci > 0 &&
+	       Co > 0 && Ci % 16 == 0 && Co % 16 == 0 && H >= 1 && W >= 6;
+}
+
+kconv_w *kconv_pack_w(const float *w, int Ci, int Co)
+{
+	kconv_w *k = xcalloc(1, sizeof *k);
+	int nkc = (Ci + 31) / 32;
+	size_t n = (size_t)Co / 16 * 9 * nkc * 512;
+
+	*k = (kconv_w){ Ci, Co, nkc, NULL };
+	if (posix_memalign((void **)&k->p, 64, n * sizeof(uint16_t)) != 0)
+		die("out of memory (%zu bytes for packed weights)", n * sizeof(uint16_t));
+	uint16_t *d = k->p;
+	for (int cob = 0; cob < Co / 16; cob++)
+		for (int t = 0; t < 9; t++)
+			for (int kc = 0; kc < nkc; kc++)
+				for (int r = 0; r < 16; r++)
+					for (int c = 0; c < 32; c++) {
+						int co = cob * 16 + r, ci = kc * 32 + c;
+						*d++ = ci < Ci ? kern_to_bf16(w[((size_t)co * Ci + ci) * 9 + t]) : 0;
+					}
+	return k;
+}
+
+void kconv_w_free(kconv_w *w)
+{
+	if (w) {
+		free(w->p);
+		free(w);
+	}
+}
+
+void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, long ics,
+		   long next, const float *b, int H, int W)
+{
+	kern_amx_conv_forward(out, ocs, inp, ics, next, w->p, b, w->Ci, w->Co, H, W);
+}
+
+size_t kconv_acc_floats(int Ci, int Co)
+{
+	return (size_t)9 * Ci * Co;
+}
+
+void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics, long next,
+		 int Ci, int Co, int H, int W)
+{
+	kern_amx_conv_wgrad(acc, dout, dcs, inp, ics, next, Ci, Co, H, W);
+}
+
+void kconv_acc_add(float *dw, const float *acc, int Ci, int Co)
+{
+	for (int co = 0; co < Co; co++)
+		for (int ci = 0; ci < Ci; ci++)
+			for (int t = 0; t < 9; t++)
+				dw[((size_t)co * Ci + ci) * 9 + t] += acc[((size_t)t * Ci + ci) * Co + co];
+}
