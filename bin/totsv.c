@@ -26,6 +26,7 @@ struct options {
 	int header;
 	int index;
 	int precision;
+	int precision_given;
 	const char *file;
 };
 
@@ -46,7 +47,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'H': o->header = 1; break;
 		case 'i': o->index = 1; break;
-		case 'p': o->precision = (int)cli_long("--precision", optarg, 1, 17); break;
+		case 'p':
+			o->precision = (int)cli_long("--precision", optarg, 1, 17);
+			o->precision_given = 1;
+			break;
 		case 'h': cli_help(usage); break;
 		case 'V': cli_version(); break;
 		default: cli_bad_option(c, argv);
@@ -92,6 +96,8 @@ int main(int argc, char **argv)
 	in = input_open(o.file);
 	size = input_size(in);
 	is_u8 = input_is_u8(in);
+	cli_no_effect(o.precision_given && is_u8, "--precision",
+		      "on a uint8 stream (its values print as integers)");
 	x = xmalloc_array((size_t)size, sizeof *x);
 	/* values go out through stdio's buffer: memory is the sample, not its
 	 * text (up to 25 bytes a value) */

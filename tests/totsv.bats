@@ -88,3 +88,10 @@ print(np.array_equal(t, np.load('$T/f.npy').reshape(7, -1)))"
 		assert_line --index 0 --regexp '^totsv: '
 	done
 }
+
+@test "totsv: --precision on a uint8 stream is a usage error, not ignored" {
+	run -2 totsv --precision 3 "$IMAGES"
+	assert_line --index 0 'totsv: --precision does nothing on a uint8 stream (its values print as integers)'
+	refute_output --regexp '^[0-9]'
+	run -0 totsv --precision 3 "$T/f.npy"
+}
