@@ -337,20 +337,23 @@ void convt2x2_forward(float *out, const float *inp, const float *w, const float 
 			size_t cols = (size_t)g * HW;
 			// tmp (Co*4, g*HW) = w^T (Co*4, Ci) x inp (Ci, g*HW)
 			kgemm_with(wp, 0, cols, inp + n0 * HW, P, 0.0f, tmp, cols);
+			/* each output row whole, from the dx = 0 and dx = 1 rows
+			 * interleaved (contiguous stores) */
 			for (int co = 0; co < Co; co++)
 				for (int j = 0; j < g; j++) {
-					float *o = out + co * Pout + (size_t)(n0 + j) * 4 * HW;
-					for (int dy = 0; dy < 2; dy++)
-						for (int dx = 0; dx < 2; dx++) {
-							const float *s = tmp + (size_t)(co * 4 + dy * 2 + dx) * cols
-								+ (size_t)j * HW;
-							for (int y = 0; y < H; y++) {
-								float *orow = o + (size_t)(2 * y + dy) * W2 + dx;
-								const float *srow = s + (size_t)y * W;
-								for (int x = 0; x < W; x++)
-									orow[2 * x] = srow[x] + b[co];
+					float *o = out + co * Pout + (size_t)(n0 + j) * 4 * HW, bc = b[co];
+					for (int dy = 0; dy < 2; dy++) {
+						const float *s0 = tmp + (size_t)(co * 4 + dy * 2) * cols
+							+ (size_t)j * HW, *s1 = s0 + cols;
+						for (int y = 0; y < H; y++) {
+							float *orow = o + (size_t)(2 * y + dy) * W2;
+							const float *r0 = s0 + (size_t)y * W, *r1 = s1 + (size_t)y * W;
+							for (int x = 0; x < W; x++) {
+								orow[2 * x] = r0[x] + bc;
+								orow[2 * x + 1] = r1[x] + bc;
 							}
 						}
+					}
 				}
 		}
 	}
@@ -376,17 +379,20 @@ void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
 			for (int co = 0; co < Co; co++)
 				for (int j = 0; j < g; j++) {
 					const float *o = dout + co * Pout + (size_t)(n0 + j) * 4 * HW;
-					for (int dy = 0; dy < 2; dy++)
-						for (int dx = 0; dx < 2; dx++) {
-							float *s = dtmp + (size_t)(co * 4 + dy * 2 + dx) * cols
-								+ (size_t)j * HW;
-							for (int y = 0; y < H; y++) {
-								const float *orow = o + (size_t)(2 * y + dy) * W2 + dx;
-								float *srow = s + (size_t)y * W;
-								for (int x = 0; x < W; x++)
-									srow[x] = orow[2 * x];
+					/* each row of dout read whole, its even and odd
+					 * columns to the dx = 0 and dx = 1 rows */
+					for (int dy = 0; dy < 2; dy++) {
+						float *s0 = dtmp + (size_t)(co * 4 + dy * 2) * cols
+							+ (size_t)j * HW, *s1 = s0 + cols;
+						for (int y = 0; y < H; y++) {
+							const float *orow = o + (size_t)(2 * y + dy) * W2;
+							float *r0 = s0 + (size_t)y * W, *r1 = s1 + (size_t)y * W;
+							for (int x = 0; x < W; x++) {
+								r0[x] = orow[2 * x];
+								r1[x] = orow[2 * x + 1];
 							}
 						}
+					}
 				}
 			// dw (Ci, Co*4) += inp (Ci, g*HW) x dtmp^T (g*HW, Co*4)
 			kgemm(0, 1, Ci, 4 * Co, cols, inp + n0 * HW, P, dtmp, cols, 1.0f,
