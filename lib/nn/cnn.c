@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "canvas.h"
 #include "cnn.h"
 
 /* ---- layers ---- */
@@ -268,20 +269,6 @@ static conv_block_net block_net(cnn *c)
 	return n;
 }
 
-/* x (B,Cin,H,W) -> c->x (Cin,B,H,W) */
-static void load_input(cnn *c, const float *x, int B)
-{
-	int C = c->cfg.in_channels;
-	size_t HW = (size_t)c->H * c->W;
-	long planes = (long)C * B;
-
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int ch = (int)(pl / B), n = (int)(pl % B);
-		memcpy(c->x + pl * HW, x + ((size_t)n * C + ch) * HW, HW * sizeof(float));
-	}
-}
-
 void cnn_forward(cnn *c, const float *x, int B, int train)
 {
 	int S = c->cfg.stages, L = c->nblocks, F = cnn_features(&c->cfg), K = c->cfg.classes;
@@ -294,7 +281,7 @@ void cnn_forward(cnn *c, const float *x, int B, int train)
 	bind(c);
 	c->last_batch = B;
 	c->last_train = train;
-	load_input(c, x, B);
+	canvas_load(c->x, x, c->cfg.in_channels, B, c->H, c->W, c->H, c->W);
 	for (int i = 0; i < L; i++) {
 		conv_block *b = &c->blocks[i];
 		conv_block_forward(b, &net, B, features_train);

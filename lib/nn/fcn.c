@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "canvas.h"
 #include "fcn.h"
 
 static const int stage_convs[FCN_STAGES] = { 2, 2, 3, 3, 3 };
@@ -215,23 +216,6 @@ static conv_block_net block_net(fcn *f)
 	return n;
 }
 
-/* x (B,Cin,H,W) -> f->x (Cin,B,Hp,Wp), zero padded bottom/right */
-static void load_input(fcn *f, const float *x, int B)
-{
-	int C = f->cfg.in_channels, H = f->H, W = f->W, Hp = f->Hp, Wp = f->Wp;
-	long planes = (long)C * B;
-
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int c = (int)(pl / B), n = (int)(pl % B);
-		const float *src = x + ((size_t)n * C + c) * H * W;
-		float *dst = f->x + pl * Hp * Wp;
-		memset(dst, 0, (size_t)Hp * Wp * sizeof(float));
-		for (int y = 0; y < H; y++)
-			memcpy(dst + (size_t)y * Wp, src + (size_t)y * W, W * sizeof(float));
-	}
-}
-
 /* the last block of stage l */
 static conv_block *stage_end(fcn *f, int l)
 {
@@ -252,7 +236,7 @@ void fcn_forward(fcn *f, const float *x, int B, int train, float *logits_out)
 		die("fcn: batch of %d, but the network was made for at most %d", B, f->max_batch);
 	bind(f);
 	f->last_batch = B;
-	load_input(f, x, B);
+	canvas_load(f->x, x, f->cfg.in_channels, B, f->H, f->W, Hp, Wp);
 	for (int i = 0; i < FCN_BLOCKS; i++) {
 		conv_block *b = &f->blocks[i];
 		conv_block_forward(b, &net, B, train);
@@ -270,53 +254,16 @@ void fcn_forward(fcn *f, const float *x, int B, int train, float *logits_out)
 	conv1x1_forward(f->s8, f->pool[2], p + f->s8_w, p + f->s8_b, 4 * F, K, B, Hp >> 3, Wp >> 3);
 	add_forward(f->sum8, f->u8, f->s8, n8);
 	convt_forward(f->logits, f->sum8, p + f->up1_w, NULL, K, K, B, Hp >> 3, Wp >> 3, 16, 8, 4);
-	if (logits_out) {
-		int H = f->H, W = f->W;
-		long planes = (long)K * B;
-		#pragma omp parallel for schedule(static)
-		for (long pl = 0; pl < planes; pl++) {
-			int c = (int)(pl / B), n = (int)(pl % B);
-			float *dst = logits_out + ((size_t)n * K + c) * H * W;
-			const float *src = f->logits + pl * Hp * Wp;
-			for (int y = 0; y < H; y++)
-				memcpy(dst + (size_t)y * W, src + (size_t)y * Wp, W * sizeof(float));
-		}
-	}
+	if (logits_out)
+		canvas_store(logits_out, f->logits, K, B, f->H, f->W, Hp, Wp);
 }
 
 float fcn_loss(fcn *f, const void *target, int B, loss_kind loss)
 {
-	int C = f->cfg.out_channels, H = f->H, W = f->W, Hp = f->Hp, Wp = f->Wp;
-	size_t HW = (size_t)H * W, P = (size_t)B * HW;
-	long planes = (long)C * B;
-	float l;
-
 	if (B != f->last_batch)
 		die("fcn_loss: batch %d, but the forward pass had %d", B, f->last_batch);
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int c = (int)(pl / B), n = (int)(pl % B);
-		for (int y = 0; y < H; y++)
-			memcpy(f->crop + pl * HW + (size_t)y * W, f->logits + pl * Hp * Wp + (size_t)y * Wp,
-			       W * sizeof(float));
-		if (loss != LOSS_CE)
-			memcpy(f->tgt + pl * HW, (const float *)target + ((size_t)n * C + c) * HW,
-			       HW * sizeof(float));
-	}
-	if (loss == LOSS_BCE)
-		l = bce_loss(f->dcrop, f->crop, f->tgt, (size_t)C * P);
-	else if (loss == LOSS_MSE)
-		l = mse_loss(f->dcrop, f->crop, f->tgt, (size_t)C * P);
-	else
-		l = softmax_ce_loss(f->dcrop, f->crop, target, C, P);
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		float *d = f->dlogits + pl * Hp * Wp;
-		memset(d, 0, (size_t)Hp * Wp * sizeof(float));
-		for (int y = 0; y < H; y++)
-			memcpy(d + (size_t)y * Wp, f->dcrop + pl * HW + (size_t)y * W, W * sizeof(float));
-	}
-	return l;
+	return canvas_loss(f->dlogits, f->logits, target, f->crop, f->dcrop, f->tgt,
+			   f->cfg.out_channels, B, f->H, f->W, f->Hp, f->Wp, loss);
 }
 
 static void add_into(float *a, const float *b, size_t n)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "canvas.h"
 #include "unet.h"
 
 const char *const unet_prof_names[PROF_COUNT] = {
@@ -284,27 +285,6 @@ static conv_block_net block_net(unet *u)
 	return n;
 }
 
-/* x (B,Cin,H,W) -> u->x (Cin,B,Hp,Wp), zero padded bottom/right */
-static void load_input(unet *u, const float *x, int B)
-{
-	int C = u->cfg.in_channels, H = u->H, W = u->W, Hp = u->Hp, Wp = u->Wp;
-	long planes = (long)C * B;
-
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int c = (int)(pl / B), n = (int)(pl % B);
-		const float *src = x + ((size_t)n * C + c) * H * W;
-		float *dst = u->x + pl * Hp * Wp;
-		for (int y = 0; y < H; y++) {
-			memcpy(dst + (size_t)y * Wp, src + (size_t)y * W, W * sizeof(float));
-			if (Wp > W)
-				memset(dst + (size_t)y * Wp + W, 0, (Wp - W) * sizeof(float));
-		}
-		if (Hp > H)
-			memset(dst + (size_t)H * Wp, 0, (size_t)(Hp - H) * Wp * sizeof(float));
-	}
-}
-
 void unet_forward(unet *u, const float *x, int B, int train, float *logits_out)
 {
 	int D = u->cfg.depth, Cout = u->cfg.out_channels, F = u->cfg.filters;
@@ -314,7 +294,7 @@ void unet_forward(unet *u, const float *x, int B, int train, float *logits_out)
 		die("unet: batch of %d, but the network was made for at most %d", B, u->max_batch);
 	bind(u, B);
 	u->last_batch = B;
-	PROF(u, PROF_LAYOUT, load_input(u, x, B));
+	PROF(u, PROF_LAYOUT, canvas_load(u->x, x, u->cfg.in_channels, B, u->H, u->W, u->Hp, u->Wp));
 	for (int l = 0; l < D; l++) {
 		int h = u->Hp >> l, w = u->Wp >> l;
 		conv_block_forward(enc_block(u, l, 0), &net, B, train);
@@ -337,61 +317,19 @@ void unet_forward(unet *u, const float *x, int B, int train, float *logits_out)
 	const float *last = D == 0 ? mid_block(u, 1)->a : dec_block(u, 0, 1)->a;
 	PROF(u, PROF_HEAD_FWD, conv1x1_forward(u->logits, last, p + u->head_w, p + u->head_b,
 					       F, Cout, B, u->Hp, u->Wp));
-	if (logits_out) {
-		double t0 = u->profile ? now() : 0.0;
-		int H = u->H, W = u->W, Hp = u->Hp, Wp = u->Wp;
-		long planes = (long)Cout * B;
-		#pragma omp parallel for schedule(static)
-		for (long pl = 0; pl < planes; pl++) {
-			int c = (int)(pl / B), n = (int)(pl % B);
-			float *dst = logits_out + ((size_t)n * Cout + c) * H * W;
-			const float *src = u->logits + pl * Hp * Wp;
-			for (int y = 0; y < H; y++)
-				memcpy(dst + (size_t)y * W, src + (size_t)y * Wp, W * sizeof(float));
-		}
-		if (u->profile)
-			u->prof[PROF_LAYOUT] += now() - t0;
-	}
+	if (logits_out)
+		PROF(u, PROF_LAYOUT, canvas_store(logits_out, u->logits, Cout, B, u->H, u->W,
+						  u->Hp, u->Wp));
 }
 
 float unet_loss(unet *u, const void *target, int B, loss_kind loss)
 {
-	int C = u->cfg.out_channels, H = u->H, W = u->W, Hp = u->Hp, Wp = u->Wp;
-	size_t HW = (size_t)H * W, P = (size_t)B * HW;
-	long planes = (long)C * B;
-	double t0 = u->profile ? now() : 0.0;
 	float l;
 
 	if (B != u->last_batch)
 		die("unet_loss: batch %d, but the forward pass had %d", B, u->last_batch);
-	/* crop the logits, and for bce/mse bring the target to (C,N,H,W) */
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int c = (int)(pl / B), n = (int)(pl % B);
-		for (int y = 0; y < H; y++)
-			memcpy(u->crop + pl * HW + (size_t)y * W, u->logits + pl * Hp * Wp + (size_t)y * Wp,
-			       W * sizeof(float));
-		if (loss != LOSS_CE)
-			memcpy(u->tgt + pl * HW, (const float *)target + ((size_t)n * C + c) * HW,
-			       HW * sizeof(float));
-	}
-	if (loss == LOSS_BCE)
-		l = bce_loss(u->dcrop, u->crop, u->tgt, (size_t)C * P);
-	else if (loss == LOSS_MSE)
-		l = mse_loss(u->dcrop, u->crop, u->tgt, (size_t)C * P);
-	else
-		l = softmax_ce_loss(u->dcrop, u->crop, target, C, P);
-	/* the gradient back into the padded layout; zero in the padding */
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		float *d = u->dlogits + pl * Hp * Wp;
-		if (Hp > H || Wp > W)
-			memset(d, 0, (size_t)Hp * Wp * sizeof(float));
-		for (int y = 0; y < H; y++)
-			memcpy(d + (size_t)y * Wp, u->dcrop + pl * HW + (size_t)y * W, W * sizeof(float));
-	}
-	if (u->profile)
-		u->prof[PROF_LOSS] += now() - t0;
+	PROF(u, PROF_LOSS, l = canvas_loss(u->dlogits, u->logits, target, u->crop, u->dcrop, u->tgt,
+					   u->cfg.out_channels, B, u->H, u->W, u->Hp, u->Wp, loss));
 	return l;
 }
 
