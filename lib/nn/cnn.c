@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
+#include "canvas.h"
 #include "cnn.h"
 
 /* ---- layers ---- */
@@ -57,17 +59,6 @@ void dropout_backward(float *dinp, const float *dout, const float *mask, size_t 
 
 /* ---- the network ---- */
 
-/* conv3x3 -> batchnorm -> act, in stage `stage` */
-struct cnn_block {
-	int ci, co, stage;
-	size_t w, b, gamma, beta;   /* offsets into params */
-	size_t rmean, rvar;         /* offsets into stats */
-	const float *in;            /* forward input (ci, N, h, w) */
-	float *din;                 /* its gradient, written (NULL: first block) */
-	float *z, *a, *da;          /* conv output, activation, gradient of a (co, N, h, w) */
-	float *mean, *invstd;       /* (co) batch statistics */
-};
-
 cnn_config cnn_defaults(void)
 {
 	cnn_config c = { 1, 10, 3, 2, 32, ACT_RELU, 0.0f };
@@ -110,7 +101,7 @@ int cnn_features(const cnn_config *cfg) { return cfg->filters << (cfg->stages - 
 
 /* the layout of parameters and statistics in the documented order; with
  * blocks NULL only counted */
-static void layout(const cnn_config *c, cnn_block *blocks, size_t *np, size_t *ns,
+static void layout(const cnn_config *c, conv_block *blocks, size_t *np, size_t *ns,
 		   size_t *head_w, size_t *head_b)
 {
 	nn_layout p = { 0 }, s = { 0 };
@@ -119,13 +110,9 @@ static void layout(const cnn_config *c, cnn_block *blocks, size_t *np, size_t *n
 	for (int st = 0; st < c->stages; st++)
 		for (int j = 0; j < c->convs; j++, k++) {
 			int co = c->filters << st;
-			cnn_block b = { .ci = ci, .co = co, .stage = st };
-			b.w = nn_layout_add(&p, (size_t)co * ci * 9);
-			b.b = nn_layout_add(&p, co);
-			b.gamma = nn_layout_add(&p, co);
-			b.beta = nn_layout_add(&p, co);
-			b.rmean = nn_layout_add(&s, co);
-			b.rvar = nn_layout_add(&s, co);
+			conv_block b;
+			/* stage st runs at 1/2^st: its level */
+			conv_block_layout(&b, &p, &s, ci, co, st);
 			if (blocks)
 				blocks[k] = b;
 			ci = co;
@@ -178,13 +165,8 @@ cnn *cnn_create(const cnn_config *cfg, int max_batch, int H, int W)
 	c->folded = fbuf(np);
 	c->stats = fbuf(c->nstats);
 	for (int i = 0; i < c->nblocks; i++) {
-		cnn_block *b = &c->blocks[i];
-		size_t n = (size_t)b->co * max_batch * stage_h(c, b->stage) * stage_w(c, b->stage);
-		b->z = fbuf(n);
-		b->a = fbuf(n);
-		b->da = fbuf(n);
-		b->mean = fbuf(b->co);
-		b->invstd = fbuf(b->co);
+		conv_block *b = &c->blocks[i];
+		conv_block_alloc(b, (size_t)max_batch * stage_h(c, b->level) * stage_w(c, b->level), 1);
 	}
 	c->pool = xcalloc(S, sizeof(float *));
 	c->dpool = xcalloc(S, sizeof(float *));
@@ -209,10 +191,8 @@ void cnn_free(cnn *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < c->nblocks; i++) {
-		cnn_block *b = &c->blocks[i];
-		free(b->z); free(b->a); free(b->da); free(b->mean); free(b->invstd);
-	}
+	for (int i = 0; i < c->nblocks; i++)
+		conv_block_free(&c->blocks[i]);
 	for (int s = 0; s < c->cfg.stages; s++) {
 		free(c->pool[s]); free(c->dpool[s]); free(c->argmax[s]);
 	}
@@ -241,15 +221,8 @@ void cnn_init_params(cnn *c, uint64_t seed)
 	float *p = c->params.p;
 
 	rng_seed(&rng, seed);
-	for (int i = 0; i < c->nblocks; i++) {
-		cnn_block *b = &c->blocks[i];
-		init_kaiming(p + b->w, (size_t)b->co * b->ci * 9, b->ci * 9, &rng);
-		init_fill(p + b->b, b->co, 0.0f);
-		init_fill(p + b->gamma, b->co, 1.0f);
-		init_fill(p + b->beta, b->co, 0.0f);
-		init_fill(c->stats + b->rmean, b->co, 0.0f);
-		init_fill(c->stats + b->rvar, b->co, 1.0f);
-	}
+	for (int i = 0; i < c->nblocks; i++)
+		conv_block_init(&c->blocks[i], p, c->stats, &rng);
 	init_head(c, &rng);
 	memset(c->params.g, 0, c->params.n * sizeof(float));
 	memset(c->params.m, 0, c->params.n * sizeof(float));
@@ -273,14 +246,14 @@ void cnn_init_head(cnn *c, uint64_t seed)
 static void bind(cnn *c)
 {
 	for (int i = 0; i < c->nblocks; i++) {
-		cnn_block *b = &c->blocks[i];
+		conv_block *b = &c->blocks[i];
 		int first = i % c->cfg.convs == 0;
 		if (i == 0) {
 			b->in = c->x;
 			b->din = NULL;
 		} else if (first) {
-			b->in = c->pool[b->stage - 1];
-			b->din = c->dpool[b->stage - 1];
+			b->in = c->pool[b->level - 1];
+			b->din = c->dpool[b->level - 1];
 		} else {
 			b->in = c->blocks[i - 1].a;
 			b->din = c->blocks[i - 1].da;
@@ -288,47 +261,12 @@ static void bind(cnn *c)
 	}
 }
 
-static void block_forward(cnn *c, cnn_block *b, int N, int train)
+/* what the blocks share for a pass */
+static conv_block_net block_net(cnn *c)
 {
-	int h = stage_h(c, b->stage), w = stage_w(c, b->stage);
-	float *p = c->params.p;
-
-	if (!train) {
-		/* inference: the batch norm folded into the convolution */
-		float *f = c->folded;
-		const float *st = c->stats;
-		batchnorm_fold(f + b->w, f + b->b, p + b->w, p + b->b, p + b->gamma, p + b->beta,
-			       st + b->rmean, st + b->rvar, b->co, (size_t)b->ci * 9);
-		conv3x3_act_forward(b->a, b->in, f + b->w, f + b->b, b->ci, b->co, N, h, w, c->cfg.act);
-		return;
-	}
-	conv3x3_forward(b->z, b->in, p + b->w, p + b->b, b->ci, b->co, N, h, w);
-	bn_act_forward(b->a, b->mean, b->invstd, c->stats + b->rmean, c->stats + b->rvar, b->z,
-		       p + b->gamma, p + b->beta, b->co, (size_t)N * h * w, 1, c->cfg.act);
-}
-
-static void block_backward(cnn *c, cnn_block *b, int N)
-{
-	int h = stage_h(c, b->stage), w = stage_w(c, b->stage);
-	float *p = c->params.p, *g = c->params.g;
-
-	bn_act_backward(b->da, g + b->gamma, g + b->beta, b->da, b->z, b->a, b->mean, b->invstd,
-			p + b->gamma, b->co, (size_t)N * h * w, c->cfg.act);
-	conv3x3_backward(b->din, g + b->w, g + b->b, b->da, b->in, p + b->w, b->ci, b->co, N, h, w);
-}
-
-/* x (B,Cin,H,W) -> c->x (Cin,B,H,W) */
-static void load_input(cnn *c, const float *x, int B)
-{
-	int C = c->cfg.in_channels;
-	size_t HW = (size_t)c->H * c->W;
-	long planes = (long)C * B;
-
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int ch = (int)(pl / B), n = (int)(pl % B);
-		memcpy(c->x + pl * HW, x + ((size_t)n * C + ch) * HW, HW * sizeof(float));
-	}
+	conv_block_net n = { .p = c->params.p, .g = c->params.g, .folded = c->folded,
+			     .stats = c->stats, .act = c->cfg.act, .H = c->H, .W = c->W };
+	return n;
 }
 
 void cnn_forward(cnn *c, const float *x, int B, int train)
@@ -336,19 +274,20 @@ void cnn_forward(cnn *c, const float *x, int B, int train)
 	int S = c->cfg.stages, L = c->nblocks, F = cnn_features(&c->cfg), K = c->cfg.classes;
 	int features_train = train && !c->freeze;
 	float *p = c->params.p;
+	conv_block_net net = block_net(c);
 
 	if (B < 1 || B > c->max_batch)
 		die("cnn: batch of %d, but the network was made for at most %d", B, c->max_batch);
 	bind(c);
 	c->last_batch = B;
 	c->last_train = train;
-	load_input(c, x, B);
+	canvas_load(c->x, x, c->cfg.in_channels, B, c->H, c->W, c->H, c->W);
 	for (int i = 0; i < L; i++) {
-		cnn_block *b = &c->blocks[i];
-		block_forward(c, b, B, features_train);
-		if ((i + 1) % c->cfg.convs == 0 && b->stage + 1 < S)
-			maxpool_forward(c->pool[b->stage], c->argmax[b->stage], b->a, b->co, B,
-					stage_h(c, b->stage), stage_w(c, b->stage));
+		conv_block *b = &c->blocks[i];
+		conv_block_forward(b, &net, B, features_train);
+		if ((i + 1) % c->cfg.convs == 0 && b->level + 1 < S)
+			maxpool_forward(c->pool[b->level], c->argmax[b->level], b->a, b->co, B,
+					stage_h(c, b->level), stage_w(c, b->level));
 	}
 	gap_forward(c->feat, c->blocks[L - 1].a, F, B, stage_h(c, S - 1), stage_w(c, S - 1));
 	if (train && c->cfg.dropout > 0) {
@@ -397,6 +336,7 @@ void cnn_backward(cnn *c, int B)
 {
 	int S = c->cfg.stages, L = c->nblocks, F = cnn_features(&c->cfg), K = c->cfg.classes;
 	float *p = c->params.p, *g = c->params.g;
+	conv_block_net net = block_net(c);
 
 	if (B != c->last_batch || !c->last_train)
 		die("cnn_backward: batch %d after a forward pass of %d (%s)", B, c->last_batch,
@@ -409,15 +349,15 @@ void cnn_backward(cnn *c, int B)
 		dropout_backward(c->dfeat, c->dfeat, c->mask, (size_t)F * B);
 	gap_backward(c->blocks[L - 1].da, c->dfeat, F, B, stage_h(c, S - 1), stage_w(c, S - 1));
 	for (int i = L - 1; i >= 0; i--) {
-		cnn_block *b = &c->blocks[i];
-		block_backward(c, b, B);
+		conv_block *b = &c->blocks[i];
+		conv_block_backward(b, &net, B);
 		if (i > 0 && i % c->cfg.convs == 0) {
 			/* the first block of a stage: through the pooling into the
 			 * last block of the stage before */
-			cnn_block *prev = &c->blocks[i - 1];
-			int h = stage_h(c, prev->stage), w = stage_w(c, prev->stage);
+			conv_block *prev = &c->blocks[i - 1];
+			int h = stage_h(c, prev->level), w = stage_w(c, prev->level);
 			memset(prev->da, 0, (size_t)prev->co * B * h * w * sizeof(float));
-			maxpool_backward(prev->da, c->dpool[prev->stage], c->argmax[prev->stage],
+			maxpool_backward(prev->da, c->dpool[prev->level], c->argmax[prev->level],
 					 prev->co, B, h, w);
 		}
 	}
@@ -519,7 +459,7 @@ cnn *cnn_from_model(const model *m, const char *path, int max_batch, int H, int 
 int cnn_init_from(cnn *c, const model *m, const char *path)
 {
 	cnn_config from = config_of(m, path);
-	cnn_block *fb = xcalloc((size_t)from.stages * from.convs, sizeof *fb);
+	conv_block *fb = xcalloc((size_t)from.stages * from.convs, sizeof *fb);
 	size_t np, ns, hw, hb;
 	int L = from.stages * from.convs, copied_head = 0;
 
@@ -530,10 +470,10 @@ int cnn_init_from(cnn *c, const model *m, const char *path)
 	if (from.act != c->cfg.act)
 		die("%s: activation %s there, %s here", path, act_name(from.act), act_name(c->cfg.act));
 	for (int i = 0; i < L; i++) {
-		cnn_block *a = &fb[i], *b = &c->blocks[i];
+		conv_block *a = &fb[i], *b = &c->blocks[i];
 		if (a->ci != b->ci || a->co != b->co)
 			die("%s: layer stage %d conv %d is %dx%dx3x3 there, %dx%dx3x3 here", path,
-			    b->stage + 1, i % c->cfg.convs + 1, a->co, a->ci, b->co, b->ci);
+			    b->level + 1, i % c->cfg.convs + 1, a->co, a->ci, b->co, b->ci);
 	}
 	/* same shapes everywhere: the same offsets */
 	memcpy(c->params.p, m->params, c->head_w * sizeof(float));

@@ -84,7 +84,7 @@ void cnn_sizes(const cnn_config *cfg, size_t *nparams, size_t *nstats);
 /* cnn_features: F, the features before the head. */
 int cnn_features(const cnn_config *cfg);
 
-typedef struct cnn_block cnn_block;   /* conv3x3 + batchnorm + act (cnn.c) */
+typedef struct conv_block conv_block;   /* conv3x3 + batchnorm + act (block.h) */
 
 typedef struct {
 	cnn_config cfg;
@@ -98,7 +98,7 @@ typedef struct {
 	uint64_t seed;      /* the dropout masks' seed (with the Adam step) */
 	/* internals: see cnn.c */
 	int nblocks;
-	cnn_block *blocks;
+	conv_block *blocks;
 	float **pool;       /* per stage but the last: the pooled output */
 	float **dpool;
 	uint8_t **argmax;

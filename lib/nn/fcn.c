@@ -13,20 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
+#include "canvas.h"
 #include "fcn.h"
 
 static const int stage_convs[FCN_STAGES] = { 2, 2, 3, 3, 3 };
 static const int stage_mult[FCN_STAGES] = { 1, 2, 4, 8, 8 };
-
-struct fcn_block {
-	int ci, co, level;          /* level: the resolution 1/2^level */
-	size_t w, b, gamma, beta;   /* offsets into params */
-	size_t rmean, rvar;         /* offsets into stats */
-	const float *in;            /* forward input (ci, N, h, w) */
-	float *din;                 /* its gradient, written (NULL: first block) */
-	float *z, *a, *da;          /* (co, N, h, w) */
-	float *mean, *invstd;       /* (co) */
-};
 
 fcn_config fcn_defaults(void)
 {
@@ -61,16 +53,7 @@ static size_t build(fcn *f)
 	for (int l = 0; l <= FCN_STAGES; l++) {
 		int n = l < FCN_STAGES ? stage_convs[l] : 2, co = l < FCN_STAGES ? F * stage_mult[l] : 16 * F;
 		for (int k = 0; k < n; k++, i++) {
-			fcn_block *b = &f->blocks[i];
-			b->ci = ci;
-			b->co = co;
-			b->level = l;
-			b->w = nn_layout_add(&p, (size_t)co * ci * 9);
-			b->b = nn_layout_add(&p, co);
-			b->gamma = nn_layout_add(&p, co);
-			b->beta = nn_layout_add(&p, co);
-			b->rmean = nn_layout_add(&s, co);
-			b->rvar = nn_layout_add(&s, co);
+			conv_block_layout(&f->blocks[i], &p, &s, ci, co, l);
 			ci = co;
 		}
 	}
@@ -135,15 +118,8 @@ fcn *fcn_create(const fcn_config *cfg, int max_batch, int H, int W)
 	f->stats = fbuf(f->nstats);
 
 	size_t full = (size_t)max_batch * f->Hp * f->Wp;   /* pixels at 1/1 */
-	for (int i = 0; i < FCN_BLOCKS; i++) {
-		fcn_block *b = &f->blocks[i];
-		size_t m = (size_t)b->co * (full >> (2 * b->level));
-		b->z = fbuf(m);
-		b->a = fbuf(m);
-		b->da = fbuf(m);
-		b->mean = fbuf(b->co);
-		b->invstd = fbuf(b->co);
-	}
+	for (int i = 0; i < FCN_BLOCKS; i++)
+		conv_block_alloc(&f->blocks[i], full >> (2 * f->blocks[i].level), 1);
 	for (int l = 0; l < FCN_STAGES; l++) {
 		size_t m = (size_t)F * stage_mult[l] * (full >> (2 * (l + 1)));
 		f->pool[l] = fbuf(m);
@@ -177,10 +153,8 @@ void fcn_free(fcn *f)
 {
 	if (!f)
 		return;
-	for (int i = 0; i < FCN_BLOCKS; i++) {
-		fcn_block *b = &f->blocks[i];
-		free(b->z); free(b->a); free(b->da); free(b->mean); free(b->invstd);
-	}
+	for (int i = 0; i < FCN_BLOCKS; i++)
+		conv_block_free(&f->blocks[i]);
 	for (int l = 0; l < FCN_STAGES; l++) {
 		free(f->pool[l]); free(f->dpool[l]); free(f->argmax[l]);
 	}
@@ -199,15 +173,8 @@ void fcn_init_params(fcn *f, uint64_t seed)
 	int K = f->cfg.out_channels, F = f->cfg.filters;
 
 	rng_seed(&rng, seed);
-	for (int i = 0; i < FCN_BLOCKS; i++) {
-		fcn_block *b = &f->blocks[i];
-		init_kaiming(p + b->w, (size_t)b->co * b->ci * 9, b->ci * 9, &rng);
-		init_fill(p + b->b, b->co, 0.0f);
-		init_fill(p + b->gamma, b->co, 1.0f);
-		init_fill(p + b->beta, b->co, 0.0f);
-		init_fill(f->stats + b->rmean, b->co, 0.0f);
-		init_fill(f->stats + b->rvar, b->co, 1.0f);
-	}
+	for (int i = 0; i < FCN_BLOCKS; i++)
+		conv_block_init(&f->blocks[i], p, f->stats, &rng);
 	init_fill(p + f->s32_w, (size_t)K * 16 * F, 0.0f);
 	init_fill(p + f->s32_b, K, 0.0f);
 	init_fill(p + f->s16_w, (size_t)K * 8 * F, 0.0f);
@@ -227,7 +194,7 @@ void fcn_init_params(fcn *f, uint64_t seed)
 static void bind(fcn *f)
 {
 	for (int i = 0; i < FCN_BLOCKS; i++) {
-		fcn_block *b = &f->blocks[i], *prev = i ? &f->blocks[i - 1] : NULL;
+		conv_block *b = &f->blocks[i], *prev = i ? &f->blocks[i - 1] : NULL;
 		if (!prev) {
 			b->in = f->x;
 			b->din = NULL;
@@ -241,52 +208,16 @@ static void bind(fcn *f)
 	}
 }
 
-static void block_forward(fcn *f, fcn_block *b, int N, int train)
+/* what the blocks share for a pass */
+static conv_block_net block_net(fcn *f)
 {
-	int h = f->Hp >> b->level, w = f->Wp >> b->level;
-	float *p = f->params.p;
-
-	if (!train) {
-		float *fo = f->folded;
-		batchnorm_fold(fo + b->w, fo + b->b, p + b->w, p + b->b, p + b->gamma, p + b->beta,
-			       f->stats + b->rmean, f->stats + b->rvar, b->co, (size_t)b->ci * 9);
-		conv3x3_act_forward(b->a, b->in, fo + b->w, fo + b->b, b->ci, b->co, N, h, w, f->cfg.act);
-		return;
-	}
-	conv3x3_forward(b->z, b->in, p + b->w, p + b->b, b->ci, b->co, N, h, w);
-	bn_act_forward(b->a, b->mean, b->invstd, f->stats + b->rmean, f->stats + b->rvar, b->z,
-		       p + b->gamma, p + b->beta, b->co, (size_t)N * h * w, 1, f->cfg.act);
-}
-
-static void block_backward(fcn *f, fcn_block *b, int N)
-{
-	int h = f->Hp >> b->level, w = f->Wp >> b->level;
-	float *p = f->params.p, *g = f->params.g;
-
-	bn_act_backward(b->da, g + b->gamma, g + b->beta, b->da, b->z, b->a, b->mean, b->invstd,
-			p + b->gamma, b->co, (size_t)N * h * w, f->cfg.act);
-	conv3x3_backward(b->din, g + b->w, g + b->b, b->da, b->in, p + b->w, b->ci, b->co, N, h, w);
-}
-
-/* x (B,Cin,H,W) -> f->x (Cin,B,Hp,Wp), zero padded bottom/right */
-static void load_input(fcn *f, const float *x, int B)
-{
-	int C = f->cfg.in_channels, H = f->H, W = f->W, Hp = f->Hp, Wp = f->Wp;
-	long planes = (long)C * B;
-
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int c = (int)(pl / B), n = (int)(pl % B);
-		const float *src = x + ((size_t)n * C + c) * H * W;
-		float *dst = f->x + pl * Hp * Wp;
-		memset(dst, 0, (size_t)Hp * Wp * sizeof(float));
-		for (int y = 0; y < H; y++)
-			memcpy(dst + (size_t)y * Wp, src + (size_t)y * W, W * sizeof(float));
-	}
+	conv_block_net n = { .p = f->params.p, .g = f->params.g, .folded = f->folded,
+			     .stats = f->stats, .act = f->cfg.act, .H = f->Hp, .W = f->Wp };
+	return n;
 }
 
 /* the last block of stage l */
-static fcn_block *stage_end(fcn *f, int l)
+static conv_block *stage_end(fcn *f, int l)
 {
 	int i = -1;
 
@@ -299,15 +230,16 @@ void fcn_forward(fcn *f, const float *x, int B, int train, float *logits_out)
 {
 	int K = f->cfg.out_channels, F = f->cfg.filters, Hp = f->Hp, Wp = f->Wp;
 	float *p = f->params.p;
+	conv_block_net net = block_net(f);
 
 	if (B < 1 || B > f->max_batch)
 		die("fcn: batch of %d, but the network was made for at most %d", B, f->max_batch);
 	bind(f);
 	f->last_batch = B;
-	load_input(f, x, B);
+	canvas_load(f->x, x, f->cfg.in_channels, B, f->H, f->W, Hp, Wp);
 	for (int i = 0; i < FCN_BLOCKS; i++) {
-		fcn_block *b = &f->blocks[i];
-		block_forward(f, b, B, train);
+		conv_block *b = &f->blocks[i];
+		conv_block_forward(b, &net, B, train);
 		if (b->level < FCN_STAGES && b == stage_end(f, b->level))
 			maxpool_forward(f->pool[b->level], f->argmax[b->level], b->a, b->co, B,
 					Hp >> b->level, Wp >> b->level);
@@ -322,53 +254,16 @@ void fcn_forward(fcn *f, const float *x, int B, int train, float *logits_out)
 	conv1x1_forward(f->s8, f->pool[2], p + f->s8_w, p + f->s8_b, 4 * F, K, B, Hp >> 3, Wp >> 3);
 	add_forward(f->sum8, f->u8, f->s8, n8);
 	convt_forward(f->logits, f->sum8, p + f->up1_w, NULL, K, K, B, Hp >> 3, Wp >> 3, 16, 8, 4);
-	if (logits_out) {
-		int H = f->H, W = f->W;
-		long planes = (long)K * B;
-		#pragma omp parallel for schedule(static)
-		for (long pl = 0; pl < planes; pl++) {
-			int c = (int)(pl / B), n = (int)(pl % B);
-			float *dst = logits_out + ((size_t)n * K + c) * H * W;
-			const float *src = f->logits + pl * Hp * Wp;
-			for (int y = 0; y < H; y++)
-				memcpy(dst + (size_t)y * W, src + (size_t)y * Wp, W * sizeof(float));
-		}
-	}
+	if (logits_out)
+		canvas_store(logits_out, f->logits, K, B, f->H, f->W, Hp, Wp);
 }
 
 float fcn_loss(fcn *f, const void *target, int B, loss_kind loss)
 {
-	int C = f->cfg.out_channels, H = f->H, W = f->W, Hp = f->Hp, Wp = f->Wp;
-	size_t HW = (size_t)H * W, P = (size_t)B * HW;
-	long planes = (long)C * B;
-	float l;
-
 	if (B != f->last_batch)
 		die("fcn_loss: batch %d, but the forward pass had %d", B, f->last_batch);
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int c = (int)(pl / B), n = (int)(pl % B);
-		for (int y = 0; y < H; y++)
-			memcpy(f->crop + pl * HW + (size_t)y * W, f->logits + pl * Hp * Wp + (size_t)y * Wp,
-			       W * sizeof(float));
-		if (loss != LOSS_CE)
-			memcpy(f->tgt + pl * HW, (const float *)target + ((size_t)n * C + c) * HW,
-			       HW * sizeof(float));
-	}
-	if (loss == LOSS_BCE)
-		l = bce_loss(f->dcrop, f->crop, f->tgt, (size_t)C * P);
-	else if (loss == LOSS_MSE)
-		l = mse_loss(f->dcrop, f->crop, f->tgt, (size_t)C * P);
-	else
-		l = softmax_ce_loss(f->dcrop, f->crop, target, C, P);
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		float *d = f->dlogits + pl * Hp * Wp;
-		memset(d, 0, (size_t)Hp * Wp * sizeof(float));
-		for (int y = 0; y < H; y++)
-			memcpy(d + (size_t)y * Wp, f->dcrop + pl * HW + (size_t)y * W, W * sizeof(float));
-	}
-	return l;
+	return canvas_loss(f->dlogits, f->logits, target, f->crop, f->dcrop, f->tgt,
+			   f->cfg.out_channels, B, f->H, f->W, f->Hp, f->Wp, loss);
 }
 
 static void add_into(float *a, const float *b, size_t n)
@@ -384,6 +279,7 @@ void fcn_backward(fcn *f, int B)
 	float *p = f->params.p, *g = f->params.g;
 	size_t pool2 = (size_t)4 * F * B * (Hp >> 3) * (Wp >> 3);
 	size_t pool3 = (size_t)8 * F * B * (Hp >> 4) * (Wp >> 4);
+	conv_block_net net = block_net(f);
 
 	if (B != f->last_batch)
 		die("fcn_backward: batch %d, but the forward pass had %d", B, f->last_batch);
@@ -394,11 +290,11 @@ void fcn_backward(fcn *f, int B)
 		       Hp >> 4, Wp >> 4, 4, 2, 1);
 	convt_backward(f->ds32, g + f->up16_w, NULL, f->dsum16, f->s32, p + f->up16_w, K, K, B,
 		       Hp >> 5, Wp >> 5, 4, 2, 1);
-	fcn_block *fc7 = &f->blocks[FCN_BLOCKS - 1];
+	conv_block *fc7 = &f->blocks[FCN_BLOCKS - 1];
 	conv1x1_backward(fc7->da, g + f->s32_w, g + f->s32_b, f->ds32, fc7->a, p + f->s32_w,
 			 16 * F, K, B, Hp >> 5, Wp >> 5);
 	for (int i = FCN_BLOCKS - 1; i >= 0; i--) {
-		fcn_block *b = &f->blocks[i];
+		conv_block *b = &f->blocks[i];
 		int l = b->level;
 		if (l < FCN_STAGES && b == stage_end(f, l)) {
 			/* the skip scores' share of the pooled gradient */
@@ -414,7 +310,7 @@ void fcn_backward(fcn *f, int B)
 			memset(b->da, 0, (size_t)b->co * B * (Hp >> l) * (Wp >> l) * sizeof(float));
 			maxpool_backward(b->da, f->dpool[l], f->argmax[l], b->co, B, Hp >> l, Wp >> l);
 		}
-		block_backward(f, b, B);
+		conv_block_backward(b, &net, B);
 	}
 }
 

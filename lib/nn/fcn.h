@@ -55,7 +55,7 @@ fcn_config fcn_defaults(void);
 int fcn_check(const fcn_config *cfg, char *err, size_t errlen);
 void fcn_sizes(const fcn_config *cfg, size_t *nparams, size_t *nstats);
 
-typedef struct fcn_block fcn_block;
+typedef struct conv_block conv_block;   /* conv3x3 + batchnorm + act (block.h) */
 
 typedef struct {
 	fcn_config cfg;
@@ -64,7 +64,7 @@ typedef struct {
 	size_t nstats;
 	float *stats;
 	/* internals: see fcn.c */
-	fcn_block *blocks;
+	conv_block *blocks;
 	size_t s32_w, s32_b, up16_w, s16_w, s16_b, up8_w, s8_w, s8_b, up1_w;
 	float *pool[FCN_STAGES], *dpool[FCN_STAGES];
 	uint8_t *argmax[FCN_STAGES];

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
+#include "canvas.h"
 #include "unet.h"
 
 const char *const unet_prof_names[PROF_COUNT] = {
@@ -20,20 +22,6 @@ const char *const unet_prof_names[PROF_COUNT] = {
 	"convT forward", "convT backward", "bn+act forward", "bn+act backward",
 	"maxpool forward", "maxpool backward", "head 1x1 forward", "head 1x1 backward",
 	"loss", "adam",
-};
-
-/* conv3x3 -> batchnorm -> act, at one level of the network */
-struct unet_block {
-	int ci, co, level;
-	size_t w, b, gamma, beta;   /* offsets into params */
-	size_t rmean, rvar;         /* offsets into stats */
-	const float *in;            /* forward input (ci, N, h, w) */
-	float *din;                 /* its gradient, written (NULL: first block) */
-	float *z;                   /* conv output (co, N, h, w) */
-	float *a;                   /* activation output (co, N, h, w) */
-	float *da;                  /* gradient of a; becomes that of z in place */
-	float *mean, *invstd;       /* (co) batch statistics */
-	int a_in_cat;               /* a and da live in a concat buffer */
 };
 
 unet_config unet_defaults(void)
@@ -83,18 +71,7 @@ static double now(void)
 
 static void add_block(unet *u, nn_layout *stats, int ci, int co, int level)
 {
-	unet_block *b = &u->blocks[u->nblocks++];
-
-	memset(b, 0, sizeof *b);
-	b->ci = ci;
-	b->co = co;
-	b->level = level;
-	b->w = nn_layout_add(&u->layout, (size_t)co * ci * 9);
-	b->b = nn_layout_add(&u->layout, co);
-	b->gamma = nn_layout_add(&u->layout, co);
-	b->beta = nn_layout_add(&u->layout, co);
-	b->rmean = nn_layout_add(stats, co);
-	b->rvar = nn_layout_add(stats, co);
+	conv_block_layout(&u->blocks[u->nblocks++], &u->layout, stats, ci, co, level);
 }
 
 /* build the layout; with u->max_batch == 0 only count */
@@ -151,9 +128,9 @@ size_t unet_nparams(const unet_config *cfg)
 
 /* the blocks in forward order: encoder 2 per level, bottleneck 2, decoder 2
  * per level (from depth-1 down to 0) */
-static unet_block *enc_block(unet *u, int l, int k) { return &u->blocks[2 * l + k]; }
-static unet_block *mid_block(unet *u, int k) { return &u->blocks[2 * u->cfg.depth + k]; }
-static unet_block *dec_block(unet *u, int l, int k)
+static conv_block *enc_block(unet *u, int l, int k) { return &u->blocks[2 * l + k]; }
+static conv_block *mid_block(unet *u, int k) { return &u->blocks[2 * u->cfg.depth + k]; }
+static conv_block *dec_block(unet *u, int l, int k)
 {
 	return &u->blocks[2 * u->cfg.depth + 2 + 2 * (u->cfg.depth - 1 - l) + k];
 }
@@ -197,16 +174,10 @@ unet *unet_create(const unet_config *cfg, int max_batch, int H, int W)
 		u->argmax[l] = xcalloc((size_t)(F << l) * px / 4, 1);
 	}
 	for (int i = 0; i < u->nblocks; i++) {
-		unet_block *b = &u->blocks[i];
-		size_t n = (size_t)b->co * (full >> (2 * b->level));
-		b->z = fbuf(n);
-		b->mean = fbuf(b->co);
-		b->invstd = fbuf(b->co);
-		b->a_in_cat = b->level < D && b == enc_block(u, b->level, 1);
-		if (!b->a_in_cat) {
-			b->a = fbuf(n);
-			b->da = fbuf(n);
-		}
+		conv_block *b = &u->blocks[i];
+		/* the encoder's second block writes into the skip half of cat */
+		int a_in_cat = b->level < D && b == enc_block(u, b->level, 1);
+		conv_block_alloc(b, full >> (2 * b->level), !a_in_cat);
 	}
 	u->x = fbuf((size_t)cfg->in_channels * full);
 	u->logits = fbuf((size_t)cfg->out_channels * full);
@@ -229,16 +200,8 @@ void unet_free(unet *u)
 		free(u->dpool[l]);
 		free(u->argmax[l]);
 	}
-	for (int i = 0; i < u->nblocks; i++) {
-		unet_block *b = &u->blocks[i];
-		free(b->z);
-		free(b->mean);
-		free(b->invstd);
-		if (!b->a_in_cat) {
-			free(b->a);
-			free(b->da);
-		}
-	}
+	for (int i = 0; i < u->nblocks; i++)
+		conv_block_free(&u->blocks[i]);
 	free(u->cat); free(u->dcat); free(u->pool); free(u->dpool); free(u->argmax);
 	free(u->blocks); free(u->convt_w); free(u->convt_b);
 	free(u->x); free(u->logits); free(u->dlogits);
@@ -259,7 +222,7 @@ void unet_init_params(unet *u, uint64_t seed)
 	rng_seed(&rng, seed);
 	/* in parameter order, so the random stream follows the documented order */
 	for (int i = 0; i < u->nblocks; i++) {
-		unet_block *b = &u->blocks[i];
+		conv_block *b = &u->blocks[i];
 		/* the up-convolution of a decoder level comes before its first block */
 		for (int l = 0; l < D; l++)
 			if (b == dec_block(u, l, 0)) {
@@ -268,12 +231,7 @@ void unet_init_params(unet *u, uint64_t seed)
 					     (F << l) * 4, &rng);
 				init_fill(p + u->convt_b[l], F << l, 0.0f);
 			}
-		init_kaiming(p + b->w, (size_t)b->co * b->ci * 9, b->ci * 9, &rng);
-		init_fill(p + b->b, b->co, 0.0f);
-		init_fill(p + b->gamma, b->co, 1.0f);
-		init_fill(p + b->beta, b->co, 0.0f);
-		init_fill(u->stats + b->rmean, b->co, 0.0f);
-		init_fill(u->stats + b->rvar, b->co, 1.0f);
+		conv_block_init(b, p, u->stats, &rng);
 	}
 	init_kaiming(p + u->head_w, (size_t)u->cfg.out_channels * F, F, &rng);
 	init_fill(p + u->head_b, u->cfg.out_channels, 0.0f);
@@ -292,99 +250,60 @@ static void bind(unet *u, int N)
 
 	for (int l = 0; l < D; l++) {
 		size_t half = (size_t)(F << l) * (full >> (2 * l));
-		unet_block *a = enc_block(u, l, 0), *b = enc_block(u, l, 1);
+		conv_block *a = enc_block(u, l, 0), *b = enc_block(u, l, 1);
 		a->in = l == 0 ? u->x : u->pool[l - 1];
 		a->din = l == 0 ? NULL : u->dpool[l - 1];
 		b->in = a->a;
 		b->din = a->da;
 		b->a = u->cat[l] + half;
 		b->da = u->dcat[l] + half;
-		unet_block *c = dec_block(u, l, 0), *d = dec_block(u, l, 1);
+		conv_block *c = dec_block(u, l, 0), *d = dec_block(u, l, 1);
 		c->in = u->cat[l];
 		c->din = u->dcat[l];
 		d->in = c->a;
 		d->din = c->da;
 	}
-	unet_block *m0 = mid_block(u, 0), *m1 = mid_block(u, 1);
+	conv_block *m0 = mid_block(u, 0), *m1 = mid_block(u, 1);
 	m0->in = D == 0 ? u->x : u->pool[D - 1];
 	m0->din = D == 0 ? NULL : u->dpool[D - 1];
 	m1->in = m0->a;
 	m1->din = m0->da;
 }
 
-static void block_forward(unet *u, unet_block *b, int N, int train)
+/* what the blocks share for a pass; timed into prof[] when profiling */
+static conv_block_net block_net(unet *u)
 {
-	int h = u->Hp >> b->level, w = u->Wp >> b->level;
-	float *p = u->params.p;
+	conv_block_net n = { u->params.p, u->params.g, u->folded, u->stats, u->cfg.act,
+			     u->Hp, u->Wp, NULL, NULL, NULL, NULL };
 
-	if (!train) {
-		/* inference: the batch norm folded into the convolution, the
-		 * activation applied in the convolution's epilogue */
-		float *f = u->folded;
-		const float *st = u->stats;
-		batchnorm_fold(f + b->w, f + b->b, p + b->w, p + b->b, p + b->gamma, p + b->beta,
-			       st + b->rmean, st + b->rvar, b->co, (size_t)b->ci * 9);
-		PROF(u, PROF_CONV_FWD, conv3x3_act_forward(b->a, b->in, f + b->w, f + b->b, b->ci,
-							   b->co, N, h, w, u->cfg.act));
-		return;
+	if (u->profile) {
+		n.t_conv_fwd = &u->prof[PROF_CONV_FWD];
+		n.t_bn_act_fwd = &u->prof[PROF_BN_ACT_FWD];
+		n.t_bn_act_bwd = &u->prof[PROF_BN_ACT_BWD];
+		n.t_conv_bwd = &u->prof[PROF_CONV_BWD];
 	}
-	PROF(u, PROF_CONV_FWD, conv3x3_forward(b->z, b->in, p + b->w, p + b->b, b->ci, b->co, N, h, w));
-	PROF(u, PROF_BN_ACT_FWD, bn_act_forward(b->a, b->mean, b->invstd, u->stats + b->rmean,
-						u->stats + b->rvar, b->z, p + b->gamma, p + b->beta,
-						b->co, (size_t)N * h * w, train, u->cfg.act));
-}
-
-static void block_backward(unet *u, unet_block *b, int N)
-{
-	int h = u->Hp >> b->level, w = u->Wp >> b->level;
-	float *p = u->params.p, *g = u->params.g;
-
-	PROF(u, PROF_BN_ACT_BWD, bn_act_backward(b->da, g + b->gamma, g + b->beta, b->da, b->z, b->a,
-						 b->mean, b->invstd, p + b->gamma, b->co,
-						 (size_t)N * h * w, u->cfg.act));
-	PROF(u, PROF_CONV_BWD, conv3x3_backward(b->din, g + b->w, g + b->b, b->da, b->in, p + b->w,
-						b->ci, b->co, N, h, w));
-}
-
-/* x (B,Cin,H,W) -> u->x (Cin,B,Hp,Wp), zero padded bottom/right */
-static void load_input(unet *u, const float *x, int B)
-{
-	int C = u->cfg.in_channels, H = u->H, W = u->W, Hp = u->Hp, Wp = u->Wp;
-	long planes = (long)C * B;
-
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int c = (int)(pl / B), n = (int)(pl % B);
-		const float *src = x + ((size_t)n * C + c) * H * W;
-		float *dst = u->x + pl * Hp * Wp;
-		for (int y = 0; y < H; y++) {
-			memcpy(dst + (size_t)y * Wp, src + (size_t)y * W, W * sizeof(float));
-			if (Wp > W)
-				memset(dst + (size_t)y * Wp + W, 0, (Wp - W) * sizeof(float));
-		}
-		if (Hp > H)
-			memset(dst + (size_t)H * Wp, 0, (size_t)(Hp - H) * Wp * sizeof(float));
-	}
+	return n;
 }
 
 void unet_forward(unet *u, const float *x, int B, int train, float *logits_out)
 {
 	int D = u->cfg.depth, Cout = u->cfg.out_channels, F = u->cfg.filters;
+	conv_block_net net = block_net(u);
 
 	if (B < 1 || B > u->max_batch)
 		die("unet: batch of %d, but the network was made for at most %d", B, u->max_batch);
 	bind(u, B);
 	u->last_batch = B;
-	PROF(u, PROF_LAYOUT, load_input(u, x, B));
+	PROF(u, PROF_LAYOUT, canvas_load(u->x, x, u->cfg.in_channels, B, u->H, u->W, u->Hp, u->Wp));
 	for (int l = 0; l < D; l++) {
 		int h = u->Hp >> l, w = u->Wp >> l;
-		block_forward(u, enc_block(u, l, 0), B, train);
-		unet_block *b = enc_block(u, l, 1);
-		block_forward(u, b, B, train);
+		conv_block_forward(enc_block(u, l, 0), &net, B, train);
+		conv_block *b = enc_block(u, l, 1);
+		conv_block_forward(b, &net, B, train);
 		PROF(u, PROF_POOL_FWD, maxpool_forward(u->pool[l], u->argmax[l], b->a, F << l, B, h, w));
 	}
-	block_forward(u, mid_block(u, 0), B, train);
-	block_forward(u, mid_block(u, 1), B, train);
+	conv_block_forward(mid_block(u, 0), &net, B, train);
+	conv_block_forward(mid_block(u, 1), &net, B, train);
 	float *p = u->params.p;
 	for (int l = D - 1; l >= 0; l--) {
 		int h = u->Hp >> (l + 1), w = u->Wp >> (l + 1);
@@ -392,67 +311,25 @@ void unet_forward(unet *u, const float *x, int B, int train, float *logits_out)
 		PROF(u, PROF_CONVT_FWD, convt2x2_forward(u->cat[l], prev, p + u->convt_w[l],
 							 p + u->convt_b[l], F << (l + 1), F << l,
 							 B, h, w));
-		block_forward(u, dec_block(u, l, 0), B, train);
-		block_forward(u, dec_block(u, l, 1), B, train);
+		conv_block_forward(dec_block(u, l, 0), &net, B, train);
+		conv_block_forward(dec_block(u, l, 1), &net, B, train);
 	}
 	const float *last = D == 0 ? mid_block(u, 1)->a : dec_block(u, 0, 1)->a;
 	PROF(u, PROF_HEAD_FWD, conv1x1_forward(u->logits, last, p + u->head_w, p + u->head_b,
 					       F, Cout, B, u->Hp, u->Wp));
-	if (logits_out) {
-		double t0 = u->profile ? now() : 0.0;
-		int H = u->H, W = u->W, Hp = u->Hp, Wp = u->Wp;
-		long planes = (long)Cout * B;
-		#pragma omp parallel for schedule(static)
-		for (long pl = 0; pl < planes; pl++) {
-			int c = (int)(pl / B), n = (int)(pl % B);
-			float *dst = logits_out + ((size_t)n * Cout + c) * H * W;
-			const float *src = u->logits + pl * Hp * Wp;
-			for (int y = 0; y < H; y++)
-				memcpy(dst + (size_t)y * W, src + (size_t)y * Wp, W * sizeof(float));
-		}
-		if (u->profile)
-			u->prof[PROF_LAYOUT] += now() - t0;
-	}
+	if (logits_out)
+		PROF(u, PROF_LAYOUT, canvas_store(logits_out, u->logits, Cout, B, u->H, u->W,
+						  u->Hp, u->Wp));
 }
 
 float unet_loss(unet *u, const void *target, int B, loss_kind loss)
 {
-	int C = u->cfg.out_channels, H = u->H, W = u->W, Hp = u->Hp, Wp = u->Wp;
-	size_t HW = (size_t)H * W, P = (size_t)B * HW;
-	long planes = (long)C * B;
-	double t0 = u->profile ? now() : 0.0;
 	float l;
 
 	if (B != u->last_batch)
 		die("unet_loss: batch %d, but the forward pass had %d", B, u->last_batch);
-	/* crop the logits, and for bce/mse bring the target to (C,N,H,W) */
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		int c = (int)(pl / B), n = (int)(pl % B);
-		for (int y = 0; y < H; y++)
-			memcpy(u->crop + pl * HW + (size_t)y * W, u->logits + pl * Hp * Wp + (size_t)y * Wp,
-			       W * sizeof(float));
-		if (loss != LOSS_CE)
-			memcpy(u->tgt + pl * HW, (const float *)target + ((size_t)n * C + c) * HW,
-			       HW * sizeof(float));
-	}
-	if (loss == LOSS_BCE)
-		l = bce_loss(u->dcrop, u->crop, u->tgt, (size_t)C * P);
-	else if (loss == LOSS_MSE)
-		l = mse_loss(u->dcrop, u->crop, u->tgt, (size_t)C * P);
-	else
-		l = softmax_ce_loss(u->dcrop, u->crop, target, C, P);
-	/* the gradient back into the padded layout; zero in the padding */
-	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		float *d = u->dlogits + pl * Hp * Wp;
-		if (Hp > H || Wp > W)
-			memset(d, 0, (size_t)Hp * Wp * sizeof(float));
-		for (int y = 0; y < H; y++)
-			memcpy(d + (size_t)y * Wp, u->dcrop + pl * HW + (size_t)y * W, W * sizeof(float));
-	}
-	if (u->profile)
-		u->prof[PROF_LOSS] += now() - t0;
+	PROF(u, PROF_LOSS, l = canvas_loss(u->dlogits, u->logits, target, u->crop, u->dcrop, u->tgt,
+					   u->cfg.out_channels, B, u->H, u->W, u->Hp, u->Wp, loss));
 	return l;
 }
 
@@ -460,30 +337,31 @@ void unet_backward(unet *u, int B)
 {
 	int D = u->cfg.depth, Cout = u->cfg.out_channels, F = u->cfg.filters;
 	float *p = u->params.p, *g = u->params.g;
+	conv_block_net net = block_net(u);
 
 	if (B != u->last_batch)
 		die("unet_backward: batch %d, but the forward pass had %d", B, u->last_batch);
-	unet_block *last = D == 0 ? mid_block(u, 1) : dec_block(u, 0, 1);
+	conv_block *last = D == 0 ? mid_block(u, 1) : dec_block(u, 0, 1);
 	PROF(u, PROF_HEAD_BWD, conv1x1_backward(last->da, g + u->head_w, g + u->head_b, u->dlogits,
 						last->a, p + u->head_w, last->co, Cout, B, u->Hp, u->Wp));
 	for (int l = 0; l < D; l++) {
 		int h = u->Hp >> (l + 1), w = u->Wp >> (l + 1);
-		block_backward(u, dec_block(u, l, 1), B);
-		block_backward(u, dec_block(u, l, 0), B);
-		unet_block *prev = l == D - 1 ? mid_block(u, 1) : dec_block(u, l + 1, 1);
+		conv_block_backward(dec_block(u, l, 1), &net, B);
+		conv_block_backward(dec_block(u, l, 0), &net, B);
+		conv_block *prev = l == D - 1 ? mid_block(u, 1) : dec_block(u, l + 1, 1);
 		PROF(u, PROF_CONVT_BWD, convt2x2_backward(prev->da, g + u->convt_w[l], g + u->convt_b[l],
 							  u->dcat[l], prev->a, p + u->convt_w[l],
 							  F << (l + 1), F << l, B, h, w));
 	}
-	block_backward(u, mid_block(u, 1), B);
-	block_backward(u, mid_block(u, 0), B);
+	conv_block_backward(mid_block(u, 1), &net, B);
+	conv_block_backward(mid_block(u, 0), &net, B);
 	for (int l = D - 1; l >= 0; l--) {
 		int h = u->Hp >> l, w = u->Wp >> l;
-		unet_block *b = enc_block(u, l, 1);
+		conv_block *b = enc_block(u, l, 1);
 		/* the skip half of dcat[l] already holds the decoder's share */
 		PROF(u, PROF_POOL_BWD, maxpool_backward(b->da, u->dpool[l], u->argmax[l], F << l, B, h, w));
-		block_backward(u, b, B);
-		block_backward(u, enc_block(u, l, 0), B);
+		conv_block_backward(b, &net, B);
+		conv_block_backward(enc_block(u, l, 0), &net, B);
 	}
 }
 

@@ -63,7 +63,7 @@ enum {
 };
 extern const char *const unet_prof_names[PROF_COUNT];
 
-typedef struct unet_block unet_block;   /* conv3x3 + batchnorm + act (unet.c) */
+typedef struct conv_block conv_block;   /* conv3x3 + batchnorm + act (block.h) */
 
 typedef struct {
 	unet_config cfg;
@@ -78,7 +78,7 @@ typedef struct {
 	double prof[PROF_COUNT];
 	/* internals: see unet.c */
 	int nblocks;
-	unet_block *blocks;
+	conv_block *blocks;
 	size_t *convt_w, *convt_b;   /* offsets of the up-convolutions, per level */
 	size_t head_w, head_b;
 	float **cat, **dcat;         /* per level: [upsampled, skip] and its gradient */
