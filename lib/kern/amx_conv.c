@@ -167,10 +167,10 @@ static void put(float *out, long ocs, const float *tmp, int ldt, int co0, int nr
  * tiles (16 co each) and two B tiles (16 q each), every tile loaded used
  * twice (measured: about the AMX peak; 16 co x 64 q, one A for four B,
  * runs at 60% of it) */
-static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, const int *off,
-			const uint16_t *wp, const float *b, int nkc, int Co, int W, float *tmp)
+static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
+			int nst, const uint16_t *wp, const float *b, int Co, int W, float *tmp)
 {
-	long sx = (long)g->PS * sizeof *X, wstep = (long)9 * nkc * 512;
+	long sx = (long)g->PS * sizeof *X, wstep = (long)nst * 512;
 	int seg[16][3];
 
 	for (int q0 = g->Wp; q0 < g->Wp + g->L; q0 += 32) {
@@ -182,19 +182,16 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
 			_tile_zero(1);
 			_tile_zero(2);
 			_tile_zero(3);
-			for (int t = 0; t < 9; t++) {
-				const uint32_t *xb = X + OFF + q0 + off[t];
-				for (int kc = 0; kc < nkc; kc++, wa += 512) {
-					const uint32_t *xk = xb + (long)kc * 16 * g->PS;
-					_tile_loadd(4, wa, 64);
-					_tile_loadd(5, wa + wstep, 64);
-					_tile_loadd(6, xk, sx);
-					_tile_loadd(7, xk + 16, sx);
-					_tile_dpbf16ps(0, 4, 6);
-					_tile_dpbf16ps(1, 4, 7);
-					_tile_dpbf16ps(2, 5, 6);
-					_tile_dpbf16ps(3, 5, 7);
-				}
+			for (int st = 0; st < nst; st++, wa += 512) {
+				const uint32_t *xk = X + OFF + q0 + so[st];
+				_tile_loadd(4, wa, 64);
+				_tile_loadd(5, wa + wstep, 64);
+				_tile_loadd(6, xk, sx);
+				_tile_loadd(7, xk + 16, sx);
+				_tile_dpbf16ps(0, 4, 6);
+				_tile_dpbf16ps(1, 4, 7);
+				_tile_dpbf16ps(2, 5, 6);
+				_tile_dpbf16ps(3, 5, 7);
 			}
 			_tile_stored(0, tmp, 128);
 			_tile_stored(1, tmp + 16, 128);
@@ -209,11 +206,11 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
  * pixels of one row, never the pad columns, so the C tiles start from the
  * bias and are stored straight into the output planes; two q tiles (in
  * row order) by two co tiles a block, as forward_2x2 */
-static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g, const int *off,
-			 const uint16_t *wp, const float *b, int nkc, int Co, int H, int W,
+static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
+			 int nst, const uint16_t *wp, const float *b, int Co, int H, int W,
 			 float *bias)
 {
-	long sx = (long)g->PS * sizeof *X, wstep = (long)9 * nkc * 512, so = ocs * sizeof(float);
+	long sx = (long)g->PS * sizeof *X, wstep = (long)nst * 512, sout = ocs * sizeof(float);
 	int xt = W / 16, nt = H * xt;
 
 	for (int co = 0; co < Co; co++)
@@ -229,31 +226,27 @@ static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g,
 			_tile_loadd(1, bias + cob * 256, 64);
 			_tile_loadd(2, bias + cob * 256 + 256, 64);
 			_tile_loadd(3, bias + cob * 256 + 256, 64);
-			for (int t = 0; t < 9; t++) {
-				const uint32_t *xa = X + e0 + off[t], *xb = X + e1 + off[t];
-				for (int kc = 0; kc < nkc; kc++, wa += 512) {
-					long k = (long)kc * 16 * g->PS;
-					_tile_loadd(4, wa, 64);
-					_tile_loadd(5, wa + wstep, 64);
-					_tile_loadd(6, xa + k, sx);
-					_tile_loadd(7, xb + k, sx);
-					_tile_dpbf16ps(0, 4, 6);
-					_tile_dpbf16ps(1, 4, 7);
-					_tile_dpbf16ps(2, 5, 6);
-					_tile_dpbf16ps(3, 5, 7);
-				}
+			for (int st = 0; st < nst; st++, wa += 512) {
+				_tile_loadd(4, wa, 64);
+				_tile_loadd(5, wa + wstep, 64);
+				_tile_loadd(6, X + e0 + so[st], sx);
+				_tile_loadd(7, X + e1 + so[st], sx);
+				_tile_dpbf16ps(0, 4, 6);
+				_tile_dpbf16ps(1, 4, 7);
+				_tile_dpbf16ps(2, 5, 6);
+				_tile_dpbf16ps(3, 5, 7);
 			}
-			_tile_stored(0, o + y0 * W + x0, so);
-			_tile_stored(1, o + y1 * W + x1, so);
-			_tile_stored(2, o + 16 * ocs + y0 * W + x0, so);
-			_tile_stored(3, o + 16 * ocs + y1 * W + x1, so);
+			_tile_stored(0, o + y0 * W + x0, sout);
+			_tile_stored(1, o + y1 * W + x1, sout);
+			_tile_stored(2, o + 16 * ocs + y0 * W + x0, sout);
+			_tile_stored(3, o + 16 * ocs + y1 * W + x1, sout);
 		}
 	}
 }
 
 /* any Co (a multiple of 16): blocks of 16 co x 64 q */
-static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, const int *off,
-			const uint16_t *wp, const float *b, int nkc, int Co, int W, float *tmp)
+static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
+			int nst, const uint16_t *wp, const float *b, int Co, int W, float *tmp)
 {
 	long sx = (long)g->PS * sizeof *X;
 	int seg[16][3];
@@ -262,25 +255,22 @@ static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, 
 		int nq = g->Wp + g->L - q0 < 64 ? g->Wp + g->L - q0 : 64;
 		int ns = runs(seg, q0, nq, g->Wp, W);
 		for (int cob = 0; cob < Co / 16; cob++) {
-			const uint16_t *wa = wp + (long)cob * 9 * nkc * 512;
+			const uint16_t *wa = wp + (long)cob * nst * 512;
 			_tile_zero(0);
 			_tile_zero(1);
 			_tile_zero(2);
 			_tile_zero(3);
-			for (int t = 0; t < 9; t++) {
-				const uint32_t *xb = X + OFF + q0 + off[t];
-				for (int kc = 0; kc < nkc; kc++, wa += 512) {
-					const uint32_t *xk = xb + (long)kc * 16 * g->PS;
-					_tile_loadd(4, wa, 64);
-					_tile_loadd(5, xk, sx);
-					_tile_dpbf16ps(0, 4, 5);
-					_tile_loadd(6, xk + 16, sx);
-					_tile_dpbf16ps(1, 4, 6);
-					_tile_loadd(7, xk + 32, sx);
-					_tile_dpbf16ps(2, 4, 7);
-					_tile_loadd(5, xk + 48, sx);
-					_tile_dpbf16ps(3, 4, 5);
-				}
+			for (int st = 0; st < nst; st++, wa += 512) {
+				const uint32_t *xk = X + OFF + q0 + so[st];
+				_tile_loadd(4, wa, 64);
+				_tile_loadd(5, xk, sx);
+				_tile_dpbf16ps(0, 4, 5);
+				_tile_loadd(6, xk + 16, sx);
+				_tile_dpbf16ps(1, 4, 6);
+				_tile_loadd(7, xk + 32, sx);
+				_tile_dpbf16ps(2, 4, 7);
+				_tile_loadd(5, xk + 48, sx);
+				_tile_dpbf16ps(3, 4, 5);
 			}
 			_tile_stored(0, tmp, 256);
 			_tile_stored(1, tmp + 16, 256);
@@ -296,27 +286,49 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics, lon
 {
 	int wide = Co % 32 == 0;
 	grid g = grid_of(H, W, wide ? 32 : 64);
-	int nkc = (Ci + 31) / 32, ncp = nkc * 16, off[9];
+	int nkc = (Ci + 31) / 32, ncp = nkc * 16, off[9], nst = 0;
 	uint32_t *X = kern_grow(&xbuf, &xcap, (size_t)ncp * g.PS * sizeof *X);
 	float *tmp = kern_grow(&tbuf, &tcap, 16 * 64 * sizeof(float));
+	long so[9 * 64];
 
 	ready();
 	taps(off, g.Wp);
-	for (int cp = 0; cp < ncp; cp++) {
-		const float *a = 2 * cp < Ci ? inp + 2 * cp * ics : NULL;
-		const float *bb = 2 * cp + 1 < Ci ? inp + (2 * cp + 1) * ics : NULL;
-		if (a)
-			plane_pairs(X + (long)cp * g.PS, a, bb, H, W, OFF + g.Wp, g.PS, next);
-		else
-			memset(X + (long)cp * g.PS, 0, (size_t)g.PS * sizeof *X);
+	if (Ci == 16) {
+		/* two taps of a row in one K chunk of 32: pair planes 8..15 are
+		 * planes 0..7 one q on, so rows 8..15 of a B tile are the next
+		 * tap's; steps (ky, kx 0 and 1), (ky, kx 2 alone) (kconv_pack_w) */
+		for (int cp = 0; cp < 8; cp++)
+			plane_pairs(X + (long)cp * g.PS, inp + 2 * cp * ics, inp + (2 * cp + 1) * ics,
+				    H, W, OFF + g.Wp, g.PS, next);
+		for (int cp = 0; cp < 8; cp++) {
+			uint32_t *d = X + (long)(8 + cp) * g.PS;
+			memcpy(d, X + (long)cp * g.PS + 1, (size_t)(g.PS - 1) * sizeof *d);
+			d[g.PS - 1] = 0;
+		}
+		for (int ky = 0; ky < 3; ky++) {
+			so[nst++] = off[3 * ky];
+			so[nst++] = off[3 * ky + 2];
+		}
+	} else {
+		for (int cp = 0; cp < ncp; cp++) {
+			const float *a = 2 * cp < Ci ? inp + 2 * cp * ics : NULL;
+			const float *bb = 2 * cp + 1 < Ci ? inp + (2 * cp + 1) * ics : NULL;
+			if (a)
+				plane_pairs(X + (long)cp * g.PS, a, bb, H, W, OFF + g.Wp, g.PS, next);
+			else
+				memset(X + (long)cp * g.PS, 0, (size_t)g.PS * sizeof *X);
+		}
+		for (int t = 0; t < 9; t++)
+			for (int kc = 0; kc < nkc; kc++)
+				so[nst++] = off[t] + (long)kc * 16 * g.PS;
 	}
 	if (wide && W % 16 == 0 && H * (W / 16) % 2 == 0)
-		forward_rows(out, ocs, X, &g, off, wp, b, nkc, Co, H, W,
+		forward_rows(out, ocs, X, &g, so, nst, wp, b, Co, H, W,
 			     kern_grow(&bbuf, &bcap, (size_t)Co * 16 * sizeof(float)));
 	else if (wide)
-		forward_2x2(out, ocs, X, &g, off, wp, b, nkc, Co, W, tmp);
+		forward_2x2(out, ocs, X, &g, so, nst, wp, b, Co, W, tmp);
 	else
-		forward_1x4(out, ocs, X, &g, off, wp, b, nkc, Co, W, tmp);
+		forward_1x4(out, ocs, X, &g, so, nst, wp, b, Co, W, tmp);
 }
 
 /* 16 x 16 32-bit words: d[j * ldd + i] = s[i * lds + j] */

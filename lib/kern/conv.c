@@ -9,7 +9,8 @@
 
 struct kconv_w {
 	int Ci, Co, nkc;
-	uint16_t *p;        /* [Co/16][9][nkc][16 co][32 ci], bf16 */
+	uint16_t *p;        /* [Co/16][9][nkc][16 co][32 ci], bf16; Ci 16:
+	                     * [Co/16][3 ky][2][16 co][32] (amx_conv.c) */
 };
 
 int kconv_ok(int Ci, int Co, int H, int W)
@@ -21,21 +22,34 @@ int kconv_ok(int Ci, int Co, int H, int W)
 kconv_w *kconv_pack_w(const float *w, int Ci, int Co)
 {
 	kconv_w *k = xcalloc(1, sizeof *k);
-	int nkc = (Ci + 31) / 32;
-	size_t n = (size_t)Co / 16 * 9 * nkc * 512;
+	int nkc = (Ci + 31) / 32, nst = Ci == 16 ? 6 : 9 * nkc;
+	size_t n = (size_t)Co / 16 * nst * 512;
 
 	*k = (kconv_w){ Ci, Co, nkc, NULL };
 	if (posix_memalign((void **)&k->p, 64, n * sizeof(uint16_t)) != 0)
 		die("out of memory (%zu bytes for packed weights)", n * sizeof(uint16_t));
 	uint16_t *d = k->p;
 	for (int cob = 0; cob < Co / 16; cob++)
-		for (int t = 0; t < 9; t++)
-			for (int kc = 0; kc < nkc; kc++)
-				for (int r = 0; r < 16; r++)
-					for (int c = 0; c < 32; c++) {
-						int co = cob * 16 + r, ci = kc * 32 + c;
-						*d++ = ci < Ci ? kern_to_bf16(w[((size_t)co * Ci + ci) * 9 + t]) : 0;
+		for (int st = 0; st < nst; st++)
+			for (int r = 0; r < 16; r++)
+				for (int c = 0; c < 32; c++) {
+					int co = cob * 16 + r, ci, t;
+					if (Ci == 16) {
+						/* step (ky, j): j 0 holds taps kx 0 and 1,
+						 * j 1 tap kx 2 and zeros (amx_conv.c) */
+						int ky = st / 2, j = st % 2;
+						ci = c % 16;
+						t = 3 * ky + (j ? 2 : c / 16);
+						if (j && c >= 16) {
+							*d++ = 0;
+							continue;
+						}
+					} else {
+						t = st / nkc;
+						ci = st % nkc * 32 + c;
 					}
+					*d++ = ci < Ci ? kern_to_bf16(w[((size_t)co * Ci + ci) * 9 + t]) : 0;
+				}
 	return k;
 }
 
