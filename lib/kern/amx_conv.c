@@ -64,57 +64,45 @@ static inline __m512i bf16_words(__m512 v)
 }
 
 /* the grid rows of one plane: `lead` zeros, H rows [0, W pixels, 0] of
- * src (H x W), zeros up to `total` elements; 32-bit elements pair rows of
- * a and b (b NULL: zeros). The same rows `next` floats on (the next
- * image's, 0: none) are fetched into L2 meanwhile: a plane is one page or
- * less, where the hardware's prefetch stops, and the activations live in L3 */
-static void plane_pairs(uint32_t *p, const float *a, const float *b, int H, int W, int lead,
-			int total, long next)
+ * a (H x W), zeros up to `total` elements of es bytes: 4, bf16 pairs of
+ * a's and b's pixels (b NULL: zeros); 2, a's pixels in bf16 */
+static inline void plane(void *p, int es, const float *a, const float *b, int H, int W,
+			 int lead, int total)
 {
+	char *c = p;
 	int Wp = W + 2;
 
-	memset(p, 0, (size_t)lead * sizeof *p);
+	memset(c, 0, (size_t)lead * es);
 	for (int y = 0; y < H; y++) {
-		uint32_t *r = p + lead + (long)y * Wp;
-		r[0] = 0;
-		r[W + 1] = 0;
-		for (int x = 0; x < W && next; x += 16) {
-			_mm_prefetch((const char *)(a + next + (long)y * W + x), _MM_HINT_T1);
-			if (b)
-				_mm_prefetch((const char *)(b + next + (long)y * W + x), _MM_HINT_T1);
-		}
+		char *r = c + ((long)lead + (long)y * Wp) * es;
+		memset(r, 0, es);
+		memset(r + (long)(W + 1) * es, 0, es);
 		for (int x = 0; x < W; x += 16) {
 			__mmask16 m = first(W - x);
-			__m512i lo = bf16_words(_mm512_maskz_loadu_ps(m, a + (long)y * W + x));
+			__m512 va = _mm512_maskz_loadu_ps(m, a + (long)y * W + x);
+			if (es == 2) {
+				_mm256_mask_storeu_epi16(r + (1L + x) * 2, m,
+							 (__m256i)_mm512_cvtneps_pbh(va));
+				continue;
+			}
 			__m512i hi = b ? bf16_words(_mm512_maskz_loadu_ps(m, b + (long)y * W + x)) :
 					 _mm512_setzero_si512();
-			_mm512_mask_storeu_epi32(r + 1 + x, m,
-						 _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+			_mm512_mask_storeu_epi32(r + (1L + x) * 4, m,
+						 _mm512_or_si512(bf16_words(va), _mm512_slli_epi32(hi, 16)));
 		}
 	}
-	memset(p + lead + (long)H * Wp, 0, (size_t)(total - lead - H * Wp) * sizeof *p);
+	memset(c + ((long)lead + (long)H * Wp) * es, 0, (size_t)(total - lead - H * Wp) * es);
 }
 
-/* the same for one plane of 16-bit elements */
-static void plane_rows(uint16_t *p, const float *a, int H, int W, int lead, int total, long next)
+static void plane_pairs(uint32_t *p, const float *a, const float *b, int H, int W, int lead,
+			int total)
 {
-	int Wp = W + 2;
+	plane(p, 4, a, b, H, W, lead, total);
+}
 
-	memset(p, 0, (size_t)lead * sizeof *p);
-	for (int y = 0; y < H; y++) {
-		uint16_t *r = p + lead + (long)y * Wp;
-		r[0] = 0;
-		r[W + 1] = 0;
-		for (int x = 0; x < W && next; x += 16)
-			_mm_prefetch((const char *)(a + next + (long)y * W + x), _MM_HINT_T1);
-		for (int x = 0; x < W; x += 16) {
-			__mmask16 m = first(W - x);
-			__m256i h = (__m256i)_mm512_cvtneps_pbh(
-				_mm512_maskz_loadu_ps(m, a + (long)y * W + x));
-			_mm256_mask_storeu_epi16(r + 1 + x, m, h);
-		}
-	}
-	memset(p + lead + (long)H * Wp, 0, (size_t)(total - lead - H * Wp) * sizeof *p);
+static void plane_rows(uint16_t *p, const float *a, int H, int W, int lead, int total)
+{
+	plane(p, 2, a, NULL, H, W, lead, total);
 }
 
 /* the tap offsets in the flattened grid */
@@ -281,7 +269,7 @@ static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, 
 	}
 }
 
-void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics, long next,
+void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
 			   const uint16_t *wp, const float *b, int Ci, int Co, int H, int W)
 {
 	int wide = Co % 32 == 0;
@@ -299,7 +287,7 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics, lon
 		 * tap's; steps (ky, kx 0 and 1), (ky, kx 2 alone) (kconv_pack_w) */
 		for (int cp = 0; cp < 8; cp++)
 			plane_pairs(X + (long)cp * g.PS, inp + 2 * cp * ics, inp + (2 * cp + 1) * ics,
-				    H, W, OFF + g.Wp, g.PS, next);
+				    H, W, OFF + g.Wp, g.PS);
 		for (int cp = 0; cp < 8; cp++) {
 			uint32_t *d = X + (long)(8 + cp) * g.PS;
 			memcpy(d, X + (long)cp * g.PS + 1, (size_t)(g.PS - 1) * sizeof *d);
@@ -314,7 +302,7 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics, lon
 			const float *a = 2 * cp < Ci ? inp + 2 * cp * ics : NULL;
 			const float *bb = 2 * cp + 1 < Ci ? inp + (2 * cp + 1) * ics : NULL;
 			if (a)
-				plane_pairs(X + (long)cp * g.PS, a, bb, H, W, OFF + g.Wp, g.PS, next);
+				plane_pairs(X + (long)cp * g.PS, a, bb, H, W, OFF + g.Wp, g.PS);
 			else
 				memset(X + (long)cp * g.PS, 0, (size_t)g.PS * sizeof *X);
 		}
@@ -404,7 +392,7 @@ static void transpose16(uint32_t *d, long ldd, const uint32_t *s, long lds)
 	} while (0)
 
 void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics,
-			 long next, int Ci, int Co, int H, int W)
+			 int Ci, int Co, int H, int W)
 {
 	grid g = grid_of(H, W, 32);
 	int Lk = (g.L + 31) / 32 * 32, nk = Lk / 32, off[9];
@@ -416,11 +404,11 @@ void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *i
 	ready();
 	taps(off, g.Wp);
 	for (int ci = 0; ci < Ci; ci++)
-		plane_rows(Xr + (long)ci * g.PS, inp + ci * ics, H, W, OFF + g.Wp, g.PS, next);
+		plane_rows(Xr + (long)ci * g.PS, inp + ci * ics, H, W, OFF + g.Wp, g.PS);
 	/* D from rows of the output gradient counted from q = Wp: pairs of
 	 * 16-bit q's are the 32-bit words of a row, transposed to (k, co) */
 	for (int co = 0; co < Co; co++)
-		plane_rows(Dr + (long)co * Lk, dout + co * dcs, H, W, 0, Lk, next);
+		plane_rows(Dr + (long)co * Lk, dout + co * dcs, H, W, 0, Lk);
 	for (int k = 0; k < Lk / 2; k += 16)
 		for (int co = 0; co < Co; co += 16)
 			transpose16(D + (long)k * Co + co, Co, (const uint32_t *)Dr + (long)co * (Lk / 2) + k,

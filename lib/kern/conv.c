@@ -62,9 +62,9 @@ void kconv_w_free(kconv_w *w)
 }
 
 void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, long ics,
-		   long next, const float *b, int H, int W)
+		   const float *b, int H, int W)
 {
-	kern_amx_conv_forward(out, ocs, inp, ics, next, w->p, b, w->Ci, w->Co, H, W);
+	kern_amx_conv_forward(out, ocs, inp, ics, w->p, b, w->Ci, w->Co, H, W);
 }
 
 size_t kconv_acc_floats(int Ci, int Co)
@@ -72,10 +72,10 @@ size_t kconv_acc_floats(int Ci, int Co)
 	return (size_t)9 * Ci * Co;
 }
 
-void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics, long next,
-		 int Ci, int Co, int H, int W)
+void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics, int Ci,
+		 int Co, int H, int W)
 {
-	kern_amx_conv_wgrad(acc, dout, dcs, inp, ics, next, Ci, Co, H, W);
+	kern_amx_conv_wgrad(acc, dout, dcs, inp, ics, Ci, Co, H, W);
 }
 
 void kconv_acc_add(float *dw, const float *acc, int Ci, int Co)

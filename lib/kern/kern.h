@@ -95,8 +95,7 @@ void kgemm_with_b(const kgemm_a *a, int N, const uint16_t *Bp, float beta, float
  * Then: kconv_pack_w packs w (Co, Ci, 3, 3) once for many images (may be
  * shared by threads); kconv_forward does one image, out channel co at
  * out + co*ocs, input channel ci at inp + ci*ics (planes H x W), plus b
- * (NULL: none), while fetching the next image's input, `next` floats on
- * (0: none), into the cache; kconv_wgrad adds one image's weight gradient to acc
+ * (NULL: none); kconv_wgrad adds one image's weight gradient to acc
  * (kconv_acc_floats of them, zeroed by the caller), which kconv_acc_add
  * adds to dw (Co, Ci, 3, 3). Single-threaded, like kgemm. */
 typedef struct kconv_w kconv_w;
@@ -104,10 +103,10 @@ int kconv_ok(int Ci, int Co, int H, int W);
 kconv_w *kconv_pack_w(const float *w, int Ci, int Co);
 void kconv_w_free(kconv_w *w);
 void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, long ics,
-		   long next, const float *b, int H, int W);
+		   const float *b, int H, int W);
 size_t kconv_acc_floats(int Ci, int Co);
-void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics, long next,
-		 int Ci, int Co, int H, int W);
+void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics, int Ci,
+		 int Co, int H, int W);
 void kconv_acc_add(float *dw, const float *acc, int Ci, int Co);
 
 /* kern_peak_gflops: the measured peak of one unit on the calling thread's

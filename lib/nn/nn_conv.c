@@ -170,8 +170,7 @@ void conv3x3_direct_forward(float *out, const float *inp, const float *w, const 
 		int t = omp_get_thread_num();
 		int hi = nn_share(N, t + 1, T);
 		for (int n = nn_share(N, t, T); n < hi; n++) {
-			kconv_forward(kw, out + n * HW, (long)P, inp + n * HW, (long)P,
-				      n + 1 < hi ? (long)HW : 0, b, H, W);
+			kconv_forward(kw, out + n * HW, (long)P, inp + n * HW, (long)P, b, H, W);
 			if (act >= 0)
 				for (int co = 0; co < Co; co++) {
 					float *o = out + co * P + n * HW;
@@ -196,8 +195,8 @@ void conv3x3_direct_weight_grad(float *dw, const float *dout, const float *inp, 
 		int t = omp_get_thread_num();
 		int hi = nn_share(N, t + 1, T);
 		for (int n = nn_share(N, t, T); n < hi; n++)
-			kconv_wgrad(part + t * na, dout + n * HW, (long)P, inp + n * HW, (long)P,
-				    n + 1 < hi ? (long)HW : 0, Ci, Co, H, W);
+			kconv_wgrad(part + t * na, dout + n * HW, (long)P, inp + n * HW, (long)P, Ci,
+				    Co, H, W);
 	}
 	for (int t = 0; t < T; t++)
 		kconv_acc_add(dw, part + t * na, Ci, Co);
