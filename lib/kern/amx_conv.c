@@ -44,8 +44,8 @@ static grid grid_of(int H, int W, int blk)
 	return g;
 }
 
-static __thread void *xbuf, *dbuf, *tbuf, *bbuf;
-static __thread size_t xcap, dcap, tcap, bcap;
+static __thread void *xbuf, *dbuf, *tbuf;
+static __thread size_t xcap, dcap, tcap;
 
 static void ready(void)
 {
@@ -134,13 +134,13 @@ static int runs(int seg[][3], int q0, int nq, int Wp, int W)
 }
 
 /* rows co0 .. co0+nr-1 of the block's outputs tmp (row stride ldt) plus
- * the bias, into the output planes */
-static void put(float *out, long ocs, const float *tmp, int ldt, int co0, int nr, const float *b,
-		int seg[][3], int ns)
+ * the bias (bias[co*16], the packed bias tile), into the output planes */
+static void put(float *out, long ocs, const float *tmp, int ldt, int co0, int nr,
+		const float *bias, int seg[][3], int ns)
 {
 	for (int r = 0; r < nr; r++) {
 		int co = co0 + r;
-		__m512 bc = _mm512_set1_ps(b ? b[co] : 0.0f);
+		__m512 bc = _mm512_set1_ps(bias[co * 16]);
 		float *o = out + co * ocs;
 		for (int s = 0; s < ns; s++)
 			for (int i = 0; i < seg[s][1]; i += 16) {
@@ -156,7 +156,7 @@ static void put(float *out, long ocs, const float *tmp, int ldt, int co0, int nr
  * twice (measured: about the AMX peak; 16 co x 64 q, one A for four B,
  * runs at 60% of it) */
 static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
-			int nst, const uint16_t *wp, const float *b, int Co, int W, float *tmp)
+			int nst, const uint16_t *wp, const float *bias, int Co, int W, float *tmp)
 {
 	long sx = (long)g->PS * sizeof *X, wstep = (long)nst * 512;
 	int seg[16][3];
@@ -185,7 +185,7 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
 			_tile_stored(1, tmp + 16, 128);
 			_tile_stored(2, tmp + 16 * 32, 128);
 			_tile_stored(3, tmp + 16 * 32 + 16, 128);
-			put(out, ocs, tmp, 32, cob * 16, 32, b, seg, ns);
+			put(out, ocs, tmp, 32, cob * 16, 32, bias, seg, ns);
 		}
 	}
 }
@@ -195,15 +195,11 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
  * bias and are stored straight into the output planes; two q tiles (in
  * row order) by two co tiles a block, as forward_2x2 */
 static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
-			 int nst, const uint16_t *wp, const float *b, int Co, int H, int W,
-			 float *bias)
+			 int nst, const uint16_t *wp, const float *bias, int Co, int H, int W)
 {
 	long sx = (long)g->PS * sizeof *X, wstep = (long)nst * 512, sout = ocs * sizeof(float);
 	int xt = W / 16, nt = H * xt;
 
-	for (int co = 0; co < Co; co++)
-		for (int i = 0; i < 16; i++)
-			bias[co * 16 + i] = b ? b[co] : 0.0f;
 	for (int q = 0; q < nt; q += 2) {
 		int y0 = q / xt, x0 = q % xt * 16, y1 = (q + 1) / xt, x1 = (q + 1) % xt * 16;
 		long e0 = OFF + (long)(y0 + 1) * g->Wp + 1 + x0, e1 = OFF + (long)(y1 + 1) * g->Wp + 1 + x1;
@@ -234,7 +230,7 @@ static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g,
 
 /* any Co (a multiple of 16): blocks of 16 co x 64 q */
 static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
-			int nst, const uint16_t *wp, const float *b, int Co, int W, float *tmp)
+			int nst, const uint16_t *wp, const float *bias, int Co, int W, float *tmp)
 {
 	long sx = (long)g->PS * sizeof *X;
 	int seg[16][3];
@@ -264,13 +260,13 @@ static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, 
 			_tile_stored(1, tmp + 16, 256);
 			_tile_stored(2, tmp + 32, 256);
 			_tile_stored(3, tmp + 48, 256);
-			put(out, ocs, tmp, 64, cob * 16, 16, b, seg, ns);
+			put(out, ocs, tmp, 64, cob * 16, 16, bias, seg, ns);
 		}
 	}
 }
 
 void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
-			   const uint16_t *wp, const float *b, int Ci, int Co, int H, int W)
+			   const uint16_t *wp, const float *bias, int Ci, int Co, int H, int W)
 {
 	int wide = Co % 32 == 0;
 	grid g = grid_of(H, W, wide ? 32 : 64);
@@ -311,12 +307,11 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
 				so[nst++] = off[t] + (long)kc * 16 * g.PS;
 	}
 	if (wide && W % 16 == 0 && H * (W / 16) % 2 == 0)
-		forward_rows(out, ocs, X, &g, so, nst, wp, b, Co, H, W,
-			     kern_grow(&bbuf, &bcap, (size_t)Co * 16 * sizeof(float)));
+		forward_rows(out, ocs, X, &g, so, nst, wp, bias, Co, H, W);
 	else if (wide)
-		forward_2x2(out, ocs, X, &g, so, nst, wp, b, Co, W, tmp);
+		forward_2x2(out, ocs, X, &g, so, nst, wp, bias, Co, W, tmp);
 	else
-		forward_1x4(out, ocs, X, &g, so, nst, wp, b, Co, W, tmp);
+		forward_1x4(out, ocs, X, &g, so, nst, wp, bias, Co, W, tmp);
 }
 
 /* 16 x 16 32-bit words: d[j * ldd + i] = s[i * lds + j] */

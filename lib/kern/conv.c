@@ -9,6 +9,7 @@
 
 struct kconv_w {
 	int Ci, Co, nkc;
+	float *bias;        /* [Co][16]: b[co] 16 times, a tile row a channel */
 	uint16_t *p;        /* [Co/16][9][nkc][16 co][32 ci], bf16; Ci 16:
 	                     * [Co/16][3 ky][2][16 co][32] (amx_conv.c) */
 };
@@ -19,15 +20,19 @@ int kconv_ok(int Ci, int Co, int H, int W)
 	       Co > 0 && Ci % 16 == 0 && Co % 16 == 0 && H >= 1 && W >= 6;
 }
 
-kconv_w *kconv_pack_w(const float *w, int Ci, int Co)
+kconv_w *kconv_pack_w(const float *w, const float *b, int Ci, int Co)
 {
 	kconv_w *k = xcalloc(1, sizeof *k);
 	int nkc = (Ci + 31) / 32, nst = Ci == 16 ? 6 : 9 * nkc;
 	size_t n = (size_t)Co / 16 * nst * 512;
 
-	*k = (kconv_w){ Ci, Co, nkc, NULL };
-	if (posix_memalign((void **)&k->p, 64, n * sizeof(uint16_t)) != 0)
+	*k = (kconv_w){ Ci, Co, nkc, NULL, NULL };
+	if (posix_memalign((void **)&k->p, 64, n * sizeof(uint16_t)) != 0 ||
+	    posix_memalign((void **)&k->bias, 64, (size_t)Co * 16 * sizeof(float)) != 0)
 		die("out of memory (%zu bytes for packed weights)", n * sizeof(uint16_t));
+	for (int co = 0; co < Co; co++)
+		for (int i = 0; i < 16; i++)
+			k->bias[co * 16 + i] = b ? b[co] : 0.0f;
 	uint16_t *d = k->p;
 	for (int cob = 0; cob < Co / 16; cob++)
 		for (int st = 0; st < nst; st++)
@@ -57,14 +62,15 @@ void kconv_w_free(kconv_w *w)
 {
 	if (w) {
 		free(w->p);
+		free(w->bias);
 		free(w);
 	}
 }
 
-void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, long ics,
-		   const float *b, int H, int W)
+void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, long ics, int H,
+		   int W)
 {
-	kern_amx_conv_forward(out, ocs, inp, ics, w->p, b, w->Ci, w->Co, H, W);
+	kern_amx_conv_forward(out, ocs, inp, ics, w->p, w->bias, w->Ci, w->Co, H, W);
 }
 
 size_t kconv_acc_floats(int Ci, int Co)
@@ -78,10 +84,17 @@ void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long
 	kern_amx_conv_wgrad(acc, dout, dcs, inp, ics, Ci, Co, H, W);
 }
 
-void kconv_acc_add(float *dw, const float *acc, int Ci, int Co)
+void kconv_acc_add(float *dw, const float *acc, int nacc, int Ci, int Co)
 {
+	size_t na = kconv_acc_floats(Ci, Co);
+
 	for (int co = 0; co < Co; co++)
 		for (int ci = 0; ci < Ci; ci++)
-			for (int t = 0; t < 9; t++)
-				dw[((size_t)co * Ci + ci) * 9 + t] += acc[((size_t)t * Ci + ci) * Co + co];
+			for (int t = 0; t < 9; t++) {
+				const float *a = acc + ((size_t)t * Ci + ci) * Co + co;
+				float s = a[0];
+				for (int j = 1; j < nacc; j++)
+					s += a[j * na];
+				dw[((size_t)co * Ci + ci) * 9 + t] += s;
+			}
 }

@@ -78,10 +78,11 @@ void *kern_grow(void **buf, size_t *cap, size_t n);
 
 /* the direct 3x3 convolution on AMX (amx_conv.c; conv.c is its face):
  * forward of one image, out[co*ocs + y*W + x] = b[co] + the taps, the
- * weights packed by conv.c; and the weight gradient of one image added to
+ * weights and the bias tile (bias[co*16 + i] = b[co], i < 16) packed by
+ * conv.c; and the weight gradient of one image added to
  * acc[(tap*Ci + ci)*Co + co] */
 void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
-			   const uint16_t *wp, const float *b, int Ci, int Co, int H, int W);
+			   const uint16_t *wp, const float *bias, int Ci, int Co, int H, int W);
 void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics,
 			 int Ci, int Co, int H, int W);
 

@@ -163,14 +163,14 @@ void conv3x3_direct_forward(float *out, const float *inp, const float *w, const 
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW;
 	int T = nn_threads();
-	kconv_w *kw = kconv_pack_w(w, Ci, Co);
+	kconv_w *kw = kconv_pack_w(w, b, Ci, Co);
 
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
 		int hi = nn_share(N, t + 1, T);
 		for (int n = nn_share(N, t, T); n < hi; n++) {
-			kconv_forward(kw, out + n * HW, (long)P, inp + n * HW, (long)P, b, H, W);
+			kconv_forward(kw, out + n * HW, (long)P, inp + n * HW, (long)P, H, W);
 			if (act >= 0)
 				for (int co = 0; co < Co; co++) {
 					float *o = out + co * P + n * HW;
@@ -198,8 +198,7 @@ void conv3x3_direct_weight_grad(float *dw, const float *dout, const float *inp, 
 			kconv_wgrad(part + t * na, dout + n * HW, (long)P, inp + n * HW, (long)P, Ci,
 				    Co, H, W);
 	}
-	for (int t = 0; t < T; t++)
-		kconv_acc_add(dw, part + t * na, Ci, Co);
+	kconv_acc_add(dw, part, T, Ci, Co);
 	free(part);
 }
 
