@@ -322,7 +322,7 @@ int main(int argc, char **argv)
 	int64_t n, chunk, next = 0;
 
 	cli_init(argc, argv, "augment");
-	cli_passive_wait(argv);
+	cli_wait_policy(argv);
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 	if (o.index) {

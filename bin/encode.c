@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	int k, B = 0;
 
 	cli_init(argc, argv, "encode");
-	cli_passive_wait(argv);
+	cli_wait_policy(argv);
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 	m = net_load(o.files[0], CHUNK, 0, 0, NET_NEED_LAYERS);

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	dtype_t dt = DT_F32;
 
 	cli_init(argc, argv, "predict");
-	cli_passive_wait(argv);
+	cli_wait_policy(argv);
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 	in = input_open(o.files[1]);

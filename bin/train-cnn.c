@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 	net *n;
 
 	cli_init(argc, argv, "train-cnn");
-	cli_passive_wait(argv);
+	cli_wait_policy(argv);
 	parse_args(argc, argv, &o);
 	trainer_init(&t, &o.tr, "cnn");
 	trainer_data(&t, o.files[0], o.files[1]);

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	int H, W;
 
 	cli_init(argc, argv, "train-fcn");
-	cli_passive_wait(argv);
+	cli_wait_policy(argv);
 	parse_args(argc, argv, &o);
 	trainer_init(&t, &o.tr, "fcn8");
 	if (o.tr.resume)

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	int H, W;
 
 	cli_init(argc, argv, "train-unet");
-	cli_passive_wait(argv);
+	cli_wait_policy(argv);
 	parse_args(argc, argv, &o);
 	trainer_init(&t, &o.tr, "unet");
 	if (o.tr.resume) {

@@ -687,7 +687,7 @@ int main(int argc, char **argv)
 	int k;
 
 	cli_init(argc, argv, "tsne");
-	cli_passive_wait(argv);
+	cli_wait_policy(argv);
 	parse_args(argc, argv, &o);
 	nn_set_threads(o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
 	kern_set_precision(KERN_FP32);

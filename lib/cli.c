@@ -35,13 +35,35 @@ void cli_bad_option(int c, char **argv)
 	usage_die("unknown option '%s'", arg);
 }
 
-void cli_passive_wait(char **argv)
+/* the tasks running on the machine besides this one, from /proc/stat (-1:
+ * not known) */
+static int others_running(void)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	char line[256];
+	int n = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "procs_running %d", &n) == 1)
+			break;
+	fclose(f);
+	return n < 1 ? -1 : n - 1;
+}
+
+void cli_wait_policy(char **argv)
 {
 	if (getenv("OMP_WAIT_POLICY"))
 		return;
-	setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+	if (others_running() == 0) {
+		setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+		setenv("GOMP_SPINCOUNT", CLI_SPINCOUNT, 0);
+	} else {
+		setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+	}
 	execv("/proc/self/exe", argv);
-	/* no /proc: go on spinning */
+	/* no /proc: libgomp's default */
 }
 
 void cli_version(void)

@@ -60,3 +60,39 @@ runs() {
 	run ls -A "$T"
 	refute_output --partial .tmp
 }
+
+# the environment the tool's own process ended up with (cli_wait_policy
+# re-executes it): predict blocked on a FIFO that no one writes yet
+policy_env() {
+	mkfifo "$T/in"
+	env "$@" predict -j 1 unet.model "$T/in" > /dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 50); do
+		tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null | grep -q '^OMP_WAIT_POLICY=' && break
+		sleep 0.1
+	done
+	tr '\0' '\n' < "/proc/$pid/environ" | grep -E '^(OMP_WAIT_POLICY|GOMP_SPINCOUNT)=' | sort
+	: > "$T/in"
+	wait "$pid" || true
+}
+
+@test "threads: a threaded tool picks a wait policy: ACTIVE with GOMP_SPINCOUNT 10000, or PASSIVE" {
+	run policy_env
+	assert_success
+	# which one depends on what else runs at its start: either is whole
+	if [ "${lines[0]}" = GOMP_SPINCOUNT=10000 ]; then
+		assert_line --index 1 OMP_WAIT_POLICY=ACTIVE
+		assert_equal "${#lines[@]}" 2
+	else
+		assert_output OMP_WAIT_POLICY=PASSIVE
+	fi
+}
+
+@test "threads: the user's OMP_WAIT_POLICY and GOMP_SPINCOUNT are kept" {
+	run policy_env OMP_WAIT_POLICY=PASSIVE
+	assert_output OMP_WAIT_POLICY=PASSIVE
+	rm -f "$T/in"
+	run policy_env OMP_WAIT_POLICY=ACTIVE GOMP_SPINCOUNT=77
+	assert_line --index 0 GOMP_SPINCOUNT=77
+	assert_line --index 1 OMP_WAIT_POLICY=ACTIVE
+}
