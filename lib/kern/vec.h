@@ -60,6 +60,12 @@ typedef struct {
 	void (*wino_input_pairs)(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0,
 				 const float *src0, const float *src1, int H, int W, int Th,
 				 int Tw);
+	/* 2x2 max pooling of one H x W plane (a last odd row or column is
+	 * dropped): out and am (H/2 x W/2), am the index 0..3 of the winner in
+	 * (row, column) order, the first of equals; pool2_back adds each
+	 * output's gradient d to its winner in din */
+	void (*pool2)(float *out, uint8_t *am, const float *in, int H, int W);
+	void (*pool2_back)(float *din, const float *d, const uint8_t *am, int H, int W);
 } kern_vec;
 
 extern const kern_vec kern_vec_portable, kern_vec_avx2, kern_vec_avx512;

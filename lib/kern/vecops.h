@@ -713,7 +713,120 @@ static void wino_input_pairs(uint16_t *Vp, size_t ks, int nr, int rows, int kp, 
 #define WINO_INPUT_PAIRS NULL
 #endif
 
+
+/* ---- 2x2 max pooling of a plane (vec.h) ---- */
+#ifdef __AVX512F__
+/* the even and odd elements of 2n floats at p (n <= 16) */
+static inline void evens_odds(const float *p, int n, __m512 *ev, __m512 *od)
+{
+	static const int ie[16] = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 };
+	static const int io[16] = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 };
+	int m = 2 * n;
+	__m512 lo = _mm512_maskz_loadu_ps((__mmask16)(m >= 16 ? 0xffff : (1u << m) - 1), p);
+	__m512 hi = _mm512_maskz_loadu_ps((__mmask16)(m <= 16 ? 0 : (1u << (m - 16)) - 1), p + 16);
+
+	*ev = _mm512_permutex2var_ps(lo, _mm512_loadu_si512(ie), hi);
+	*od = _mm512_permutex2var_ps(lo, _mm512_loadu_si512(io), hi);
+}
+
+/* d += the 2n floats interleaving ev and od (n <= 16) */
+static inline void add_interleaved(float *d, int n, __m512 ev, __m512 od)
+{
+	static const int il[16] = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 };
+	static const int ih[16] = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
+	int m = 2 * n;
+	__mmask16 ml = (__mmask16)(m >= 16 ? 0xffff : (1u << m) - 1);
+	__mmask16 mh = (__mmask16)(m <= 16 ? 0 : (1u << (m - 16)) - 1);
+	__m512 lo = _mm512_permutex2var_ps(ev, _mm512_loadu_si512(il), od);
+	__m512 hi = _mm512_permutex2var_ps(ev, _mm512_loadu_si512(ih), od);
+
+	_mm512_mask_storeu_ps(d, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, d), lo));
+	if (mh)
+		_mm512_mask_storeu_ps(d + 16, mh, _mm512_add_ps(_mm512_maskz_loadu_ps(mh, d + 16), hi));
+}
+
+static void pool2(float *out, uint8_t *am, const float *in, int H, int W)
+{
+	int Ho = H / 2, Wo = W / 2;
+
+	for (int y = 0; y < Ho; y++) {
+		const float *r0 = in + (long)2 * y * W, *r1 = r0 + W;
+		for (int x = 0; x < Wo; x += 16) {
+			int n = Wo - x < 16 ? Wo - x : 16;
+			__mmask16 mn = (__mmask16)((1u << n) - 1);
+			__m512 a, b, c, d;
+			evens_odds(r0 + 2 * x, n, &a, &b);
+			evens_odds(r1 + 2 * x, n, &c, &d);
+			/* strictly greater replaces: the first of equals wins, a NaN never */
+			__mmask16 m = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
+			__m512 best = _mm512_mask_mov_ps(a, m, b);
+			__m512i k = _mm512_maskz_set1_epi32(m, 1);
+			m = _mm512_cmp_ps_mask(c, best, _CMP_GT_OQ);
+			best = _mm512_mask_mov_ps(best, m, c);
+			k = _mm512_mask_set1_epi32(k, m, 2);
+			m = _mm512_cmp_ps_mask(d, best, _CMP_GT_OQ);
+			best = _mm512_mask_mov_ps(best, m, d);
+			k = _mm512_mask_set1_epi32(k, m, 3);
+			_mm512_mask_storeu_ps(out + (long)y * Wo + x, mn, best);
+			_mm_mask_storeu_epi8(am + (long)y * Wo + x, mn, _mm512_cvtepi32_epi8(k));
+		}
+	}
+}
+
+static void pool2_back(float *din, const float *d, const uint8_t *am, int H, int W)
+{
+	int Ho = H / 2, Wo = W / 2;
+	__m512 zero = _mm512_setzero_ps();
+
+	for (int y = 0; y < Ho; y++) {
+		float *r0 = din + (long)2 * y * W, *r1 = r0 + W;
+		for (int x = 0; x < Wo; x += 16) {
+			int n = Wo - x < 16 ? Wo - x : 16;
+			__mmask16 mn = (__mmask16)((1u << n) - 1);
+			__m512 g = _mm512_maskz_loadu_ps(mn, d + (long)y * Wo + x);
+			__m512i k = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mn, am + (long)y * Wo + x));
+			__m512 g0 = _mm512_mask_mov_ps(zero, _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(0)), g);
+			__m512 g1 = _mm512_mask_mov_ps(zero, _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(1)), g);
+			__m512 g2 = _mm512_mask_mov_ps(zero, _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(2)), g);
+			__m512 g3 = _mm512_mask_mov_ps(zero, _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(3)), g);
+			add_interleaved(r0 + 2 * x, n, g0, g1);
+			add_interleaved(r1 + 2 * x, n, g2, g3);
+		}
+	}
+}
+#else
+static void pool2(float *out, uint8_t *am, const float *in, int H, int W)
+{
+	int Ho = H / 2, Wo = W / 2;
+
+	for (int y = 0; y < Ho; y++) {
+		const float *r0 = in + (long)2 * y * W, *r1 = r0 + W;
+		for (int x = 0; x < Wo; x++) {
+			float best = r0[2 * x], v;
+			int k = 0;
+			/* strictly greater replaces: the first of equals wins */
+			v = r0[2 * x + 1]; k = v > best ? 1 : k; best = v > best ? v : best;
+			v = r1[2 * x];     k = v > best ? 2 : k; best = v > best ? v : best;
+			v = r1[2 * x + 1]; k = v > best ? 3 : k; best = v > best ? v : best;
+			out[(long)y * Wo + x] = best;
+			am[(long)y * Wo + x] = (uint8_t)k;
+		}
+	}
+}
+
+static void pool2_back(float *din, const float *d, const uint8_t *am, int H, int W)
+{
+	int Ho = H / 2, Wo = W / 2;
+
+	for (int y = 0; y < Ho; y++)
+		for (int x = 0; x < Wo; x++) {
+			int k = am[(long)y * Wo + x];
+			din[(long)(2 * y + (k >> 1)) * W + 2 * x + (k & 1)] += d[(long)y * Wo + x];
+		}
+}
+#endif
+
 const kern_vec KERN_VEC_NAME = {
 	KERN_VEC_LABEL, sum_floats, sum_sq_dev, affine, vact, vact_grad, bn_grad_sums,
-	bn_grad_apply, wino_input, wino_output, wino_dout, WINO_INPUT_PAIRS,
+	bn_grad_apply, wino_input, wino_output, wino_dout, WINO_INPUT_PAIRS, pool2, pool2_back,
 };

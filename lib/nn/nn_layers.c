@@ -9,46 +9,23 @@
 
 void maxpool_forward(float *out, uint8_t *argmax, const float *inp, int C, int N, int H, int W)
 {
-	int Ho = H / 2, Wo = W / 2;
+	size_t in_ps = (size_t)H * W, out_ps = (size_t)(H / 2) * (W / 2);
 	long planes = (long)C * N;
 
 	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		const float *in = inp + pl * H * W;
-		float *o = out + pl * Ho * Wo;
-		uint8_t *am = argmax + pl * Ho * Wo;
-		for (int y = 0; y < Ho; y++) {
-			const float *r0 = in + (2 * y) * W, *r1 = r0 + W;
-			for (int x = 0; x < Wo; x++) {
-				float best = r0[2 * x];
-				int k = 0;
-				if (r0[2 * x + 1] > best) { best = r0[2 * x + 1]; k = 1; }
-				if (r1[2 * x] > best) { best = r1[2 * x]; k = 2; }
-				if (r1[2 * x + 1] > best) { best = r1[2 * x + 1]; k = 3; }
-				o[y * Wo + x] = best;
-				am[y * Wo + x] = (uint8_t)k;
-			}
-		}
-	}
+	for (long pl = 0; pl < planes; pl++)
+		kvec()->pool2(out + pl * out_ps, argmax + pl * out_ps, inp + pl * in_ps, H, W);
 }
 
 void maxpool_backward(float *dinp, const float *dout, const uint8_t *argmax,
 		      int C, int N, int H, int W)
 {
-	int Ho = H / 2, Wo = W / 2;
+	size_t in_ps = (size_t)H * W, out_ps = (size_t)(H / 2) * (W / 2);
 	long planes = (long)C * N;
 
 	#pragma omp parallel for schedule(static)
-	for (long pl = 0; pl < planes; pl++) {
-		float *din = dinp + pl * H * W;
-		const float *d = dout + pl * Ho * Wo;
-		const uint8_t *am = argmax + pl * Ho * Wo;
-		for (int y = 0; y < Ho; y++)
-			for (int x = 0; x < Wo; x++) {
-				int k = am[y * Wo + x];
-				din[(2 * y + (k >> 1)) * W + 2 * x + (k & 1)] += d[y * Wo + x];
-			}
-	}
+	for (long pl = 0; pl < planes; pl++)
+		kvec()->pool2_back(dinp + pl * in_ps, dout + pl * out_ps, argmax + pl * out_ps, H, W);
 }
 
 /* batch statistics of one channel: mean and biased variance (two passes) */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kern.h"
+#include "vec.h"
 #include "nn.h"
 #include "gradcheck.h"
 
@@ -121,6 +122,61 @@ static void test_maxpool(void)
 	maxpool_backward(dinp, c.R, c.am, c.C, c.N, c.H, c.W);
 	gradcheck("maxpool dinp (accumulates)", pool_loss, &c, c.inp, dinp, 1.0f, nin, 1e-3f, 1.0, TOL);
 	free(perm); free(c.inp); free(c.out); free(c.am); free(c.R); free(dinp);
+}
+
+
+/* the pooling primitives of every path this CPU runs (vec.h pool2,
+ * pool2_back) against the plain loops, exactly: ties (values on a coarse
+ * grid: the first of equals must win), a NaN (never the winner), odd sizes
+ * (the last row or column dropped), rows of more than 16 outputs */
+static void test_pool_paths(void)
+{
+	static const int shapes[][2] = { { 28, 28 }, { 14, 14 }, { 7, 7 }, { 5, 9 }, { 2, 2 },
+					 { 1, 4 }, { 3, 70 }, { 64, 84 }, { 6, 33 } };
+	kern_path keep = kern_current();
+
+	for (int p = 0; p < KPATH_COUNT; p++) {
+		if (!kern_can_run((kern_path)p)) {
+			printf("skip pool2 %s: this CPU cannot run it\n", kern_path_name((kern_path)p));
+			continue;
+		}
+		kern_use((kern_path)p);
+		int bad = 0;
+		for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+			int H = shapes[s][0], W = shapes[s][1], Ho = H / 2, Wo = W / 2;
+			size_t nin = (size_t)H * W, nout = Ho * Wo > 0 ? (size_t)Ho * Wo : 1;
+			float *in = xmalloc(nin * sizeof(float)), *out = xmalloc(nout * sizeof(float));
+			float *d = randv(nout, 1.0f), *din = randv(nin, 1.0f);
+			float *din0 = xmalloc(nin * sizeof(float));
+			uint8_t *am = xmalloc(nout);
+			for (size_t i = 0; i < nin; i++)
+				in[i] = (float)(int)(3.0f * rng_uniform(&rng));
+			in[nin / 3] = NAN;
+			memcpy(din0, din, nin * sizeof(float));
+			kvec()->pool2(out, am, in, H, W);
+			kvec()->pool2_back(din, d, am, H, W);
+			for (int y = 0; y < Ho; y++)
+				for (int x = 0; x < Wo; x++) {
+					const float *r0 = in + 2 * y * W + 2 * x, *r1 = r0 + W;
+					float v[4] = { r0[0], r0[1], r1[0], r1[1] }, best = v[0];
+					int k = 0;
+					for (int j = 1; j < 4; j++)
+						if (v[j] > best)
+							best = v[j], k = j;
+					float o = out[y * Wo + x];
+					if (am[y * Wo + x] != k || !(o == best || (isnan(o) && isnan(best))))
+						bad++;
+					din0[(2 * y + (k >> 1)) * W + 2 * x + (k & 1)] += d[y * Wo + x];
+				}
+			for (size_t i = 0; i < nin; i++)
+				bad += din[i] != din0[i];
+			free(in); free(out); free(d); free(din); free(din0); free(am);
+		}
+		printf("%s pool2, pool2_back %s: %zu shapes, exact\n", bad ? "FAIL" : "ok  ",
+		       kern_path_name((kern_path)p), sizeof shapes / sizeof shapes[0]);
+		failures += bad > 0;
+	}
+	kern_use(keep);
 }
 
 /* ---- batch norm and activations ---- */
@@ -577,6 +633,7 @@ int main(void)
 		}
 	}
 	test_maxpool();
+	test_pool_paths();
 	test_batchnorm(0, 0);
 	for (int a = 0; a < 4; a++)
 		test_batchnorm(1, a);
