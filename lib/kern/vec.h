@@ -66,6 +66,11 @@ typedef struct {
 	 * output's gradient d to its winner in din */
 	void (*pool2)(float *out, uint8_t *am, const float *in, int H, int W);
 	void (*pool2_back)(float *din, const float *d, const uint8_t *am, int H, int W);
+	/* the rows of a 2x2 transposed convolution: y[2i] = a[i] + c,
+	 * y[2i+1] = b[i] + c (i < n); split2 the reverse: a[i] = y[2i],
+	 * b[i] = y[2i+1] */
+	void (*merge2)(float *y, const float *a, const float *b, int n, float c);
+	void (*split2)(float *a, float *b, const float *y, int n);
 } kern_vec;
 
 extern const kern_vec kern_vec_portable, kern_vec_avx2, kern_vec_avx512;

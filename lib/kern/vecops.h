@@ -13,7 +13,7 @@
 /* copy: n floats, inline (the planes' rows are short: a call to memcpy
  * per row costs more than the copy) */
 #ifdef __AVX512F__
-#include <immintrin.h>
+#include "avx512.h"
 static inline void copy(float *restrict d, const float *restrict s, int n)
 {
 	int i = 0;
@@ -721,9 +721,8 @@ static inline void evens_odds(const float *p, int n, __m512 *ev, __m512 *od)
 {
 	static const int ie[16] = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 };
 	static const int io[16] = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 };
-	int m = 2 * n;
-	__m512 lo = _mm512_maskz_loadu_ps((__mmask16)(m >= 16 ? 0xffff : (1u << m) - 1), p);
-	__m512 hi = _mm512_maskz_loadu_ps((__mmask16)(m <= 16 ? 0 : (1u << (m - 16)) - 1), p + 16);
+	__m512 lo = _mm512_maskz_loadu_ps(first(2 * n), p);
+	__m512 hi = _mm512_maskz_loadu_ps(first(2 * n - 16), p + 16);
 
 	*ev = _mm512_permutex2var_ps(lo, _mm512_loadu_si512(ie), hi);
 	*od = _mm512_permutex2var_ps(lo, _mm512_loadu_si512(io), hi);
@@ -734,9 +733,7 @@ static inline void add_interleaved(float *d, int n, __m512 ev, __m512 od)
 {
 	static const int il[16] = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 };
 	static const int ih[16] = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
-	int m = 2 * n;
-	__mmask16 ml = (__mmask16)(m >= 16 ? 0xffff : (1u << m) - 1);
-	__mmask16 mh = (__mmask16)(m <= 16 ? 0 : (1u << (m - 16)) - 1);
+	__mmask16 ml = first(2 * n), mh = first(2 * n - 16);
 	__m512 lo = _mm512_permutex2var_ps(ev, _mm512_loadu_si512(il), od);
 	__m512 hi = _mm512_permutex2var_ps(ev, _mm512_loadu_si512(ih), od);
 
@@ -753,7 +750,7 @@ static void pool2(float *out, uint8_t *am, const float *in, int H, int W)
 		const float *r0 = in + (long)2 * y * W, *r1 = r0 + W;
 		for (int x = 0; x < Wo; x += 16) {
 			int n = Wo - x < 16 ? Wo - x : 16;
-			__mmask16 mn = (__mmask16)((1u << n) - 1);
+			__mmask16 mn = first(n);
 			__m512 a, b, c, d;
 			evens_odds(r0 + 2 * x, n, &a, &b);
 			evens_odds(r1 + 2 * x, n, &c, &d);
@@ -782,7 +779,7 @@ static void pool2_back(float *din, const float *d, const uint8_t *am, int H, int
 		float *r0 = din + (long)2 * y * W, *r1 = r0 + W;
 		for (int x = 0; x < Wo; x += 16) {
 			int n = Wo - x < 16 ? Wo - x : 16;
-			__mmask16 mn = (__mmask16)((1u << n) - 1);
+			__mmask16 mn = first(n);
 			__m512 g = _mm512_maskz_loadu_ps(mn, d + (long)y * Wo + x);
 			__m512i k = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mn, am + (long)y * Wo + x));
 			__m512 g0 = _mm512_mask_mov_ps(zero, _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(0)), g);
@@ -826,7 +823,58 @@ static void pool2_back(float *din, const float *d, const uint8_t *am, int H, int
 }
 #endif
 
+
+/* ---- even and odd columns (vec.h merge2, split2) ---- */
+#ifdef __AVX512F__
+static void merge2(float *y, const float *a, const float *b, int n, float c)
+{
+	static const int il[16] = { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 };
+	static const int ih[16] = { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
+	__m512i jl = _mm512_loadu_si512(il), jh = _mm512_loadu_si512(ih);
+	__m512 vc = _mm512_set1_ps(c);
+
+	for (int i = 0; i < n; i += 16) {
+		int k = n - i < 16 ? n - i : 16, m = 2 * k;
+		__mmask16 mk = first(k);
+		__m512 va = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, a + i), vc);
+		__m512 vb = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, b + i), vc);
+		_mm512_mask_storeu_ps(y + 2 * i, first(m), _mm512_permutex2var_ps(va, jl, vb));
+		if (m > 16)
+			_mm512_mask_storeu_ps(y + 2 * i + 16, first(m - 16),
+					      _mm512_permutex2var_ps(va, jh, vb));
+	}
+}
+
+static void split2(float *a, float *b, const float *y, int n)
+{
+	for (int i = 0; i < n; i += 16) {
+		int k = n - i < 16 ? n - i : 16;
+		__m512 ev, od;
+		evens_odds(y + 2 * i, k, &ev, &od);
+		_mm512_mask_storeu_ps(a + i, first(k), ev);
+		_mm512_mask_storeu_ps(b + i, first(k), od);
+	}
+}
+#else
+static void merge2(float *y, const float *a, const float *b, int n, float c)
+{
+	for (int i = 0; i < n; i++) {
+		y[2 * i] = a[i] + c;
+		y[2 * i + 1] = b[i] + c;
+	}
+}
+
+static void split2(float *a, float *b, const float *y, int n)
+{
+	for (int i = 0; i < n; i++) {
+		a[i] = y[2 * i];
+		b[i] = y[2 * i + 1];
+	}
+}
+#endif
+
 const kern_vec KERN_VEC_NAME = {
 	KERN_VEC_LABEL, sum_floats, sum_sq_dev, affine, vact, vact_grad, bn_grad_sums,
 	bn_grad_apply, wino_input, wino_output, wino_dout, WINO_INPUT_PAIRS, pool2, pool2_back,
+	merge2, split2,
 };

@@ -327,14 +327,10 @@ void convt2x2_forward(float *out, const float *inp, const float *w, const float 
 					for (int dy = 0; dy < 2; dy++) {
 						const float *s0 = tmp + (size_t)(co * 4 + dy * 2) * cols
 							+ (size_t)j * HW, *s1 = s0 + cols;
-						for (int y = 0; y < H; y++) {
-							float *orow = o + (size_t)(2 * y + dy) * W2;
-							const float *r0 = s0 + (size_t)y * W, *r1 = s1 + (size_t)y * W;
-							for (int x = 0; x < W; x++) {
-								orow[2 * x] = r0[x] + bc;
-								orow[2 * x + 1] = r1[x] + bc;
-							}
-						}
+						for (int y = 0; y < H; y++)
+							kvec()->merge2(o + (size_t)(2 * y + dy) * W2,
+								       s0 + (size_t)y * W, s1 + (size_t)y * W,
+								       W, bc);
 					}
 				}
 		}
@@ -366,14 +362,9 @@ void convt2x2_backward(float *dinp, float *dw, float *db, const float *dout,
 					for (int dy = 0; dy < 2; dy++) {
 						float *s0 = dtmp + (size_t)(co * 4 + dy * 2) * cols
 							+ (size_t)j * HW, *s1 = s0 + cols;
-						for (int y = 0; y < H; y++) {
-							const float *orow = o + (size_t)(2 * y + dy) * W2;
-							float *r0 = s0 + (size_t)y * W, *r1 = s1 + (size_t)y * W;
-							for (int x = 0; x < W; x++) {
-								r0[x] = orow[2 * x];
-								r1[x] = orow[2 * x + 1];
-							}
-						}
+						for (int y = 0; y < H; y++)
+							kvec()->split2(s0 + (size_t)y * W, s1 + (size_t)y * W,
+								       o + (size_t)(2 * y + dy) * W2, W);
 					}
 				}
 			// dw (Ci, Co*4) += inp (Ci, g*HW) x dtmp^T (g*HW, Co*4)

@@ -125,8 +125,8 @@ static void test_maxpool(void)
 }
 
 
-/* the pooling primitives of every path this CPU runs (vec.h pool2,
- * pool2_back) against the plain loops, exactly: ties (values on a coarse
+/* the pooling and row primitives of every path this CPU runs (vec.h
+ * pool2, pool2_back, merge2, split2) against the plain loops, exactly: ties (values on a coarse
  * grid: the first of equals must win), a NaN (never the winner), odd sizes
  * (the last row or column dropped), rows of more than 16 outputs */
 static void test_pool_paths(void)
@@ -172,8 +172,23 @@ static void test_pool_paths(void)
 				bad += din[i] != din0[i];
 			free(in); free(out); free(d); free(din); free(din0); free(am);
 		}
-		printf("%s pool2, pool2_back %s: %zu shapes, exact\n", bad ? "FAIL" : "ok  ",
-		       kern_path_name((kern_path)p), sizeof shapes / sizeof shapes[0]);
+		/* merge2 and split2 (the transposed convolution's rows) */
+		static const int lens[] = { 1, 7, 14, 16, 17, 33 };
+		for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+			int n = lens[l];
+			float *a = randv(n, 1.0f), *b = randv(n, 1.0f), *y = randv(2 * n + 1, 1.0f);
+			float *a2 = randv(n, 1.0f), *b2 = randv(n, 1.0f), end = y[2 * n];
+			kvec()->merge2(y, a, b, n, 0.25f);
+			for (int i = 0; i < n; i++)
+				bad += y[2 * i] != a[i] + 0.25f || y[2 * i + 1] != b[i] + 0.25f;
+			bad += y[2 * n] != end;   /* nothing written past 2n */
+			kvec()->split2(a2, b2, y, n);
+			for (int i = 0; i < n; i++)
+				bad += a2[i] != y[2 * i] || b2[i] != y[2 * i + 1];
+			free(a); free(b); free(y); free(a2); free(b2);
+		}
+		printf("%s pool2, pool2_back, merge2, split2 %s: exact\n", bad ? "FAIL" : "ok  ",
+		       kern_path_name((kern_path)p));
 		failures += bad > 0;
 	}
 	kern_use(keep);
