@@ -43,7 +43,8 @@ typedef struct {
 	 * dx = k (dy - a - xhat b), xhat = (x - mean) * invstd */
 	void (*bn_grad_sums)(const float *dy, const float *x, size_t P, float mean,
 			     float invstd, double *sum_dy, double *sum_dyx);
-	void (*bn_grad_apply)(float *dx, const float *dy, const float *x, size_t P, float mean,
+	/* returns the sum of dx (in sum's order) */
+	double (*bn_grad_apply)(float *dx, const float *dy, const float *x, size_t P, float mean,
 			      float invstd, float k, float a, float b);
 	void (*wino_input)(float *V, size_t vs, size_t col0, const float *src, int H, int W,
 			   int Th, int Tw, float *pad);

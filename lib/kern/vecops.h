@@ -192,18 +192,28 @@ static void bn_grad_sums(const float *dy, const float *x, size_t P, float mean, 
 	*sum_dyx = sdyx;
 }
 
-/* dx = k (dy - a - xhat b) */
-static void bn_grad_apply(float *dx, const float *dy, const float *x, size_t P, float mean,
-			  float invstd, float k, float a, float b)
+/* dx = k (dy - a - xhat b); returns the sum of dx, as sum_floats adds */
+static double bn_grad_apply(float *dx, const float *dy, const float *x, size_t P, float mean,
+			    float invstd, float k, float a, float b)
 {
-	size_t i = 0;
+	double s = 0.0;
 
-	for (; i + 16 <= P; i += 16) {
-		v16 xh = (*(const v16 *)(x + i) - mean) * invstd;
-		*(v16 *)(dx + i) = k * (*(const v16 *)(dy + i) - a - xh * b);
+	for (size_t lo = 0; lo < P; lo += VBLOCK) {
+		size_t hi = lo + VBLOCK < P ? lo + VBLOCK : P, i = lo;
+		v16 acc = { 0 };
+		for (; i + 16 <= hi; i += 16) {
+			v16 xh = (*(const v16 *)(x + i) - mean) * invstd;
+			v16 d = k * (*(const v16 *)(dy + i) - a - xh * b);
+			*(v16 *)(dx + i) = d;
+			acc += d;
+		}
+		s += lanes_total(acc);
+		for (; i < hi; i++) {
+			dx[i] = k * (dy[i] - a - (x[i] - mean) * invstd * b);
+			s += dx[i];
+		}
 	}
-	for (; i < P; i++)
-		dx[i] = k * (dy[i] - a - (x[i] - mean) * invstd * b);
+	return s;
 }
 
 static const v16i EVEN = { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 };

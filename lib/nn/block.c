@@ -97,9 +97,10 @@ void conv_block_backward(conv_block *b, const conv_block_net *net, int N)
 	const float *p = net->p;
 	float *g = net->g;
 
-	TIMED(net->t_bn_act_bwd, bn_act_backward(b->da, g + b->gamma, g + b->beta, b->da, b->z,
-						 b->a, b->mean, b->invstd, p + b->gamma, b->co,
-						 (size_t)N * h * w, net->act));
-	TIMED(net->t_conv_bwd, conv3x3_backward(b->din, g + b->w, g + b->b, b->da, b->in,
+	/* the conv bias gradient (the sums of da) with the batch norm's pass */
+	TIMED(net->t_bn_act_bwd, bn_act_backward(b->da, g + b->gamma, g + b->beta, g + b->b, b->da,
+						 b->z, b->a, b->mean, b->invstd, p + b->gamma,
+						 b->co, (size_t)N * h * w, net->act));
+	TIMED(net->t_conv_bwd, conv3x3_backward(b->din, g + b->w, NULL, b->da, b->in,
 						p + b->w, b->ci, b->co, N, h, w));
 }

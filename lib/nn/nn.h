@@ -138,7 +138,8 @@ void conv3x3_direct_weight_grad(float *dw, const float *dout, const float *inp, 
 void conv3x3_im2col_weight_grad(float *dw, const float *dout, const float *inp,
 				int Ci, int Co, int N, int H, int W);
 // dinp (Ci,N,H,W) written, dw (Co,Ci,3,3) +=, db (Co) +=, dout (Co,N,H,W),
-// inp (Ci,N,H,W), w (Co,Ci,3,3); dinp may be NULL (first layer)
+// inp (Ci,N,H,W), w (Co,Ci,3,3); dinp may be NULL (first layer), db NULL
+// where the caller has the bias gradient already (bn_act_backward's dsum)
 void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W);
 
@@ -252,8 +253,10 @@ void bn_act_forward(float *out, float *mean, float *invstd, float *running_mean,
 		    float *running_var, const float *inp, const float *gamma,
 		    const float *beta, int C, size_t P, int train, act_kind a);
 // dinp (C,N,H,W) written, dgamma, dbeta (C) +=, dout (C,N,H,W) (may equal dinp),
-// inp (C,N,H,W) forward input, out (C,N,H,W) forward output
-void bn_act_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+// inp (C,N,H,W) forward input, out (C,N,H,W) forward output; dsum (C) +=
+// the sums of dinp's channels, the bias gradient of the layer before (as
+// the separate pass over dinp would give it, the same bytes), or NULL
+void bn_act_backward(float *dinp, float *dgamma, float *dbeta, float *dsum, const float *dout,
 		     const float *inp, const float *out, const float *mean,
 		     const float *invstd, const float *gamma, int C, size_t P, act_kind a);
 

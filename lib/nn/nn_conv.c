@@ -244,7 +244,8 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 		conv3x3_winograd_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
 	else
 		conv3x3_im2col_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
-	bias_backward(db, dout, Co, P);
+	if (db)
+		bias_backward(db, dout, Co, P);
 	if (dinp) {
 		// wf (Ci, Co, 3, 3) = w (Co, Ci, 3, 3) transposed and flipped
 		float *wf = xmalloc_array(nw, sizeof(float)), *zero = xcalloc(Ci, sizeof(float));

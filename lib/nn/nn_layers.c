@@ -93,9 +93,10 @@ void batchnorm_fold(float *wf, float *bf, const float *w, const float *b, const 
 	}
 }
 
-/* the batch-norm backward of one channel given dy: two sums, then dx */
-static void bn_channel_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
-				const float *x, float mean, float invstd, float gamma, size_t P)
+/* the batch-norm backward of one channel given dy: two sums, then dx;
+ * returns the sum of dx (kvec()->sum's order) */
+static double bn_channel_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+				  const float *x, float mean, float invstd, float gamma, size_t P)
 {
 	const kern_vec *v = kvec();
 	double sdy, sdyx;
@@ -103,8 +104,8 @@ static void bn_channel_backward(float *dx, float *dgamma, float *dbeta, const fl
 	v->bn_grad_sums(dy, x, P, mean, invstd, &sdy, &sdyx);
 	*dgamma += (float)sdyx;
 	*dbeta += (float)sdy;
-	v->bn_grad_apply(dx, dy, x, P, mean, invstd, gamma * invstd, (float)(sdy / (double)P),
-			 (float)(sdyx / (double)P));
+	return v->bn_grad_apply(dx, dy, x, P, mean, invstd, gamma * invstd,
+				(float)(sdy / (double)P), (float)(sdyx / (double)P));
 }
 
 void batchnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
@@ -185,15 +186,17 @@ void bn_act_forward(float *out, float *mean, float *invstd, float *running_mean,
 	}
 }
 
-void bn_act_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+void bn_act_backward(float *dinp, float *dgamma, float *dbeta, float *dsum, const float *dout,
 		     const float *inp, const float *out, const float *mean,
 		     const float *invstd, const float *gamma, int C, size_t P, act_kind a)
 {
 	#pragma omp parallel for schedule(static)
 	for (int c = 0; c < C; c++) {
 		kvec()->act_grad(dinp + c * P, dout + c * P, out + c * P, P, a);
-		bn_channel_backward(dinp + c * P, dgamma + c, dbeta + c, dinp + c * P,
-				    inp + c * P, mean[c], invstd[c], gamma[c], P);
+		double s = bn_channel_backward(dinp + c * P, dgamma + c, dbeta + c, dinp + c * P,
+					       inp + c * P, mean[c], invstd[c], gamma[c], P);
+		if (dsum)
+			dsum[c] += (float)s;
 	}
 }
 

@@ -230,11 +230,20 @@ static void test_batchnorm(int fused, int act)
 	c.rm = filled(c.C, 0.0f);
 	c.rv = filled(c.C, 1.0f);
 	float *dinp = filled(n, 7.0f), *dg = filled(c.C, 1.0f), *dbt = filled(c.C, 1.0f);
+	float *dsum = filled(c.C, 0.5f);
 	bn_loss(&c);
-	if (fused)
-		bn_act_backward(dinp, dg, dbt, c.R, c.inp, c.out, c.mean, c.invstd, c.gamma,
+	if (fused) {
+		bn_act_backward(dinp, dg, dbt, dsum, c.R, c.inp, c.out, c.mean, c.invstd, c.gamma,
 				c.C, c.P, (act_kind)act);
-	else
+		/* dsum: the sums of dinp's channels, exactly as the separate
+		 * pass (kvec()->sum) gives them */
+		int bad = 0;
+		for (int ch = 0; ch < c.C; ch++)
+			bad += dsum[ch] != 0.5f + (float)kvec()->sum(dinp + ch * c.P, c.P);
+		printf("%s bn+%s dsum: the channel sums of dinp, exactly\n", bad ? "FAIL" : "ok  ",
+		       act_name((act_kind)act));
+		failures += bad > 0;
+	} else
 		batchnorm_backward(dinp, dg, dbt, c.R, c.inp, c.mean, c.invstd, c.gamma, c.C, c.P);
 	/* relu-like kinks: an eps-step must not cross zero after normalising;
 	 * with eps 1e-3 over 40 samples of spread 2 that is rare, and the seed
@@ -249,7 +258,7 @@ static void test_batchnorm(int fused, int act)
 	snprintf(label, sizeof label, "batchnorm%s%s dbeta", fused ? "+" : "", fused ? an : "");
 	gradcheck(label, bn_loss, &c, c.beta, dbt, 1.0f, c.C, eps, 1.0, TOL);
 	free(c.inp); free(c.out); free(c.R); free(c.gamma); free(c.beta); free(c.mean);
-	free(c.invstd); free(c.rm); free(c.rv); free(dinp); free(dg); free(dbt);
+	free(c.invstd); free(c.rm); free(c.rv); free(dinp); free(dg); free(dbt); free(dsum);
 }
 
 /* running statistics as PyTorch: momentum 0.1, unbiased variance */
