@@ -182,24 +182,37 @@ void conv3x3_direct_forward(float *out, const float *inp, const float *w, const 
 }
 
 /* dw += the direct path's weight gradient: per-thread sums, added in
- * thread order */
-void conv3x3_direct_weight_grad(float *dw, const float *dout, const float *inp, int Ci, int Co,
-				int N, int H, int W)
+ * thread order; with wf (the flipped weights, Ci outputs) also dinp, the
+ * input gradient, image by image after that image's weight gradient, so
+ * its output gradient is read from the cache the second time */
+static void direct_backward(float *dinp, float *dw, const float *dout, const float *inp,
+			    const float *wf, int Ci, int Co, int N, int H, int W)
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW, na = kconv_acc_floats(Ci, Co);
 	int T = nn_threads();
 	float *part = xcalloc((size_t)T * na, sizeof(float));
+	kconv_w *kw = wf ? kconv_pack_w(wf, NULL, Co, Ci) : NULL;
 
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
 		int hi = nn_share(N, t + 1, T);
-		for (int n = nn_share(N, t, T); n < hi; n++)
+		for (int n = nn_share(N, t, T); n < hi; n++) {
 			kconv_wgrad(part + t * na, dout + n * HW, (long)P, inp + n * HW, (long)P, Ci,
 				    Co, H, W);
+			if (kw)
+				kconv_forward(kw, dinp + n * HW, (long)P, dout + n * HW, (long)P, H, W);
+		}
 	}
 	kconv_acc_add(dw, part, T, Ci, Co);
+	kconv_w_free(kw);
 	free(part);
+}
+
+void conv3x3_direct_weight_grad(float *dw, const float *dout, const float *inp, int Ci, int Co,
+				int N, int H, int W)
+{
+	direct_backward(NULL, dw, dout, inp, NULL, Ci, Co, N, H, W);
 }
 
 /* conv3x3_im2col_weight_grad: dw (Co, Ci*9) += dout x im2col(inp)^T, the
@@ -237,26 +250,34 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W)
 {
 	size_t P = (size_t)N * H * W, nw = (size_t)Co * Ci * 9;
+	float *wf = NULL;
 
-	if (kconv_ok(Ci, Co, H, W))
-		conv3x3_direct_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
-	else if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
-		conv3x3_winograd_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
-	else
-		conv3x3_im2col_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
-	if (db)
-		bias_backward(db, dout, Co, P);
 	if (dinp) {
 		// wf (Ci, Co, 3, 3) = w (Co, Ci, 3, 3) transposed and flipped
-		float *wf = xmalloc_array(nw, sizeof(float)), *zero = xcalloc(Ci, sizeof(float));
+		wf = xmalloc_array(nw, sizeof(float));
 		for (int co = 0; co < Co; co++)
 			for (int ci = 0; ci < Ci; ci++)
 				for (int k = 0; k < 9; k++)
 					wf[((size_t)ci * Co + co) * 9 + (8 - k)] = w[((size_t)co * Ci + ci) * 9 + k];
-		conv3x3_act_forward(dinp, dout, wf, zero, Co, Ci, N, H, W, -1);
+	}
+	if (db)
+		bias_backward(db, dout, Co, P);
+	if (kconv_ok(Ci, Co, H, W)) {
+		/* both gradients, image by image (kconv_ok(Co, Ci) too) */
+		direct_backward(dinp, dw, dout, inp, wf, Ci, Co, N, H, W);
 		free(wf);
+		return;
+	}
+	if (H >= 4 && W >= 4 && conv3x3_winograd_ok(Ci, Co, H, W))
+		conv3x3_winograd_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
+	else
+		conv3x3_im2col_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
+	if (dinp) {
+		float *zero = xcalloc(Ci, sizeof(float));
+		conv3x3_act_forward(dinp, dout, wf, zero, Co, Ci, N, H, W, -1);
 		free(zero);
 	}
+	free(wf);
 }
 
 void conv1x1_forward(float *out, const float *inp, const float *w, const float *b,
