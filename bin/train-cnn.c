@@ -7,6 +7,7 @@
 #include "tensor.h"
 #include "nn.h"
 #include "cnn.h"
+#include "dist.h"
 #include "net.h"
 #include "trainer.h"
 
@@ -114,30 +115,32 @@ static void parse_args(int argc, char **argv, struct options *o)
 }
 
 /* max_label: labels are one integer each, 0..255 (at most 256 classes);
- * the largest */
+ * the largest (under mpirun each rank holds its share: the largest of
+ * every rank's) */
 static int max_label(const dataset *d)
 {
 	int32_t v, mx = 0;
 
 	if (d->size != 1)
 		die("labels are one value per image, not %s (%s)", shape_str(&d->shape), d->name);
-	for (int64_t i = 0; i < d->n; i++) {
-		dataset_get_ints(d, i, &v, 255, "label");
+	for (int64_t j = 0; j < d->nkept; j++) {
+		dataset_get_ints(d, dataset_index(d, j), &v, 255, "label");
 		if (v > mx)
 			mx = v;
 	}
-	return mx;
+	return (int)dist_max(mx);
 }
 
-/* check_labels: every label in 0..K-1, else an error naming the sample */
+/* check_labels: every label (in memory) in 0..K-1, else an error naming
+ * the sample */
 static void check_labels(const dataset *d, int K)
 {
 	int32_t v;
 
 	if (d->size != 1)
 		die("labels are one value per image, not %s (%s)", shape_str(&d->shape), d->name);
-	for (int64_t i = 0; i < d->n; i++)
-		dataset_get_ints(d, i, &v, K - 1, "label");
+	for (int64_t j = 0; j < d->nkept; j++)
+		dataset_get_ints(d, dataset_index(d, j), &v, K - 1, "label");
 }
 
 static void check_images(const dataset *d)

@@ -76,6 +76,48 @@ header() {
 	cmp "$d/one.model" "$d/stdout.model"
 }
 
+# loaded RANK ERR: the range and counts rank RANK's -v line says it loaded
+loaded() {
+	sed -n "s/^train-unet (rank $1): \(.*samples\)/\1/p" "$2"
+}
+
+@test "mpi: each rank loads only its chunks' shards; the ranges cover the data once" {
+	local d=$BATS_TEST_TMPDIR
+	# 64 samples, 2 chunks of 8 per batch of 16: shard 0 is samples 0..31
+	$MPIRUN -np 2 train-unet $T -e 1 -v -o "$d/two.model" i64.npy m64.npy 2> "$d/err"
+	run loaded 0 "$d/err"
+	assert_output "samples 0..31 of 64 (32 training samples: its 1 of 2 chunks)"
+	run loaded 1 "$d/err"
+	assert_output "samples 32..63 of 64 (32 training samples: its 1 of 2 chunks)"
+	# the bytes of one process, which loads everything (and says nothing)
+	train-unet $T -e 1 -v --chunks 2 -o "$d/one.model" i64.npy m64.npy 2> "$d/err1"
+	cmp "$d/one.model" "$d/two.model"
+	run grep -c 'samples' "$d/err1"
+	assert_output 0
+	# 32 of 40 train in batches of 15, 15, 2: chunks of 3,4,4,4 and 0,1,0,1
+	# make shards of 6, 9, 8 and 9; the 8 held out are one batch, rank 1's
+	$MPIRUN -np 2 train-unet $T -b 15 -e 1 --chunks 4 --val-fraction 0.2 -v -o "$d/v.model" \
+		i40.npy m40.npy 2> "$d/err"
+	run loaded 0 "$d/err"
+	assert_output --regexp '^samples 0\.\.[0-9]+ of 40 \(15 training samples: its 2 of 4 chunks\), and 0 of 8 validation samples$'
+	run loaded 1 "$d/err"
+	assert_output --regexp '^samples [0-9]+\.\.39 of 40 \(17 training samples: its 2 of 4 chunks\), and 8 of 8 validation samples$'
+	# rank 0's training span ends before rank 1's begins
+	local e0 s1
+	e0=$(loaded 0 "$d/err" | sed 's/^samples 0\.\.\([0-9]*\) .*/\1/')
+	s1=$(loaded 1 "$d/err" | sed 's/^samples \([0-9]*\)\.\..*/\1/')
+	[ "$e0" -lt "$s1" ]
+	# --val files: each rank its validation batches (16 of 40, then 24)
+	train-unet $T -e 1 --chunks 2 --val i40.npy m40.npy -o "$d/one.val" i64.npy m64.npy 2> /dev/null
+	$MPIRUN -np 2 train-unet $T -e 1 -v --val i40.npy m40.npy -o "$d/two.val" i64.npy m64.npy \
+		2> "$d/err"
+	cmp "$d/one.val" "$d/two.val"
+	run loaded 0 "$d/err"
+	assert_output "samples 0..31 of 64 (32 training samples: its 1 of 2 chunks), and 16 of 40 validation samples"
+	run loaded 1 "$d/err"
+	assert_output "samples 32..63 of 64 (32 training samples: its 1 of 2 chunks), and 24 of 40 validation samples"
+}
+
 @test "mpi: more ranks than chunks: the others idle, with a warning, and the bytes of one process" {
 	local d=$BATS_TEST_TMPDIR
 	train-unet $T -e 1 -o "$d/one.model" i40.npy m40.npy 2> /dev/null

@@ -61,6 +61,7 @@ struct input {
 /* What input_open and dataset_load are building, for input_abandon. */
 static input *opening;
 static dataset *loading;
+static void *loading_skip;   /* its scratch sample */
 
 static noreturn void bad(const input *in, const char *fmt, ...)
 {
@@ -877,18 +878,24 @@ void input_abandon(void)
 {
 	input_close(opening);
 	dataset_free(loading);
+	free(loading_skip);
 	opening = NULL;
 	loading = NULL;
+	loading_skip = NULL;
 }
 
 /* ---------- datasets ---------- */
 
-dataset *dataset_load(const char *path)
+/* load: the stream of path read through; the samples keep lists (all
+ * when keep is NULL) stored, the others read into a scratch sample and
+ * dropped, so that every sample passes the same checks either way */
+static dataset *load(const char *path, const int64_t *keep, int64_t nkeep)
 {
 	input *in = input_open(path);
 	dataset *d = xcalloc(1, sizeof *d);
-	int64_t cap = 0;
+	int64_t cap = 0, j = 0;
 	size_t esz;
+	void *skip;
 
 	opening = in;
 	loading = d;
@@ -898,8 +905,23 @@ dataset *dataset_load(const char *path)
 	d->is_u8 = in->is_u8;
 	d->name = strdup(in->name);
 	esz = d->is_u8 ? 1 : sizeof(float);
+	/* a sample dropped is read into skip (dataset_load drops none) */
+	skip = NULL;
+	if (keep) {
+		skip = loading_skip = xmalloc_array((size_t)d->size, esz);
+		for (int64_t k = 1; k < nkeep; k++)
+			if (keep[k] <= keep[k - 1])
+				die("dataset_load_keep: the samples to keep are not ascending (%s)",
+				    d->name);
+		d->kept = xmalloc_array((size_t)(nkeep ? nkeep : 1), sizeof *d->kept);
+		memcpy(d->kept, keep, (size_t)nkeep * sizeof *keep);
+	}
 	for (;;) {
-		if (d->n == cap) {
+		int wanted = !keep || (j < nkeep && keep[j] == d->n);
+		void *to = skip;
+		int got;
+
+		if (wanted && d->nkept == cap) {
 			/* room for what has arrived, doubled; at first about 4 MB
 			 * (at least one sample), whatever the header promises */
 			int64_t first = ((int64_t)1 << 22) / ((int64_t)esz * d->size);
@@ -911,31 +933,98 @@ dataset *dataset_load(const char *path)
 				d->scale = xrealloc(d->scale, (size_t)cap * sizeof *d->scale);
 			}
 		}
-		if (d->is_u8 ? !input_read_u8(in, d->u8 + d->n * d->size)
-			     : !input_read(in, d->f32 + d->n * d->size, ROLE_RAW))
+		if (wanted)
+			to = d->is_u8 ? (void *)(d->u8 + d->nkept * d->size)
+				      : (void *)(d->f32 + d->nkept * d->size);
+		got = d->is_u8 ? input_read_u8(in, to) : input_read(in, to, ROLE_RAW);
+		if (!got)
 			break;
-		if (!d->is_u8)
-			d->scale[d->n] = intensity_scale(in);
+		if (wanted) {
+			if (!d->is_u8)
+				d->scale[d->nkept] = intensity_scale(in);
+			d->nkept++;
+			j += keep != NULL;
+		}
 		d->n++;
 	}
+	if (keep && j < nkeep)
+		die("sample %" PRId64 " is wanted but the stream has %" PRId64 " (%s)", keep[j], d->n,
+		    d->name);
+	free(skip);
 	input_close(in);
 	opening = NULL;
 	loading = NULL;
+	loading_skip = NULL;
 	return d;
+}
+
+dataset *dataset_load(const char *path)
+{
+	return load(path, NULL, 0);
+}
+
+dataset *dataset_load_keep(const char *path, const int64_t *keep, int64_t nkeep)
+{
+	return load(path, keep, nkeep);
+}
+
+dataset *dataset_load_range(const char *path, int64_t lo, int64_t hi)
+{
+	int64_t *keep, n = hi > lo ? hi - lo : 0;
+	dataset *d;
+
+	if (lo < 0)
+		die("dataset_load_range: sample %" PRId64 " is before the first", lo);
+	keep = xmalloc_array((size_t)(n ? n : 1), sizeof *keep);
+	for (int64_t i = 0; i < n; i++)
+		keep[i] = lo + i;
+	d = load(path, keep, n);
+	free(keep);
+	return d;
+}
+
+int64_t dataset_count(const char *path)
+{
+	dataset *d = load(path, (const int64_t[1]){ 0 }, 0);
+	int64_t n = d->n;
+
+	dataset_free(d);
+	return n;
+}
+
+/* slot: where sample i of the stream is in memory */
+static int64_t slot(const dataset *d, int64_t i)
+{
+	int64_t lo = 0, hi = d->nkept;
+
+	if (!d->kept)
+		return i;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if (d->kept[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == d->nkept || d->kept[lo] != i)
+		die("sample %" PRId64 " of %s is not in memory here (%" PRId64 " of %" PRId64
+		    " kept)", i, d->name, d->nkept, d->n);
+	return lo;
 }
 
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
 {
 	/* as stored: uint8, or floats with a scale (netpbm: 1/maxval) */
 	struct stored st = { d->is_u8, 255, 1.0f / 255, NULL, NULL, d->name, i };
+	int64_t at = slot(d, i);
 
 	if (d->is_u8) {
-		const uint8_t *p = d->u8 + i * d->size;
+		const uint8_t *p = d->u8 + at * d->size;
 		for (int64_t k = 0; k < d->size; k++)
 			out[k] = p[k];
 	} else {
-		memcpy(out, d->f32 + i * d->size, (size_t)d->size * sizeof *out);
-		st.scale = d->scale[i];
+		memcpy(out, d->f32 + at * d->size, (size_t)d->size * sizeof *out);
+		st.scale = d->scale[at];
 		st.maxval = st.scale == 1 ? 0 : rint(1 / st.scale);
 	}
 	apply_role(out, d->size, role, &st);
@@ -943,8 +1032,10 @@ void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
 
 void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what)
 {
+	int64_t at = slot(d, i);
+
 	if (d->is_u8) {
-		const uint8_t *p = d->u8 + i * d->size;
+		const uint8_t *p = d->u8 + at * d->size;
 		for (int64_t k = 0; k < d->size; k++) {
 			if (p[k] > max)
 				die("%s value %d at element %" PRId64 " is not an integer in 0..%" PRId32
@@ -952,7 +1043,7 @@ void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, co
 			out[k] = p[k];
 		}
 	} else {
-		to_ints(out, d->f32 + i * d->size, d->size, max, what, d->name, i);
+		to_ints(out, d->f32 + at * d->size, d->size, max, what, d->name, i);
 	}
 }
 
@@ -963,6 +1054,7 @@ void dataset_free(dataset *d)
 	free(d->u8);
 	free(d->f32);
 	free(d->scale);
+	free(d->kept);
 	free(d->name);
 	free(d);
 }

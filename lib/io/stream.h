@@ -124,21 +124,42 @@ void output_name(output *o, const char *name);
 /* A write error of our own: EPIPE ends the tool quietly, anything else dies. */
 void output_check(FILE *f);
 
-/* A whole stream in memory, as stored: uint8 when the stream is uint8,
- * else floats; the role is applied when a sample is taken. */
+/* A stream in memory, as stored: uint8 when the stream is uint8, else
+ * floats; the role is applied when a sample is taken. All its n samples,
+ * or (dataset_load_keep) only some of them: a rank of an MPI training
+ * keeps its share. Samples are named by their index in the stream, 0..n-1,
+ * whichever are kept. */
 typedef struct {
-	int64_t n;
+	int64_t n;           /* samples in the stream */
 	shape_t shape;
 	int64_t size;        /* elements per sample */
 	int is_u8;
-	uint8_t *u8;         /* (n, size) stored values, when is_u8 */
-	float *f32;          /* (n, size) stored values, otherwise */
-	float *scale;        /* (n) stored x scale = intensity, with f32 */
+	int64_t nkept;       /* samples in memory: n, or those kept */
+	int64_t *kept;       /* their indices, ascending; NULL: all, 0..n-1 */
+	uint8_t *u8;         /* (nkept, size) stored values, when is_u8 */
+	float *f32;          /* (nkept, size) stored values, otherwise */
+	float *scale;        /* (nkept) stored x scale = intensity, with f32 */
 	char *name;
 } dataset;
 
 dataset *dataset_load(const char *path);
-/* dataset_get: sample i as floats, mapped by role as input_read maps it. */
+/* dataset_load_keep: the stream of path read through as dataset_load
+ * reads it (the same checks and errors), keeping in memory only samples
+ * keep[0..nkeep-1] (ascending stream indices); n is the whole count. An
+ * index at or past the end of the stream is an error naming it. */
+dataset *dataset_load_keep(const char *path, const int64_t *keep, int64_t nkeep);
+/* dataset_load_range: dataset_load_keep of samples [lo, hi) */
+dataset *dataset_load_range(const char *path, int64_t lo, int64_t hi);
+/* dataset_count: the samples of the stream of path, read through and
+ * discarded (a stream says its count nowhere but at its end) */
+int64_t dataset_count(const char *path);
+/* dataset_index: the stream index of the j-th sample in memory */
+static inline int64_t dataset_index(const dataset *d, int64_t j)
+{
+	return d->kept ? d->kept[j] : j;
+}
+/* dataset_get: sample i (a stream index, kept) as floats, mapped by role
+ * as input_read maps it. A sample not kept is an error (a caller's bug). */
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role);
 /* dataset_get_ints: sample i as input_read_ints reads it (dies the same way). */
 void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what);

@@ -40,8 +40,10 @@ void batch_check_targets(const dataset *d, loss_kind loss, int classes)
 {
 	void *y = xmalloc_array((size_t)d->size, sizeof(float));
 
-	for (int64_t i = 0; i < d->n; i++)
+	for (int64_t j = 0; j < d->nkept; j++) {
+		int64_t i = dataset_index(d, j);
 		batch_targets(y, d, &i, 1, loss, classes);
+	}
 	free(y);
 }
 

@@ -17,8 +17,9 @@ void batch_inputs(float *x, const dataset *d, const int64_t *idx, int B);
 void batch_targets(void *y, const dataset *d, const int64_t *idx, int B,
 		   loss_kind loss, int classes);
 
-/* batch_check_targets: every sample of d through batch_targets once, so a
- * target outside its role is refused before any training. */
+/* batch_check_targets: every sample of d in memory (under mpirun, the
+ * rank's) through batch_targets once, so a target outside its role is
+ * refused before any training. */
 void batch_check_targets(const dataset *d, loss_kind loss, int classes);
 
 /* batch_cap: the batch a buffer needs: batch, but never more than the n

@@ -245,6 +245,16 @@ int dist_any(int x)
 	return y;
 }
 
+long dist_max(long x)
+{
+	long y = x;
+
+	if (!active)
+		return x;
+	MPI_Allreduce(&x, &y, 1, MPI_LONG, MPI_MAX, MPI_COMM_WORLD);
+	return y;
+}
+
 void dist_same(long x, const char *what)
 {
 	long lo, hi;

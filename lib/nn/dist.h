@@ -49,6 +49,9 @@ void dist_share(double *v, int n);
  * rank, by a signal, is every rank's at the same batch); x without mpirun */
 int dist_any(int x);
 
+/* dist_max: the largest x of every rank's (x without mpirun) */
+long dist_max(long x);
+
 /* dist_same: every rank passes the same x (a check of the options and the
  * data); dies naming what differs, on every rank. */
 void dist_same(long x, const char *what);

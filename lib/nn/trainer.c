@@ -208,15 +208,16 @@ void trainer_init(trainer *t, train_options *o, const char *kind)
 	net_use_precision(o->net.precision, o->net.verbose);
 }
 
-/* check_finite: every value of d is a number (uint8 data always is) */
+/* check_finite: every value of d in memory is a number (uint8 data always
+ * is); under mpirun each rank checks the samples it keeps */
 static void check_finite(const dataset *d)
 {
 	if (d->is_u8)
 		return;
-	for (int64_t i = 0; i < d->n * d->size; i++)
+	for (int64_t i = 0; i < d->nkept * d->size; i++)
 		if (!isfinite(d->f32[i]))
 			die("a non-finite value (%g) in the samples (%s, sample %" PRId64 ")",
-			    d->f32[i], d->name, i / d->size);
+			    d->f32[i], d->name, dataset_index(d, i / d->size));
 }
 
 static void check_count(const dataset *in, const dataset *tg)
@@ -228,20 +229,136 @@ static void check_count(const dataset *in, const dataset *tg)
 		die("no training data (%s)", in->name);
 }
 
+/* val_batches: the validation batches [*b0, *b1) of nval samples in
+ * batches of batch that this rank evaluates (evaluate) and so loads */
+static void val_batches(int64_t nval, int batch, int64_t *b0, int64_t *b1)
+{
+	int64_t nb = (nval + batch - 1) / batch;
+
+	*b0 = nb * dist_rank() / dist_size();
+	*b1 = nb * (dist_rank() + 1) / dist_size();
+}
+
+/* count_pair: the samples of two streams, which must be as many */
+static int64_t count_pair(const char *a, const char *b)
+{
+	int64_t n = dataset_count(a), m = dataset_count(b);
+
+	if (n != m)
+		die("%" PRId64 " inputs but %" PRId64 " targets (%s, %s)", n, m, a, b);
+	return n;
+}
+
+static int by_index(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* rereadable: path can be read a second time (the count, then the
+ * samples): not a pipe or a device; a name that is no file (an npz
+ * member, FILE.npz:NAME) is its archive, a file */
+static int rereadable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) != 0 || S_ISREG(st.st_mode);
+}
+
+/* load_share: under mpirun, the samples this rank trains and validates on
+ * and no others: the training samples of its chunks' shards (epochs.h) and
+ * those of its validation batches, from the count of the streams (a first
+ * pass) and the split the seed makes of them, as trainer_run makes it. A
+ * stream that cannot be read twice (a pipe) is loaded whole, as without
+ * sharding. */
+static void load_share(trainer *t, const char *inputs, const char *targets)
+{
+	const train_options *o = t->o;
+	int64_t n, ntrain, nval, ntr, nkeep, b0, b1, v0 = 0, v1 = 0, first, last;
+	int64_t *order, *keep;
+	int clo, chi, whole = !rereadable(inputs) || !rereadable(targets);
+	char what[96] = "";
+	const char *r0 = dist_rank() == 0 ? " (rank 0)" : "";   /* progname names ranks 1 on */
+
+	if (whole) {
+		t->in = dataset_load(inputs);
+		t->tg = dataset_load(targets);
+		n = t->in->n;
+	} else {
+		n = count_pair(inputs, targets);
+	}
+	dist_same((long)n, "the number of training samples");
+	if (n == 0)
+		die("no training data (%s)", inputs);
+	order = holdout_split(n, o->val_fraction, o->seed, &ntrain, &nval);
+	dist_chunks(o->chunks, &clo, &chi);
+	keep = shard_samples(order, ntrain, o->batch, o->chunks, clo, chi, &ntr);
+	nkeep = ntr;
+	first = ntr ? keep[0] : 0;
+	last = ntr ? keep[ntr - 1] : 0;
+	if (nval) {   /* --val-fraction: this rank's batches of the held-out tail */
+		val_batches(nval, o->batch, &b0, &b1);
+		v0 = b0 * o->batch < nval ? b0 * o->batch : nval;
+		v1 = b1 * o->batch < nval ? b1 * o->batch : nval;
+		keep = xrealloc(keep, (size_t)(nkeep + v1 - v0 + 1) * sizeof *keep);
+		memcpy(keep + nkeep, order + ntrain + v0, (size_t)(v1 - v0) * sizeof *keep);
+		nkeep += v1 - v0;
+		qsort(keep, (size_t)nkeep, sizeof *keep, by_index);
+	}
+	if (!whole) {
+		t->in = dataset_load_keep(inputs, keep, nkeep);
+		t->tg = dataset_load_keep(targets, keep, nkeep);
+	}
+	if (o->val_in && rereadable(o->val_in) && rereadable(o->val_tgt)) {
+		/* --val: this rank's batches, a contiguous run */
+		int64_t nv = count_pair(o->val_in, o->val_tgt);
+		val_batches(nv, o->batch, &b0, &b1);
+		v0 = b0 * o->batch < nv ? b0 * o->batch : nv;
+		v1 = b1 * o->batch < nv ? b1 * o->batch : nv;
+		t->vin = dataset_load_range(o->val_in, v0, v1);
+		t->vtg = dataset_load_range(o->val_tgt, v0, v1);
+		snprintf(what, sizeof what, ", and %" PRId64 " of %" PRId64 " validation samples",
+			 v1 - v0, nv);
+	} else if (nval) {
+		snprintf(what, sizeof what, ", and %" PRId64 " of %" PRId64 " validation samples",
+			 v1 - v0, nval);
+	}
+	if (o->net.verbose && whole)
+		fprintf(stderr, "%s%s: samples 0..%" PRId64 " of %" PRId64 ", all (%s cannot be read "
+			"twice), for %" PRId64 " training samples: its %d of %d chunks\n", progname,
+			r0, n - 1, n, rereadable(inputs) ? targets : inputs, ntr, chi - clo, o->chunks);
+	else if (o->net.verbose && ntr)
+		fprintf(stderr, "%s%s: samples %" PRId64 "..%" PRId64 " of %" PRId64 " (%" PRId64
+			" training samples: its %d of %d chunks)%s\n", progname, r0, first, last, n,
+			ntr, chi - clo, o->chunks, what);
+	else if (o->net.verbose)
+		fprintf(stderr, "%s%s: no training samples of %" PRId64 " (its 0 of %d chunks)%s\n",
+			progname, r0, n, o->chunks, what);
+	free(keep);
+	free(order);
+}
+
 void trainer_data(trainer *t, const char *inputs, const char *targets)
 {
 	/* under mpirun every rank reads the files; standard input is rank 0's */
 	if (dist_size() > 1 && (cli_is_stdin(inputs) || cli_is_stdin(targets) ||
 				(t->o->val_in && (cli_is_stdin(t->o->val_in) || cli_is_stdin(t->o->val_tgt)))))
 		die("under mpirun every rank reads the data: give files, not standard input");
-	t->in = dataset_load(inputs);
-	t->tg = dataset_load(targets);
+	if (dist_size() > 1) {
+		load_share(t, inputs, targets);
+	} else {
+		t->in = dataset_load(inputs);
+		t->tg = dataset_load(targets);
+	}
 	check_count(t->in, t->tg);
 	check_finite(t->in);
 	check_finite(t->tg);
 	if (t->o->val_in) {
-		t->vin = dataset_load(t->o->val_in);
-		t->vtg = dataset_load(t->o->val_tgt);
+		if (!t->vin) {
+			t->vin = dataset_load(t->o->val_in);
+			t->vtg = dataset_load(t->o->val_tgt);
+		}
 		check_count(t->vin, t->vtg);
 		check_finite(t->vin);
 		check_finite(t->vtg);
@@ -367,16 +484,18 @@ int trainer_batch(const trainer *t)
 
 static val_result evaluate(net *n, const run_state *r, int batch)
 {
-	int64_t nb = (r->nval + batch - 1) / batch;
+	int64_t nb = (r->nval + batch - 1) / batch, b0, b1;
 	double sum = 0, *part;
 	iou_counts *c = r->pred ? xcalloc(1, sizeof *c) : NULL;
 	val_result v = { 0, NAN };
 
-	/* each rank its share of the batches; the sum in batch order */
+	/* each rank its share of the batches (the samples it loaded); the sum
+	 * in batch order */
 	if (nb > INT_MAX)
 		die("%" PRId64 " validation batches are too many", nb);
 	part = xcalloc((size_t)nb, sizeof *part);
-	for (int64_t b = nb * dist_rank() / dist_size(); b < nb * (dist_rank() + 1) / dist_size(); b++) {
+	val_batches(r->nval, batch, &b0, &b1);
+	for (int64_t b = b0; b < b1; b++) {
 		int64_t s = b * batch;
 		int B = (int)(r->nval - s < batch ? r->nval - s : batch);
 		batch_inputs(r->x, r->vin, r->val_idx + s, B);
@@ -716,7 +835,9 @@ void trainer_run(trainer *t, net *n)
 	catch_stop();
 	for (int64_t bar_done = 0; m->epoch < last && !m->stopped;) {
 		adam_config opt = adam_defaults((float)epoch_lr(m->lr, m->cosine, m->epoch, o->epochs));
-		int64_t *perm = epoch_order(r.order, r.ntrain, o->seed, m->epoch);
+		/* chunk k draws from shard k alone (epochs.h); one chunk: epoch_order */
+		int64_t *perm = epoch_order_sharded(r.order, r.ntrain, o->batch, o->chunks, o->seed,
+						    m->epoch);
 		int64_t s0 = m->partial;   /* a checkpoint inside the epoch goes on */
 		double t0 = now_seconds(), sum = m->partial_loss, secs;
 		char label[32];

@@ -102,7 +102,9 @@ enum {
 "                          cores shared by the ranks on the host)\n" \
 "      --chunks K          each batch in K fixed chunks, summed in a fixed\n" \
 "                          order; the same bytes on any number of MPI ranks\n" \
-"                          (default: the rank count, 1 without mpirun)\n" \
+"                          (default: the rank count, 1 without mpirun);\n" \
+"                          each chunk draws from its own shard of the\n" \
+"                          samples, which is all an MPI rank loads\n" \
 "  -v, --verbose           say which kernel and precision compute\n"
 
 /* train_defaults: lr 0.001, seed 1, the given epochs and batch, the rest 0. */
