@@ -12,7 +12,7 @@
 #include "nn.h"
 
 static const char usage[] =
-"Usage: augment [--shift N] [--flip] [--rotate DEG] [--erase P [--erase-fill F]]\n"
+"Usage: augment [--shift N] [--flip | --mirror] [--rotate DEG] [--erase P [--erase-fill F]]\n"
 "               [--noise SIGMA] [-s SEED] [--start K | --index FILE] [-j N] [-P]\n"
 "               [FILE]\n"
 "Random changes to each image of a stream, drawn from the seed and the\n"
@@ -21,6 +21,8 @@ static const char usage[] =
 "whole (see --start, --index). Applied in this order, each only when asked:\n"
 "\n"
 "      --flip          mirror left-right with probability 0.5\n"
+"      --mirror        mirror every image left-right (no draw: for test-time\n"
+"                      augmentation, the predictions on both averaged)\n"
 "      --rotate DEG    rotate about the centre by an angle uniform in\n"
 "                      [-DEG,DEG] degrees (0..180), bilinear, zero outside\n"
 "      --shift N       move by dx, dy each uniform in -N..N pixels, zero fill\n"
@@ -49,6 +51,7 @@ static const char usage[] =
 struct options {
 	int shift;            /* pixels; 0: no shifts */
 	int flip;
+	int mirror;           /* every image, no draw */
 	double rotate;        /* degrees; 0: no rotations */
 	int rotate_given;
 	double erase;         /* probability */
@@ -66,11 +69,12 @@ struct options {
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_SHIFT = 256, OPT_FLIP, OPT_ROTATE, OPT_ERASE, OPT_FILL, OPT_NOISE,
+	enum { OPT_SHIFT = 256, OPT_FLIP, OPT_MIRROR, OPT_ROTATE, OPT_ERASE, OPT_FILL, OPT_NOISE,
 	       OPT_START, OPT_INDEX, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "shift", required_argument, NULL, OPT_SHIFT },
 		{ "flip", no_argument, NULL, OPT_FLIP },
+		{ "mirror", no_argument, NULL, OPT_MIRROR },
 		{ "rotate", required_argument, NULL, OPT_ROTATE },
 		{ "erase", required_argument, NULL, OPT_ERASE },
 		{ "erase-fill", required_argument, NULL, OPT_FILL },
@@ -90,6 +94,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		switch (c) {
 		case OPT_SHIFT: o->shift = (int)cli_long("--shift", optarg, 1, 4096); break;
 		case OPT_FLIP: o->flip = 1; break;
+		case OPT_MIRROR: o->mirror = 1; break;
 		case OPT_ROTATE:
 			o->rotate = cli_double("--rotate", optarg, 0, 180);
 			o->rotate_given = 1;
@@ -120,8 +125,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	cli_operands(argc, argv, optind, 0, 1, &o->file);
-	if (!o->shift && !o->flip && !o->rotate_given && !o->erase_given && !o->noise_given)
-		usage_die("nothing to do: give --shift, --flip, --rotate, --erase or --noise");
+	if (!o->shift && !o->flip && !o->mirror && !o->rotate_given && !o->erase_given &&
+	    !o->noise_given)
+		usage_die("nothing to do: give --shift, --flip, --mirror, --rotate, --erase or "
+			  "--noise");
+	if (o->flip && o->mirror)
+		usage_die("give one of --flip and --mirror");
 	if (fill_given && !o->erase_given)
 		usage_die("--erase-fill needs --erase");
 	if (o->index && o->start)
@@ -257,7 +266,7 @@ static void augment_one(float *out, float *x, const struct image *g, const struc
 	rng_t r;
 
 	rng_seed_at(&r, o->seed, pos);
-	if (o->flip && rng_uniform(&r) < 0.5)
+	if (o->mirror || (o->flip && rng_uniform(&r) < 0.5))
 		flip_rows(x, g);
 	if (o->rotate_given || o->shift) {
 		double a = 0;

@@ -67,6 +67,15 @@ EOF
 	assert_output "(True, True)"
 }
 
+@test "augment: --mirror mirrors every image, the same bytes with any seed" {
+	D=$BATS_FILE_TMPDIR
+	augment --mirror "$IMAGES" > "$D/mirror.npy"
+	augment --mirror -s 9 -j 1 "$IMAGES" > "$D/mirror9.npy"
+	cmp "$D/mirror.npy" "$D/mirror9.npy"
+	run -0 pyck 'all((f[i] == img[i][:, ::-1]).all() and (f[i] != img[i]).any() for i in range(500))' "$D/mirror.npy"
+	assert_output "True"
+}
+
 @test "augment: --shift moves each image by dx, dy in -N..N with zero fill" {
 	D=$BATS_FILE_TMPDIR
 	augment --shift 2 -s 4 "$IMAGES" > "$D/shift.npy"
@@ -151,7 +160,9 @@ EOF
 @test "augment: bad input is one clear line" {
 	D=$BATS_FILE_TMPDIR
 	run -2 augment "$IMAGES"
-	assert_line --index 0 "augment: nothing to do: give --shift, --flip, --rotate, --erase or --noise"
+	assert_line --index 0 "augment: nothing to do: give --shift, --flip, --mirror, --rotate, --erase or --noise"
+	run -2 augment --flip --mirror "$IMAGES"
+	assert_line --index 0 "augment: give one of --flip and --mirror"
 	run -2 augment --erase 1.5 "$IMAGES"
 	assert_line --index 0 --partial "--erase: '1.5' is not a number in 0..1"
 	run -2 augment --rotate 200 "$IMAGES"

@@ -169,6 +169,11 @@ valid_png() {
 	awk -F '\t' '$2 == "accuracy" { a = $3 } END { exit !(a >= 0 && a <= 1) }' "$r/summary.tsv"
 	[ "$(awk -F '\t' '$1 == "accuracy" { print $2 }' "$r/main-f1.tsv")" = \
 		"$(awk -F '\t' '$2 == "accuracy" { print $3 }' "$r/summary.tsv")" ]
+	# with test-time augmentation (the image and its mirror), and without
+	has_metrics classify accuracy_no_tta macro_f1_no_tta
+	[ "$(awk -F '\t' '$1 == "accuracy" { print $2 }' "$r/main-plain-f1.tsv")" = \
+		"$(awk -F '\t' '$2 == "accuracy_no_tta" { print $3 }' "$r/summary.tsv")" ]
+	grep -q 'test-time augmentation' "$r/REPORT.md"
 	# smoke: 2 epochs of the main network, one run each, the cosine over both
 	[ "$(grep -c '^train-cnn: epoch [12]/2 ' "$r/main.log")" -eq 2 ]
 	awk -F '\t' 'NR == 2 { a = $4 } NR == 3 { b = $4 } END { exit !(NR == 3 && a == 0.001 && b == 0.0005) }' \
@@ -186,5 +191,5 @@ valid_png() {
 	grep -q '| test accuracy | ' "$r/REPORT.md"
 	grep -q '^| all | `--shift 2 --flip --rotate 10 --erase 0.5 --noise 0.1` | ' "$r/REPORT.md"
 	grep -q '^| few (100 images, 2 epochs) | ' "$r/REPORT.md"
-	grep -qF 'train-cnn -j 1 --until "$f_e" --resume "$OUT/$f_name.model"' "$r/REPORT.md"
+	grep -qF 'train-cnn -j "$f_j" --until "$f_e" --resume "$OUT/$f_name.model"' "$r/REPORT.md"
 }
