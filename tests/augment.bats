@@ -72,7 +72,7 @@ EOF
 	augment --mirror "$IMAGES" > "$D/mirror.npy"
 	augment --mirror -s 9 -j 1 "$IMAGES" > "$D/mirror9.npy"
 	cmp "$D/mirror.npy" "$D/mirror9.npy"
-	run -0 pyck 'all((f[i] == img[i][:, ::-1]).all() and (f[i] != img[i]).any() for i in range(500))' "$D/mirror.npy"
+	run -0 pyck 'all((a[i] == img[i][:, ::-1]).all() and (a[i] != img[i]).any() for i in range(500))' "$D/mirror.npy"
 	assert_output "True"
 }
 
