@@ -32,6 +32,8 @@ typedef struct { int Ci, Co, H, W; } layer;
 static const layer layers[] = {
 	{ 16, 16, 28, 28 }, { 32, 32, 14, 14 }, { 64, 64, 7, 7 }, { 64, 32, 14, 14 },
 	{ 32, 16, 28, 28 }, { 64, 64, 32, 32 }, { 128, 128, 16, 16 }, { 256, 256, 8, 8 },
+	/* first layers: one input channel (nn_conv.c routes them to im2col) */
+	{ 1, 16, 28, 28 }, { 1, 32, 28, 28 }, { 1, 64, 32, 32 }, { 1, 16, 64, 84 },
 };
 
 enum { FWD, WGRAD };

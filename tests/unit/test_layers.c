@@ -55,9 +55,9 @@ static double conv_loss(void *p)
 	return dot(c->out, c->R, c->nout);
 }
 
-static void test_conv(int kind, const char *name, int H, int W)
+static void test_conv_ci(int kind, const char *name, int Ci, int H, int W)
 {
-	conv_ctx c = { kind, 3, 4, 3, H, W, NULL, NULL, NULL, NULL, NULL, 0 };
+	conv_ctx c = { kind, Ci, 4, 3, H, W, NULL, NULL, NULL, NULL, NULL, 0 };
 	size_t nin = (size_t)c.Ci * c.N * c.H * c.W;
 	size_t nw = (size_t)c.Ci * c.Co * (kind == 0 ? 9 : kind == 1 ? 1 : 4);
 	c.nout = (size_t)c.Co * c.N * c.H * c.W * (kind == 2 ? 4 : 1);
@@ -85,6 +85,11 @@ static void test_conv(int kind, const char *name, int H, int W)
 	gradcheck(label, conv_loss, &c, c.b, db, 1.0f, c.Co, 1e-2f, 1.0, TOL);
 	free(c.inp); free(c.w); free(c.b); free(c.out); free(c.R);
 	free(dinp); free(dw); free(db);
+}
+
+static void test_conv(int kind, const char *name, int H, int W)
+{
+	test_conv_ci(kind, name, 3, H, W);
 }
 
 /* ---- max pooling ---- */
@@ -640,8 +645,15 @@ int main(void)
 	rng_seed(&rng, 42);
 	nn_set_threads(2);
 	test_conv(0, "conv3x3 3x6 (im2col)", 3, 6);
-	test_conv(0, "conv3x3 5x6 (winograd)", 5, 6);
-	test_conv(0, "conv3x3 9x8 (winograd)", 9, 8);
+	test_conv_ci(0, "conv3x3 5 in, 5x6 (winograd)", 5, 5, 6);
+	test_conv_ci(0, "conv3x3 5 in, 9x8 (winograd)", 5, 9, 8);
+	/* inputs of 1-4 channels (first layers) take im2col at any size */
+	for (int ci = 1; ci <= 4; ci++) {
+		char name[64];
+		snprintf(name, sizeof name, "conv3x3 %d in, 9x8 (im2col)", ci);
+		test_conv_ci(0, name, ci, 9, 8);
+	}
+	test_conv_ci(0, "conv3x3 1 in, 12x17 (im2col)", 1, 12, 17);
 	test_conv(1, "conv1x1", 5, 6);
 	test_conv(2, "convt2x2", 5, 6);
 	/* planes one pixel high or wide, and 1x1 (deep U-Nets, tiny images) */
