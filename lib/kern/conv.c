@@ -2,6 +2,7 @@
  * one, the weights packed for it, the gradient's layout back to the
  * layers'. The arithmetic is the path's own file (amx_conv.c). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "kern.h"
 #include "ukr.h"
@@ -20,11 +21,14 @@ int kconv_ok(int Ci, int Co, int H, int W)
 	       Co > 0 && Ci % 16 == 0 && Co % 16 == 0 && H >= 1 && W >= 6;
 }
 
+/* the packed rows are runs of 32 ci of one (co, tap): from wt[co][t][ci],
+ * bf16, ci padded with zeros to nkc 32, each row one copy of 64 bytes */
 kconv_w *kconv_pack_w(const float *w, const float *b, int Ci, int Co)
 {
 	kconv_w *k = xcalloc(1, sizeof *k);
-	int nkc = (Ci + 31) / 32, nst = Ci == 16 ? 6 : 9 * nkc;
+	int nkc = (Ci + 31) / 32, nst = Ci == 16 ? 6 : 9 * nkc, Cp = nkc * 32;
 	size_t n = (size_t)Co / 16 * nst * 512;
+	uint16_t *wt = xcalloc((size_t)Co * 9 * Cp, sizeof *wt);
 
 	*k = (kconv_w){ Ci, Co, nkc, NULL, NULL };
 	if (posix_memalign((void **)&k->p, 64, n * sizeof(uint16_t)) != 0 ||
@@ -33,28 +37,32 @@ kconv_w *kconv_pack_w(const float *w, const float *b, int Ci, int Co)
 	for (int co = 0; co < Co; co++)
 		for (int i = 0; i < 16; i++)
 			k->bias[co * 16 + i] = b ? b[co] : 0.0f;
+	for (int co = 0; co < Co; co++)
+		for (int ci = 0; ci < Ci; ci++) {
+			const float *s = w + ((size_t)co * Ci + ci) * 9;
+			uint16_t *d = wt + (size_t)co * 9 * Cp + ci;
+			for (int t = 0; t < 9; t++)
+				d[(size_t)t * Cp] = kern_to_bf16(s[t]);
+		}
 	uint16_t *d = k->p;
 	for (int cob = 0; cob < Co / 16; cob++)
 		for (int st = 0; st < nst; st++)
-			for (int r = 0; r < 16; r++)
-				for (int c = 0; c < 32; c++) {
-					int co = cob * 16 + r, ci, t;
-					if (Ci == 16) {
-						/* step (ky, j): j 0 holds taps kx 0 and 1,
-						 * j 1 tap kx 2 and zeros (amx_conv.c) */
-						int ky = st / 2, j = st % 2;
-						ci = c % 16;
-						t = 3 * ky + (j ? 2 : c / 16);
-						if (j && c >= 16) {
-							*d++ = 0;
-							continue;
-						}
-					} else {
-						t = st / nkc;
-						ci = st % nkc * 32 + c;
-					}
-					*d++ = ci < Ci ? kern_to_bf16(w[((size_t)co * Ci + ci) * 9 + t]) : 0;
+			for (int r = 0; r < 16; r++, d += 32) {
+				const uint16_t *row = wt + (size_t)(cob * 16 + r) * 9 * Cp;
+				if (Ci == 16) {
+					/* step (ky, j): j 0 holds taps kx 0 and 1, j 1
+					 * tap kx 2 and zeros (amx_conv.c) */
+					int ky = st / 2, j = st % 2;
+					memcpy(d, row + (size_t)(3 * ky + 2 * j) * Cp, 16 * sizeof *d);
+					if (j)
+						memset(d + 16, 0, 16 * sizeof *d);
+					else
+						memcpy(d + 16, row + (size_t)(3 * ky + 1) * Cp, 16 * sizeof *d);
+				} else {
+					memcpy(d, row + (size_t)(st / nkc) * Cp + st % nkc * 32, 32 * sizeof *d);
 				}
+			}
+	free(wt);
 	return k;
 }
 
