@@ -539,7 +539,9 @@ static void test_direct(void)
 	int shapes[][4] = { { 16, 16, 28, 28 }, { 32, 48, 7, 7 }, { 64, 64, 32, 32 },
 			    { 16, 32, 1, 6 }, { 48, 16, 3, 17 }, { 128, 16, 8, 8 },
 			    { 16, 128, 14, 14 }, { 32, 32, 2, 40 }, { 32, 64, 4, 16 },
-			    { 16, 32, 5, 32 }, { 32, 32, 3, 16 } };
+			    { 16, 32, 5, 32 }, { 32, 32, 3, 16 },
+			    /* 27 weight steps: forward_rows in two K chunks */
+			    { 96, 32, 2, 16 } };
 	kern_path was = kern_current();
 	kern_precision prec = kern_get_precision();
 	kern_use(KPATH_AMX);
