@@ -596,12 +596,40 @@ static void test_direct(void)
 						break;
 					}
 				}
-		int same = memcmp(dw, dw2, nw * sizeof(float)) == 0;
+		/* both gradients through the layer (conv3x3_backward: the
+		 * direct path's input gradient is its forward of dy with the
+		 * flipped weights): dinp against the reference, dw the same
+		 * bytes as the weight gradient alone */
+		float *dx = xmalloc(Ci * P * sizeof(float)), *dw3 = xcalloc(nw, sizeof(float));
+		int badx = 0;
+		conv3x3_backward(dx, dw3, NULL, dy, x, w, Ci, Co, N, H, W);
+		for (int ci = 0; ci < Ci && !badx; ci++)
+			for (size_t p = 0; p < P; p++) {
+				int n = p / HW, yy = p % HW / W, xx = p % W;
+				double r = 0, sa = 0;
+				for (int co = 0; co < Co; co++)
+					for (int t = 0; t < 9; t++) {
+						int oy = yy - (t / 3 - 1), ox = xx - (t % 3 - 1);
+						if (oy < 0 || oy >= H || ox < 0 || ox >= W)
+							continue;
+						double v = bfd(w[((size_t)co * Ci + ci) * 9 + t]) *
+							   bfd(dy[co * P + n * HW + oy * W + ox]);
+						r += v;
+						sa += fabs(v);
+					}
+				if (fabs(dx[ci * P + p] - r) > (9.0 * Co + 8) * ldexp(1, -22) * sa + 1e-6) {
+					printf("    dinp[%d][%zu] = %.8g, reference %.8g\n", ci, p, dx[ci * P + p], r);
+					badx = 1;
+					break;
+				}
+			}
+		int same = memcmp(dw, dw2, nw * sizeof(float)) == 0 &&
+			   memcmp(dw, dw3, nw * sizeof(float)) == 0;
 		printf("%s direct convolution (amx bf16) %d->%d channels, %dx%d: kconv_ok, forward, "
-		       "weight gradient = bf16 reference, same bytes twice\n",
-		       ok && !badf && !badw && same ? "ok  " : "FAIL", Ci, Co, H, W);
-		failures += !(ok && !badf && !badw && same);
-		free(x); free(w); free(b); free(dy); free(y); free(dw); free(dw2);
+		       "weight and input gradients = bf16 reference, same bytes twice\n",
+		       ok && !badf && !badw && !badx && same ? "ok  " : "FAIL", Ci, Co, H, W);
+		failures += !(ok && !badf && !badw && !badx && same);
+		free(x); free(w); free(b); free(dy); free(y); free(dw); free(dw2); free(dx); free(dw3);
 	}
 	/* what it does not take: channels not a multiple of 16, narrow planes, fp32 */
 	int refused = !kconv_ok(1, 16, 28, 28) && !kconv_ok(16, 8, 28, 28) && !kconv_ok(16, 16, 28, 5);
