@@ -199,26 +199,42 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
 	}
 }
 
-/* W a multiple of 16 (and Co of 32): the q tiles are runs of 16 real
- * pixels of one row, never the pad columns, so the C tiles start from the
- * bias and are stored straight into the output planes; two q tiles (in
- * row order) by two co tiles a block, as forward_2x2. */
+/* W of 16 or more: the q tiles are runs of 16 real pixels of one row,
+ * never the pad columns: at x = 0, 16, ... and the last at W - 16 (over
+ * columns of the one before it when 16 does not divide W: they are
+ * computed twice, in the same order, and stored twice, the same bytes).
+ * So the C tiles start from the bias and are stored straight into the
+ * output planes, with no put. Co a multiple of 32: two q tiles by two co
+ * tiles a block, as forward_2x2; else one co tile by up to four q tiles.
+ * K chunks only where no two tiles overlap: a tile reloading its partial
+ * sums must not find its neighbour's. */
+static inline void rows_tile(const grid *g, int W, int xt, int q, long *e, long *o)
+{
+	int y = q / xt, j = q % xt, x0 = j < xt - 1 ? 16 * j : W - 16;
+
+	*e = OFF + (long)(y + 1) * g->Wp + 1 + x0;
+	*o = (long)y * W + x0;
+}
+
 static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
 			 int nst, const uint16_t *wp, const float *bias, int Co, int H, int W)
 {
 	long sx = (long)g->PS * sizeof *X, wstep = (long)nst * 512, sout = ocs * sizeof(float);
-	int xt = W / 16, nt = H * xt;
+	int xt = (W + 15) / 16, nt = H * xt, kst = W % 16 ? nst : KSTEPS;
 
+	if (Co % 32)
+		goto thin;
 	for (int cob = 0; cob < Co / 16; cob += 2) {
 		float *o = out + cob * 16 * ocs;
-		for (int s0 = 0; s0 < nst; s0 += KSTEPS) {
-			int s1 = s0 + KSTEPS < nst ? s0 + KSTEPS : nst;
+		for (int s0 = 0; s0 < nst; s0 += kst) {
+			int s1 = s0 + kst < nst ? s0 + kst : nst;
 			for (int q = 0; q < nt; q += 2) {
-				int y0 = q / xt, x0 = q % xt * 16, y1 = (q + 1) / xt, x1 = (q + 1) % xt * 16;
-				long e0 = OFF + (long)(y0 + 1) * g->Wp + 1 + x0;
-				long e1 = OFF + (long)(y1 + 1) * g->Wp + 1 + x1;
+				int two = q + 1 < nt;
+				long e0, e1, o0, o1;
+				rows_tile(g, W, xt, q, &e0, &o0);
+				rows_tile(g, W, xt, two ? q + 1 : q, &e1, &o1);
 				const uint16_t *wa = wp + cob * wstep + (long)s0 * 512;
-				float *c0 = o + y0 * W + x0, *c1 = o + y1 * W + x1;
+				float *c0 = o + o0, *c1 = o + o1;
 				if (s0 == 0) {
 					_tile_loadd(0, bias + cob * 256, 64);
 					_tile_loadd(1, bias + cob * 256, 64);
@@ -230,20 +246,92 @@ static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g,
 					_tile_loadd(2, c0 + 16 * ocs, sout);
 					_tile_loadd(3, c1 + 16 * ocs, sout);
 				}
-				for (int st = s0; st < s1; st++, wa += 512) {
-					_tile_loadd(4, wa, 64);
-					_tile_loadd(5, wa + wstep, 64);
-					_tile_loadd(6, X + e0 + so[st], sx);
-					_tile_loadd(7, X + e1 + so[st], sx);
-					_tile_dpbf16ps(0, 4, 6);
-					_tile_dpbf16ps(1, 4, 7);
-					_tile_dpbf16ps(2, 5, 6);
-					_tile_dpbf16ps(3, 5, 7);
+				if (two) {
+					for (int st = s0; st < s1; st++, wa += 512) {
+						_tile_loadd(4, wa, 64);
+						_tile_loadd(5, wa + wstep, 64);
+						_tile_loadd(6, X + e0 + so[st], sx);
+						_tile_loadd(7, X + e1 + so[st], sx);
+						_tile_dpbf16ps(0, 4, 6);
+						_tile_dpbf16ps(1, 4, 7);
+						_tile_dpbf16ps(2, 5, 6);
+						_tile_dpbf16ps(3, 5, 7);
+					}
+				} else {
+					for (int st = s0; st < s1; st++, wa += 512) {
+						_tile_loadd(4, wa, 64);
+						_tile_loadd(5, wa + wstep, 64);
+						_tile_loadd(6, X + e0 + so[st], sx);
+						_tile_dpbf16ps(0, 4, 6);
+						_tile_dpbf16ps(2, 5, 6);
+					}
 				}
 				_tile_stored(0, c0, sout);
-				_tile_stored(1, c1, sout);
 				_tile_stored(2, c0 + 16 * ocs, sout);
-				_tile_stored(3, c1 + 16 * ocs, sout);
+				if (two) {
+					_tile_stored(1, c1, sout);
+					_tile_stored(3, c1 + 16 * ocs, sout);
+				}
+			}
+		}
+	}
+	return;
+thin:
+	for (int cob = 0; cob < Co / 16; cob++) {
+		float *o = out + cob * 16 * ocs;
+		for (int s0 = 0; s0 < nst; s0 += kst) {
+			int s1 = s0 + kst < nst ? s0 + kst : nst;
+			for (int q = 0; q < nt; q += 4) {
+				int nq = nt - q < 4 ? nt - q : 4;
+				long e[4], oo[4];
+				for (int i = 0; i < 4; i++)
+					rows_tile(g, W, xt, q + (i < nq ? i : 0), &e[i], &oo[i]);
+				const uint16_t *wa = wp + cob * wstep + (long)s0 * 512;
+				if (s0 == 0) {
+					_tile_loadd(0, bias + cob * 256, 64);
+					_tile_loadd(1, bias + cob * 256, 64);
+					_tile_loadd(2, bias + cob * 256, 64);
+					_tile_loadd(3, bias + cob * 256, 64);
+				} else {
+					_tile_loadd(0, o + oo[0], sout);
+					_tile_loadd(1, o + oo[1], sout);
+					_tile_loadd(2, o + oo[2], sout);
+					_tile_loadd(3, o + oo[3], sout);
+				}
+				if (nq == 4) {
+					for (int st = s0; st < s1; st++, wa += 512) {
+						_tile_loadd(4, wa, 64);
+						_tile_loadd(5, X + e[0] + so[st], sx);
+						_tile_dpbf16ps(0, 4, 5);
+						_tile_loadd(6, X + e[1] + so[st], sx);
+						_tile_dpbf16ps(1, 4, 6);
+						_tile_loadd(7, X + e[2] + so[st], sx);
+						_tile_dpbf16ps(2, 4, 7);
+						_tile_loadd(5, X + e[3] + so[st], sx);
+						_tile_dpbf16ps(3, 4, 5);
+					}
+				} else {
+					for (int st = s0; st < s1; st++, wa += 512) {
+						_tile_loadd(4, wa, 64);
+						_tile_loadd(5, X + e[0] + so[st], sx);
+						_tile_dpbf16ps(0, 4, 5);
+						if (nq > 1) {
+							_tile_loadd(6, X + e[1] + so[st], sx);
+							_tile_dpbf16ps(1, 4, 6);
+						}
+						if (nq > 2) {
+							_tile_loadd(7, X + e[2] + so[st], sx);
+							_tile_dpbf16ps(2, 4, 7);
+						}
+					}
+				}
+				_tile_stored(0, o + oo[0], sout);
+				if (nq > 1)
+					_tile_stored(1, o + oo[1], sout);
+				if (nq > 2)
+					_tile_stored(2, o + oo[2], sout);
+				if (nq > 3)
+					_tile_stored(3, o + oo[3], sout);
 			}
 		}
 	}
@@ -327,7 +415,7 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
 			for (int kc = 0; kc < nkc; kc++)
 				so[nst++] = off[t] + (long)kc * 16 * g.PS;
 	}
-	if (wide && W % 16 == 0 && H * (W / 16) % 2 == 0)
+	if (W >= 16)
 		forward_rows(out, ocs, X, &g, so, nst, wp, bias, Co, H, W);
 	else if (wide)
 		forward_2x2(out, ocs, X, &g, so, nst, wp, bias, Co, W, tmp);

@@ -541,7 +541,10 @@ static void test_direct(void)
 			    { 16, 128, 14, 14 }, { 32, 32, 2, 40 }, { 32, 64, 4, 16 },
 			    { 16, 32, 5, 32 }, { 32, 32, 3, 16 },
 			    /* 27 weight steps: forward_rows in two K chunks */
-			    { 96, 32, 2, 16 } };
+			    { 96, 32, 2, 16 },
+			    /* row tiles over each other (W not a multiple of 16),
+			     * an odd count of them; 27 steps with overlaps */
+			    { 16, 16, 5, 21 }, { 64, 32, 3, 19 }, { 96, 32, 2, 40 } };
 	kern_path was = kern_current();
 	kern_precision prec = kern_get_precision();
 	kern_use(KPATH_AMX);
