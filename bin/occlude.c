@@ -93,10 +93,9 @@ static void check_shapes(const dataset *masks, const input *in)
 {
 	const shape_t *ms = &masks->shape, *is = input_shape(in);
 
-	if (is->ndim < 2)
-		die("images must be (H,W) or (C,H,W), not %s (%s)",
-		    shape_str(is), input_name(in));
-	if (ms->ndim < 2 || shape_h(ms) != shape_h(is) || shape_w(ms) != shape_w(is) ||
+	input_require_images(in);
+	shape_require_images(ms, masks->name);
+	if (shape_h(ms) != shape_h(is) || shape_w(ms) != shape_w(is) ||
 	    (shape_c(ms) != 1 && shape_c(ms) != shape_c(is)))
 		die("mask shape %s does not fit image shape %s (%s, %s)",
 		    shape_str(ms), shape_str(is), masks->name, input_name(in));

@@ -38,6 +38,11 @@ shape_t shape_chw(int64_t c, int64_t h, int64_t w);
  * (1,H,W), the (H,W) form otherwise (a 2-channel input's 1-channel
  * output, say). */
 shape_t shape_like(const shape_t *like, int64_t c, int64_t h, int64_t w);
+/* shape_require_images: die unless samples of shape s (of the input name)
+ * are images, (H,W) or (C,H,W); a 1-D shape gets the hint of numpy's slip,
+ * one (H,W) image saved as it is (H samples of W values). Every tool that
+ * needs images checks them here (input_require_images for a stream). */
+void shape_require_images(const shape_t *s, const char *name);
 /* shape_str: "28x28", "2x32x32", "10", "scalar" (static buffer per call slot) */
 const char *shape_str(const shape_t *s);
 
