@@ -81,6 +81,27 @@ wait_cpu() {
 	assert_output --partial "segpipe-model 1"
 }
 
+@test "trainer: --until past the run's epochs and --force with a model file do nothing: usage errors" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	run train-unet $T -e 2 --until 3 -o "$d/m.model" i64.npy m64.npy
+	assert_failure 2
+	assert_line -n 0 "train-unet: --until 3 does nothing past the run's 2 epochs (--epochs)"
+	refute_output --partial "epoch 1/"
+	run train-mlp --layers 784,8,784 --activations relu,sigmoid -e 1 --force -o "$d/m.model" i64.npy i64.npy
+	assert_failure 2
+	assert_line -n 0 "train-mlp: --force does nothing without -o - (a model file is not a terminal)"
+	[ ! -e "$d/m.model" ]
+	# --until N of the --epochs N is the run's end, as a resumed run in steps uses it
+	train-unet $T -e 2 --until 1 -o "$d/m.model" i64.npy m64.npy 2> /dev/null
+	run train-unet -j 1 --resume "$d/m.model" --until 3 -o "$d/m.model" i64.npy m64.npy
+	assert_failure 2
+	assert_line -n 0 "train-unet: --until 3 does nothing past the run's 2 epochs (--epochs)"
+	run train-unet -j 1 --resume "$d/m.model" --until 2 -o "$d/m.model" i64.npy m64.npy
+	assert_success
+	assert_line --partial "epoch 2/2"
+}
+
 # interrupt SIG TOOL ARGS...: train in the background until its first epoch
 # line, send SIG, wait; sets status and the log in $BATS_TEST_TMPDIR/log
 interrupt() {

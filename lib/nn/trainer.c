@@ -93,6 +93,14 @@ int trainer_arch_act(train_options *o, const char *arg)
 	return v;
 }
 
+/* check_until: --until N past the run's epochs would end nothing early */
+static void check_until(const train_options *o)
+{
+	if (o->until > o->epochs)
+		usage_die("--until %d does nothing past the run's %d epochs (--epochs)", o->until,
+			  o->epochs);
+}
+
 void trainer_check_options(const train_options *o)
 {
 	if (!o->output)
@@ -108,6 +116,10 @@ void trainer_check_options(const train_options *o)
 		      "with --resume (the run keeps its model's settings)");
 	cli_no_effect(o->resume && o->model_kept, o->model_kept,
 		      "with --resume (the run keeps its model's settings)");
+	cli_no_effect(binary_force && strcmp(o->output, "-") != 0, "--force",
+		      "without -o - (a model file is not a terminal)");
+	if (!o->resume)
+		check_until(o);
 }
 
 /* ---- data parallel (dist.h, man 7 segpipe-mpi): every batch in o->chunks
@@ -200,6 +212,7 @@ void trainer_init(trainer *t, train_options *o, const char *kind)
 		if (o->batch < 1 || o->batch > 65536)   /* what --batch takes */
 			die("%s: batch %d out of range 1..65536", o->resume, o->batch);
 		o->chunks = t->m.chunks ? t->m.chunks : 1;
+		check_until(o);   /* the epochs are known now */
 	} else {
 		t->m.lr = o->lr;
 		t->m.precision = o->net.precision;

@@ -76,10 +76,12 @@ enum {
 "                          output, written once at the end); checked before\n" \
 "                          training. Ctrl-C or SIGTERM finishes the batch,\n" \
 "                          writes a checkpoint for --resume and exits 130/143\n" \
-"      --force             write the model (-o -) even to a terminal\n" \
+"      --force             write the model (-o -) even to a terminal (with\n" \
+"                          a model file it does nothing: an error)\n" \
 "  -e, --epochs N          epochs\n" \
 "      --until N           end this run after epoch N of the --epochs (the\n" \
-"                          schedule counts them all); --resume goes on\n" \
+"                          schedule counts them all); --resume goes on;\n" \
+"                          past the --epochs it does nothing: an error\n" \
 "  -b, --batch N           batch size\n" \
 "      --lr X              Adam learning rate (default 0.001)\n" \
 "      --weight-decay X    decoupled weight decay (default 0)\n" \
