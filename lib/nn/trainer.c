@@ -762,6 +762,24 @@ static void epoch_line(const trainer *t, const val_result *v, int has_val, int b
 		best ? " best" : "", m->stopped ? " (early stop)" : "");
 }
 
+/* check_resume_validation: a resumed run validates as the run began. Without
+ * validation a run that had it would train on its held-out samples and keep
+ * a stale best epoch; with --val-fraction a run on every sample would
+ * validate on samples it trained on. A checkpoint of the first epoch does
+ * not tell, and --val (other data) may watch a run that had none. */
+static void check_resume_validation(const trainer *t, int64_t nval)
+{
+	const model *m = &t->m;
+	int had_val = m->best_epoch > 0 || isfinite(m->val_loss);
+
+	if (had_val && nval == 0)
+		die("%s was trained with validation data (best val_loss at epoch %d): give its "
+		    "--val-fraction or --val again", t->o->resume, m->best_epoch);
+	if (!had_val && m->epoch > 0 && t->o->val_fraction > 0)
+		die("%s was trained without validation data, on every sample: --val-fraction "
+		    "would validate on samples it trained on (--val takes other data)", t->o->resume);
+}
+
 void trainer_run(trainer *t, net *n)
 {
 	train_options *o = t->o;
@@ -792,6 +810,8 @@ void trainer_run(trainer *t, net *n)
 		r.vin = t->vin;
 		r.vtg = t->vtg;
 	}
+	if (o->resume)
+		check_resume_validation(t, r.nval);
 
 	r.np = net_params(n)->n;
 	st = net_stats(n, &ns);

@@ -95,7 +95,8 @@ enum {
 "                          not improved for N epochs\n" \
 "      --history FILE      TSV per epoch: epoch, train_loss, val_loss, lr,\n" \
 "                          seconds, images_per_s\n" \
-"      --resume MODEL      continue an interrupted run from its last model\n" \
+"      --resume MODEL      continue an interrupted run from its last model;\n" \
+"                          give the data and validation options again\n" \
 "      --precision P       bf16 or fp32: the precision of the products (default\n" \
 "                          bf16 where the CPU multiplies bf16 natively, else\n" \
 "                          fp32); kept in the model, a resumed run keeps it\n" \
