@@ -210,6 +210,18 @@ PYEOF
 	assert_success
 }
 
+@test "roles: occlude's MASKS are 0/1 masks: an image as MASKS (swapped operands) is an error" {
+	roles14 > /dev/null
+	refused 'MASKS value [0-9]+ at element [0-9]+ is not a mask value 0 or 1 \(uint8: 0 or 255\) \(MASKS come first: swapped MASKS and IMAGES\?\) \(i8\.npy, sample 0\)$' \
+		occlude i8.npy m8.npy
+	refused 'MASKS value 0\.[0-9]+ at element [0-9]+ is not a mask value' occlude p8.npy i8.npy
+	# 0/1 uint8, 0/255 PGM and 0/1 float masks hide the same pixels
+	occlude m8.npy i8.npy > o-u8.npy
+	otsu -P m8.npy > m8.pgm
+	occlude m8.pgm i8.npy | cmp - o-u8.npy
+	occlude m-f01.npy i8.npy | cmp - o-u8.npy
+}
+
 @test "roles: an option that does nothing in the combination given is a usage error" {
 	# status 2, one line and the --help hint
 	useless() {

@@ -1016,10 +1016,16 @@ static int64_t slot(const dataset *d, int64_t i)
 	return lo;
 }
 
+void dataset_label(dataset *d, const char *what, const char *hint)
+{
+	d->what = what;
+	d->hint = hint;
+}
+
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
 {
 	/* as stored: uint8, or floats with a scale (netpbm: 1/maxval) */
-	struct stored st = { d->is_u8, 255, 1.0f / 255, NULL, NULL, d->name, i };
+	struct stored st = { d->is_u8, 255, 1.0f / 255, d->what, d->hint, d->name, i };
 	int64_t at = slot(d, i);
 
 	if (d->is_u8) {

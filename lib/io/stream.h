@@ -145,6 +145,7 @@ typedef struct {
 	float *f32;          /* (nkept, size) stored values, otherwise */
 	float *scale;        /* (nkept) stored x scale = intensity, with f32 */
 	char *name;
+	const char *what, *hint;   /* dataset_label's */
 } dataset;
 
 dataset *dataset_load(const char *path);
@@ -166,6 +167,8 @@ static inline int64_t dataset_index(const dataset *d, int64_t j)
 /* dataset_get: sample i (a stream index, kept) as floats, mapped by role
  * as input_read maps it. A sample not kept is an error (a caller's bug). */
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role);
+/* dataset_label: input_label for a dataset's role errors in dataset_get. */
+void dataset_label(dataset *d, const char *what, const char *hint);
 /* dataset_get_ints: sample i as input_read_ints reads it (dies the same way). */
 void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what);
 void dataset_free(dataset *d);
