@@ -33,7 +33,8 @@ static const char usage[] =
 "      --noise SIGMA   add Gaussian noise of SIGMA intensity units (1 = white)\n"
 "                      to every value, clipped to 0..1 (uint8: 0..255)\n"
 "\n"
-"  -s, --seed SEED     random seed (default 1)\n"
+"  -s, --seed SEED     random seed (default 1); with --mirror alone, which\n"
+"                      draws nothing, --seed, --start and --index are errors\n"
 "      --start K       the first sample is at position K (default 0): after\n"
 "                      pick --range K:..., the draws of augment before pick\n"
 "      --index FILE    the positions of the samples, one a line, as\n"
@@ -88,7 +89,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, fill_given = 0;
+	int c, fill_given = 0, seed_given = 0, start_given = 0;
 
 	while ((c = getopt_long(argc, argv, ":s:j:Ph", longopts, NULL)) != -1) {
 		switch (c) {
@@ -114,8 +115,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->noise = cli_double("--noise", optarg, 0, 1e6);
 			o->noise_given = 1;
 			break;
-		case 's': o->seed = cli_seed("--seed", optarg); break;
-		case OPT_START: o->start = cli_long("--start", optarg, 0, INT64_MAX); break;
+		case 's':
+			o->seed = cli_seed("--seed", optarg);
+			seed_given = 1;
+			break;
+		case OPT_START:
+			o->start = cli_long("--start", optarg, 0, INT64_MAX);
+			start_given = 1;
+			break;
 		case OPT_INDEX: o->index = optarg; break;
 		case 'j': o->threads = cli_threads("--threads", optarg); break;
 		case 'P': o->pgm = 1; break;
@@ -133,8 +140,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage_die("give one of --flip and --mirror");
 	if (fill_given && !o->erase_given)
 		usage_die("--erase-fill needs --erase");
-	if (o->index && o->start)
+	if (o->index && start_given)
 		usage_die("give one of --start and --index");
+	/* --mirror alone draws nothing: the seed and the positions do nothing */
+	int draws = o->shift || o->flip || o->rotate_given || o->erase_given || o->noise_given;
+	cli_no_effect(!draws && seed_given, "--seed", "with --mirror alone (nothing is drawn)");
+	cli_no_effect(!draws && start_given, "--start", "with --mirror alone (nothing is drawn)");
+	cli_no_effect(!draws && o->index, "--index", "with --mirror alone (nothing is drawn)");
 	if (o->index && cli_is_stdin(o->index) && cli_is_stdin(o->file))
 		usage_die("FILE and --index cannot both be standard input");
 }

@@ -17,6 +17,7 @@ static const char usage[] =
 "Image i takes mask i mod M (M masks): masks are reused in turn when there\n"
 "are fewer masks than images. A mask is (H,W) like the image, or has the\n"
 "image's channels; a one-channel mask hides every channel of the image.\n"
+"A mask holds 0 and 1 only (uint8 0/1 or 0/255, PGM 0/maxval, floats).\n"
 "Output: float32 intensities (uint8 input is divided by 255).\n"
 "\n"
 "  -f, --fill VALUE  value of hidden pixels (default 0)\n"
@@ -93,10 +94,9 @@ static void check_shapes(const dataset *masks, const input *in)
 {
 	const shape_t *ms = &masks->shape, *is = input_shape(in);
 
-	if (is->ndim < 2)
-		die("images must be (H,W) or (C,H,W), not %s (%s)",
-		    shape_str(is), input_name(in));
-	if (ms->ndim < 2 || shape_h(ms) != shape_h(is) || shape_w(ms) != shape_w(is) ||
+	input_require_images(in);
+	shape_require_images(ms, masks->name);
+	if (shape_h(ms) != shape_h(is) || shape_w(ms) != shape_w(is) ||
 	    (shape_c(ms) != 1 && shape_c(ms) != shape_c(is)))
 		die("mask shape %s does not fit image shape %s (%s, %s)",
 		    shape_str(ms), shape_str(is), masks->name, input_name(in));
@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 	cli_init(argc, argv, "occlude");
 	parse_args(argc, argv, &o);
 	masks = dataset_load(o.files[0]);
+	dataset_label(masks, "MASKS", "MASKS come first: swapped MASKS and IMAGES?");
 	in = input_open(o.files[1]);
 	check_shapes(masks, in);
 	n = input_size(in);
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
 		if (fill && !input_read(fill, f, ROLE_INTENSITY))
 			die("%s has fewer samples than %s (%s, sample %lld)", input_name(fill),
 			    input_name(in), input_name(fill), (long long)input_index(in));
-		dataset_get(masks, k, m, ROLE_RAW);
+		dataset_get(masks, k, m, ROLE_BINARY);
 		k = k + 1 == masks->n ? 0 : k + 1;
 		for (int64_t c = 0; c < n / plane; c++) {
 			/* a one-channel mask repeats over the image's channels */

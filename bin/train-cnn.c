@@ -143,13 +143,6 @@ static void check_labels(const dataset *d, int K)
 		dataset_get_ints(d, dataset_index(d, j), &v, K - 1, "label");
 }
 
-static void check_images(const dataset *d)
-{
-	if (d->shape.ndim < 2)
-		die("the inputs must be images, (H,W) or (C,H,W), not %s (%s)", shape_str(&d->shape),
-		    d->name);
-}
-
 /* create: a new network for these streams, from --init's weights when given */
 static cnn *create(struct options *o, const trainer *t)
 {
@@ -200,7 +193,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	trainer_init(&t, &o.tr, "cnn");
 	trainer_data(&t, o.files[0], o.files[1]);
-	check_images(t.in);
+	shape_require_images(&t.in->shape, t.in->name);
 	if (o.tr.resume) {
 		o.classes = t.m.classes;
 	} else if (!o.classes) {

@@ -73,8 +73,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 /* check_pair: inputs and class maps agree in image size; maps have one channel */
 static void check_pair(const dataset *in, const dataset *tg)
 {
-	if (in->shape.ndim < 2 || tg->shape.ndim < 2 ||
-	    shape_h(&in->shape) != shape_h(&tg->shape) || shape_w(&in->shape) != shape_w(&tg->shape))
+	shape_require_images(&in->shape, in->name);
+	shape_require_images(&tg->shape, tg->name);
+	if (shape_h(&in->shape) != shape_h(&tg->shape) || shape_w(&in->shape) != shape_w(&tg->shape))
 		die("inputs %s and targets %s differ in image size (%s)", shape_str(&in->shape),
 		    shape_str(&tg->shape), tg->name);
 	if (shape_c(&tg->shape) != 1)

@@ -67,11 +67,23 @@ EOF
 	assert_output "(True, True)"
 }
 
-@test "augment: --mirror mirrors every image, the same bytes with any seed" {
+@test "augment: --mirror mirrors every image; alone it draws nothing, so --seed, --start, --index are usage errors" {
 	D=$BATS_FILE_TMPDIR
 	augment --mirror "$IMAGES" > "$D/mirror.npy"
-	augment --mirror -s 9 -j 1 "$IMAGES" > "$D/mirror9.npy"
-	cmp "$D/mirror.npy" "$D/mirror9.npy"
+	augment --mirror -j 1 "$IMAGES" > "$D/mirror1.npy"
+	cmp "$D/mirror.npy" "$D/mirror1.npy"
+	seq 0 499 > "$D/idx500.txt"
+	for opt in "--seed 9" "--start 3" "--start 0" "--index $D/idx500.txt"; do
+		# shellcheck disable=SC2086 # the option and its value
+		run -2 augment --mirror $opt "$IMAGES"
+		assert_line --index 0 "augment: ${opt%% *} does nothing with --mirror alone (nothing is drawn)"
+	done
+	run -2 augment --mirror -s 9 "$IMAGES"
+	assert_line --index 0 "augment: --seed does nothing with --mirror alone (nothing is drawn)"
+	# with a draw beside the mirror, the seed matters again
+	augment --mirror --shift 2 -s 9 -j 1 "$IMAGES" > "$D/mirror-shift9.npy"
+	augment --mirror --shift 2 -s 8 -j 1 "$IMAGES" > "$D/mirror-shift8.npy"
+	! cmp -s "$D/mirror-shift9.npy" "$D/mirror-shift8.npy"
 	run -0 pyck 'all((a[i] == img[i][:, ::-1]).all() and (a[i] != img[i]).any() for i in range(500))' "$D/mirror.npy"
 	assert_output "True"
 }

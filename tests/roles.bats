@@ -190,6 +190,38 @@ PYEOF
 	assert_output "$(otsu --thresholds i8.npy | head -1)"
 }
 
+@test "roles: one image saved as (28,28) gets the same hint from predict, the trainers and occlude" {
+	roles14 > /dev/null
+	py 'm = load("m8.npy"); np.save("one-m.npy", m[0]); np.save("l28.npy", np.zeros(28, np.uint8))'
+	train-unet $T -o u.model i8.npy m8.npy 2> /dev/null
+	hint() {
+		echo "samples of shape 28 are not images \\($1\\): one image saved as \\(H,28\\) is H samples of 28 values; save it as \\(1,H,28\\), e\\.g\\. np\\.save\\(f, image\\[None\\]\\)\$"
+	}
+	refused "$(hint one.npy)" predict -j 1 u.model one.npy
+	refused "$(hint one.npy)" train-unet $T -o x.model one.npy one-m.npy
+	pick --first 28 "$IMAGES" > i28.npy             # as many samples as one-m.npy
+	refused "$(hint one-m.npy)" train-unet $T -o x.model i28.npy one-m.npy
+	refused "$(hint one.npy)" train-fcn -j 1 -e 1 -b 8 --classes 2 -o x.model one.npy one-m.npy
+	refused "$(hint one.npy)" train-cnn -j 1 -e 1 -b 8 -o x.model one.npy l28.npy
+	refused "$(hint one.npy)" occlude m8.npy one.npy
+	refused "$(hint one-m.npy)" occlude one-m.npy i8.npy
+	# saved as (1,28,28) it is one image
+	run predict -j 1 u.model one-chw.npy
+	assert_success
+}
+
+@test "roles: occlude's MASKS are 0/1 masks: an image as MASKS (swapped operands) is an error" {
+	roles14 > /dev/null
+	refused 'MASKS value [0-9]+ at element [0-9]+ is not a mask value 0 or 1 \(uint8: 0 or 255\) \(MASKS come first: swapped MASKS and IMAGES\?\) \(i8\.npy, sample 0\)$' \
+		occlude i8.npy m8.npy
+	refused 'MASKS value 0\.[0-9]+ at element [0-9]+ is not a mask value' occlude p8.npy i8.npy
+	# 0/1 uint8, 0/255 PGM and 0/1 float masks hide the same pixels
+	occlude m8.npy i8.npy > o-u8.npy
+	otsu -P m8.npy > m8.pgm
+	occlude m8.pgm i8.npy | cmp - o-u8.npy
+	occlude m-f01.npy i8.npy | cmp - o-u8.npy
+}
+
 @test "roles: an option that does nothing in the combination given is a usage error" {
 	# status 2, one line and the --help hint
 	useless() {

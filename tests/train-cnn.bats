@@ -210,7 +210,7 @@ np.save(sys.argv[2] + "/short.npy", np.zeros(99, np.uint8))' "$D/y.npy" "$T"
 	run -1 train-cnn $NET -e 1 -o "$T/m.model" "$D/x.npy" "$T/short.npy"
 	assert_output "train-cnn: 100 inputs but 99 targets ($D/x.npy, $T/short.npy)"
 	run -1 train-cnn $NET -e 1 -o "$T/m.model" "$D/y.npy" "$D/y.npy"
-	assert_output "train-cnn: the inputs must be images, (H,W) or (C,H,W), not scalar ($D/y.npy)"
+	assert_output "train-cnn: samples of shape scalar are not images, (H,W) or (C,H,W) ($D/y.npy)"
 	# a resumed run checks the labels against the model's 3 classes
 	run -1 train-cnn -e 9 -j 1 --resume "$D/a.model" -o "$T/m.model" "$D/x.npy" "$T/big.npy"
 	assert_output "train-cnn: label value 300 at element 0 is not an integer in 0..2 ($T/big.npy, sample 7)"

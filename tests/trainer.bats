@@ -81,6 +81,51 @@ wait_cpu() {
 	assert_output --partial "segpipe-model 1"
 }
 
+@test "trainer: --until past the run's epochs and --force with a model file do nothing: usage errors" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	run train-unet $T -e 2 --until 3 -o "$d/m.model" i64.npy m64.npy
+	assert_failure 2
+	assert_line -n 0 "train-unet: --until 3 does nothing past the run's 2 epochs (--epochs)"
+	refute_output --partial "epoch 1/"
+	run train-mlp --layers 784,8,784 --activations relu,sigmoid -e 1 --force -o "$d/m.model" i64.npy i64.npy
+	assert_failure 2
+	assert_line -n 0 "train-mlp: --force does nothing without -o - (a model file is not a terminal)"
+	[ ! -e "$d/m.model" ]
+	# --until N of the --epochs N is the run's end, as a resumed run in steps uses it
+	train-unet $T -e 2 --until 1 -o "$d/m.model" i64.npy m64.npy 2> /dev/null
+	run train-unet -j 1 --resume "$d/m.model" --until 3 -o "$d/m.model" i64.npy m64.npy
+	assert_failure 2
+	assert_line -n 0 "train-unet: --until 3 does nothing past the run's 2 epochs (--epochs)"
+	run train-unet -j 1 --resume "$d/m.model" --until 2 -o "$d/m.model" i64.npy m64.npy
+	assert_success
+	assert_line --partial "epoch 2/2"
+}
+
+@test "trainer: --resume of a run with validation needs it again; --val-fraction on a run without it is refused" {
+	cd "$BATS_FILE_TMPDIR"
+	local d=$BATS_TEST_TMPDIR
+	train-unet $T -e 3 --until 2 --val-fraction 0.25 -o "$d/v.model" i64.npy m64.npy 2> /dev/null
+	cp "$d/v.model" "$d/v0.model"
+	# as the interrupt line says it: the held-out samples would train and
+	# the best epoch's weights and val_loss would go stale, without a word
+	run train-unet -j 1 --resume "$d/v.model" -o "$d/v.model" i64.npy m64.npy
+	assert_failure 1
+	assert_output "train-unet: $d/v.model was trained with validation data (best val_loss at epoch 2): give its --val-fraction or --val again"
+	cmp "$d/v.model" "$d/v0.model"
+	run train-unet -j 1 --resume "$d/v.model" --val-fraction 0.25 -o "$d/v.model" i64.npy m64.npy
+	assert_success
+	assert_line --regexp "epoch 3/3 .* val_loss "
+	# a run on all the samples validated on some of them would be no validation
+	train-unet $T -e 3 --until 1 -o "$d/n.model" i64.npy m64.npy 2> /dev/null
+	run train-unet -j 1 --resume "$d/n.model" --val-fraction 0.25 -o "$d/n.model" i64.npy m64.npy
+	assert_failure 1
+	assert_output "train-unet: $d/n.model was trained without validation data, on every sample: --val-fraction would validate on samples it trained on (--val takes other data)"
+	run train-unet -j 1 --resume "$d/n.model" --val v64.npy vm64.npy -o "$d/n.model" i64.npy m64.npy
+	assert_success
+	assert_line --regexp "epoch 2/3 .* val_loss "
+}
+
 # interrupt SIG TOOL ARGS...: train in the background until its first epoch
 # line, send SIG, wait; sets status and the log in $BATS_TEST_TMPDIR/log
 interrupt() {

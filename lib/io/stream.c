@@ -846,15 +846,19 @@ dtype_t input_keep_dtype(const input *in)
 	return in->is_u8 ? DT_U8 : DT_F32;
 }
 
-void input_require_images(const input *in)
+void shape_require_images(const shape_t *s, const char *name)
 {
-	if (in->shape.ndim == 1)   /* numpy's common slip: np.save of one (H,W) image */
+	if (s->ndim == 1)   /* numpy's common slip: np.save of one (H,W) image */
 		die("samples of shape %s are not images (%s): one image saved as (H,%" PRId64
 		    ") is H samples of %" PRId64 " values; save it as (1,H,%" PRId64 "), e.g. "
-		    "np.save(f, image[None])", shape_str(&in->shape), in->name,
-		    in->shape.dim[0], in->shape.dim[0], in->shape.dim[0]);
-	if (in->shape.ndim < 2)
-		die("samples of shape %s are not images (%s)", shape_str(&in->shape), in->name);
+		    "np.save(f, image[None])", shape_str(s), name, s->dim[0], s->dim[0], s->dim[0]);
+	if (s->ndim < 2)
+		die("samples of shape %s are not images, (H,W) or (C,H,W) (%s)", shape_str(s), name);
+}
+
+void input_require_images(const input *in)
+{
+	shape_require_images(&in->shape, in->name);
 }
 
 void input_close(input *in)
@@ -1012,10 +1016,16 @@ static int64_t slot(const dataset *d, int64_t i)
 	return lo;
 }
 
+void dataset_label(dataset *d, const char *what, const char *hint)
+{
+	d->what = what;
+	d->hint = hint;
+}
+
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role)
 {
 	/* as stored: uint8, or floats with a scale (netpbm: 1/maxval) */
-	struct stored st = { d->is_u8, 255, 1.0f / 255, NULL, NULL, d->name, i };
+	struct stored st = { d->is_u8, 255, 1.0f / 255, d->what, d->hint, d->name, i };
 	int64_t at = slot(d, i);
 
 	if (d->is_u8) {

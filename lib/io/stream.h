@@ -38,6 +38,11 @@ shape_t shape_chw(int64_t c, int64_t h, int64_t w);
  * (1,H,W), the (H,W) form otherwise (a 2-channel input's 1-channel
  * output, say). */
 shape_t shape_like(const shape_t *like, int64_t c, int64_t h, int64_t w);
+/* shape_require_images: die unless samples of shape s (of the input name)
+ * are images, (H,W) or (C,H,W); a 1-D shape gets the hint of numpy's slip,
+ * one (H,W) image saved as it is (H samples of W values). Every tool that
+ * needs images checks them here (input_require_images for a stream). */
+void shape_require_images(const shape_t *s, const char *name);
 /* shape_str: "28x28", "2x32x32", "10", "scalar" (static buffer per call slot) */
 const char *shape_str(const shape_t *s);
 
@@ -140,6 +145,7 @@ typedef struct {
 	float *f32;          /* (nkept, size) stored values, otherwise */
 	float *scale;        /* (nkept) stored x scale = intensity, with f32 */
 	char *name;
+	const char *what, *hint;   /* dataset_label's */
 } dataset;
 
 dataset *dataset_load(const char *path);
@@ -161,6 +167,8 @@ static inline int64_t dataset_index(const dataset *d, int64_t j)
 /* dataset_get: sample i (a stream index, kept) as floats, mapped by role
  * as input_read maps it. A sample not kept is an error (a caller's bug). */
 void dataset_get(const dataset *d, int64_t i, float *out, enum role role);
+/* dataset_label: input_label for a dataset's role errors in dataset_get. */
+void dataset_label(dataset *d, const char *what, const char *hint);
 /* dataset_get_ints: sample i as input_read_ints reads it (dies the same way). */
 void dataset_get_ints(const dataset *d, int64_t i, int32_t *out, int32_t max, const char *what);
 void dataset_free(dataset *d);

@@ -55,7 +55,8 @@ static void unet_free_net(net *n) { unet_free(n->u); }
 
 static void unet_check_input(const net *n, const shape_t *s, const char *name)
 {
-	if (shape_c(s) != n->u->cfg.in_channels || s->ndim < 2)
+	shape_require_images(s, name);
+	if (shape_c(s) != n->u->cfg.in_channels)
 		die("input samples %s do not match the model's %d input channels (%s)",
 		    shape_str(s), n->u->cfg.in_channels, name);
 }
@@ -243,7 +244,8 @@ static void cnn_free_net(net *n) { cnn_free(n->c); }
 
 static void cnn_check_input(const net *n, const shape_t *s, const char *name)
 {
-	if (shape_c(s) != n->c->cfg.in_channels || s->ndim < 2)
+	shape_require_images(s, name);
+	if (shape_c(s) != n->c->cfg.in_channels)
 		die("input samples %s do not match the model's %d input channels (%s)",
 		    shape_str(s), n->c->cfg.in_channels, name);
 	if (shape_h(s) != n->c->H || shape_w(s) != n->c->W)
@@ -345,7 +347,8 @@ static void fcn_free_net(net *n) { fcn_free(n->f); }
 
 static void fcn_check_input(const net *n, const shape_t *s, const char *name)
 {
-	if (shape_c(s) != n->f->cfg.in_channels || s->ndim < 2)
+	shape_require_images(s, name);
+	if (shape_c(s) != n->f->cfg.in_channels)
 		die("input samples %s do not match the model's %d input channels (%s)",
 		    shape_str(s), n->f->cfg.in_channels, name);
 }

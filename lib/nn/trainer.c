@@ -93,6 +93,14 @@ int trainer_arch_act(train_options *o, const char *arg)
 	return v;
 }
 
+/* check_until: --until N past the run's epochs would end nothing early */
+static void check_until(const train_options *o)
+{
+	if (o->until > o->epochs)
+		usage_die("--until %d does nothing past the run's %d epochs (--epochs)", o->until,
+			  o->epochs);
+}
+
 void trainer_check_options(const train_options *o)
 {
 	if (!o->output)
@@ -108,6 +116,10 @@ void trainer_check_options(const train_options *o)
 		      "with --resume (the run keeps its model's settings)");
 	cli_no_effect(o->resume && o->model_kept, o->model_kept,
 		      "with --resume (the run keeps its model's settings)");
+	cli_no_effect(binary_force && strcmp(o->output, "-") != 0, "--force",
+		      "without -o - (a model file is not a terminal)");
+	if (!o->resume)
+		check_until(o);
 }
 
 /* ---- data parallel (dist.h, man 7 segpipe-mpi): every batch in o->chunks
@@ -200,6 +212,7 @@ void trainer_init(trainer *t, train_options *o, const char *kind)
 		if (o->batch < 1 || o->batch > 65536)   /* what --batch takes */
 			die("%s: batch %d out of range 1..65536", o->resume, o->batch);
 		o->chunks = t->m.chunks ? t->m.chunks : 1;
+		check_until(o);   /* the epochs are known now */
 	} else {
 		t->m.lr = o->lr;
 		t->m.precision = o->net.precision;
@@ -749,6 +762,24 @@ static void epoch_line(const trainer *t, const val_result *v, int has_val, int b
 		best ? " best" : "", m->stopped ? " (early stop)" : "");
 }
 
+/* check_resume_validation: a resumed run validates as the run began. Without
+ * validation a run that had it would train on its held-out samples and keep
+ * a stale best epoch; with --val-fraction a run on every sample would
+ * validate on samples it trained on. A checkpoint of the first epoch does
+ * not tell, and --val (other data) may watch a run that had none. */
+static void check_resume_validation(const trainer *t, int64_t nval)
+{
+	const model *m = &t->m;
+	int had_val = m->best_epoch > 0 || isfinite(m->val_loss);
+
+	if (had_val && nval == 0)
+		die("%s was trained with validation data (best val_loss at epoch %d): give its "
+		    "--val-fraction or --val again", t->o->resume, m->best_epoch);
+	if (!had_val && m->epoch > 0 && t->o->val_fraction > 0)
+		die("%s was trained without validation data, on every sample: --val-fraction "
+		    "would validate on samples it trained on (--val takes other data)", t->o->resume);
+}
+
 void trainer_run(trainer *t, net *n)
 {
 	train_options *o = t->o;
@@ -779,6 +810,8 @@ void trainer_run(trainer *t, net *n)
 		r.vin = t->vin;
 		r.vtg = t->vtg;
 	}
+	if (o->resume)
+		check_resume_validation(t, r.nval);
 
 	r.np = net_params(n)->n;
 	st = net_stats(n, &ns);

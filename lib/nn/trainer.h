@@ -76,10 +76,12 @@ enum {
 "                          output, written once at the end); checked before\n" \
 "                          training. Ctrl-C or SIGTERM finishes the batch,\n" \
 "                          writes a checkpoint for --resume and exits 130/143\n" \
-"      --force             write the model (-o -) even to a terminal\n" \
+"      --force             write the model (-o -) even to a terminal (with\n" \
+"                          a model file it does nothing: an error)\n" \
 "  -e, --epochs N          epochs\n" \
 "      --until N           end this run after epoch N of the --epochs (the\n" \
-"                          schedule counts them all); --resume goes on\n" \
+"                          schedule counts them all); --resume goes on;\n" \
+"                          past the --epochs it does nothing: an error\n" \
 "  -b, --batch N           batch size\n" \
 "      --lr X              Adam learning rate (default 0.001)\n" \
 "      --weight-decay X    decoupled weight decay (default 0)\n" \
@@ -93,7 +95,8 @@ enum {
 "                          not improved for N epochs\n" \
 "      --history FILE      TSV per epoch: epoch, train_loss, val_loss, lr,\n" \
 "                          seconds, images_per_s\n" \
-"      --resume MODEL      continue an interrupted run from its last model\n" \
+"      --resume MODEL      continue an interrupted run from its last model;\n" \
+"                          give the data and validation options again\n" \
 "      --precision P       bf16 or fp32: the precision of the products (default\n" \
 "                          bf16 where the CPU multiplies bf16 natively, else\n" \
 "                          fp32); kept in the model, a resumed run keeps it\n" \
