@@ -458,6 +458,32 @@ static void transpose16(uint32_t *d, long ldd, const uint32_t *s, long lds)
 		_mm512_storeu_si512(d + j * ldd, r[j]);
 }
 
+/* one 2x2 block of the weight gradient: C tiles c, c + 16 (A xa) and
+ * c + c1, c + c1 + 16 (A xa + x1) += A (16 ci x 32 q) B (db, db + 16:
+ * 16 q pairs x 16 co), nk steps of 32 q; both A and B tiles used twice */
+static inline void wgrad_2x2(float *c, long c1, const uint16_t *xa, long x1, const uint32_t *db,
+			     int nk, long sa, long sd, long sc, int Co)
+{
+	_tile_loadd(0, c, sc);
+	_tile_loadd(1, c + 16, sc);
+	_tile_loadd(2, c + c1, sc);
+	_tile_loadd(3, c + c1 + 16, sc);
+	for (int s = 0; s < nk; s++, xa += 32, db += 16 * Co) {
+		_tile_loadd(4, xa, sa);
+		_tile_loadd(5, xa + x1, sa);
+		_tile_loadd(6, db, sd);
+		_tile_loadd(7, db + 16, sd);
+		_tile_dpbf16ps(0, 4, 6);
+		_tile_dpbf16ps(1, 4, 7);
+		_tile_dpbf16ps(2, 5, 6);
+		_tile_dpbf16ps(3, 5, 7);
+	}
+	_tile_stored(0, c, sc);
+	_tile_stored(1, c + 16, sc);
+	_tile_stored(2, c + c1, sc);
+	_tile_stored(3, c + c1 + 16, sc);
+}
+
 /* the weight gradient's tile loop, NB tiles of 16 co side by side */
 #define WGRAD_BLOCK(NB)                                                                  \
 	do {                                                                             \
@@ -524,26 +550,7 @@ void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *i
 				for (int cob = 0; cob < Co / 16; cob += 2) {
 					float *c = acc + ((long)t * Ci + cib * 16) * Co + cob * 16;
 					const uint16_t *xa = Xr + (long)cib * 16 * g.PS + OFF + g.Wp + off[t];
-					const uint32_t *db = D + cob * 16;
-					long c16 = 16L * Co, x16 = 16L * g.PS;
-					_tile_loadd(0, c, sc);
-					_tile_loadd(1, c + 16, sc);
-					_tile_loadd(2, c + c16, sc);
-					_tile_loadd(3, c + c16 + 16, sc);
-					for (int s = 0; s < nk; s++, xa += 32, db += 16 * Co) {
-						_tile_loadd(4, xa, sa);
-						_tile_loadd(5, xa + x16, sa);
-						_tile_loadd(6, db, sd);
-						_tile_loadd(7, db + 16, sd);
-						_tile_dpbf16ps(0, 4, 6);
-						_tile_dpbf16ps(1, 4, 7);
-						_tile_dpbf16ps(2, 5, 6);
-						_tile_dpbf16ps(3, 5, 7);
-					}
-					_tile_stored(0, c, sc);
-					_tile_stored(1, c + 16, sc);
-					_tile_stored(2, c + c16, sc);
-					_tile_stored(3, c + c16 + 16, sc);
+					wgrad_2x2(c, 16L * Co, xa, 16L * g.PS, D + cob * 16, nk, sa, sd, sc, Co);
 				}
 		return;
 	}
@@ -584,28 +591,9 @@ void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *i
 			for (int cob = 0; cob < Co / 16; cob += 2) {
 				for (int t = 0; t < 8; t += 2) {
 					float *c = acc + ((long)t * Ci + cib * 16) * Co + cob * 16;
-					long ct = (long)Ci * Co;
 					const uint16_t *xa = Xr + (long)cib * 16 * g.PS + OFF + g.Wp + off[t];
-					long dt = off[t + 1] - off[t];
-					const uint32_t *db = D + cob * 16;
-					_tile_loadd(0, c, sc);
-					_tile_loadd(1, c + 16, sc);
-					_tile_loadd(2, c + ct, sc);
-					_tile_loadd(3, c + ct + 16, sc);
-					for (int s = 0; s < nk; s++, xa += 32, db += 16 * Co) {
-						_tile_loadd(4, xa, sa);
-						_tile_loadd(5, xa + dt, sa);
-						_tile_loadd(6, db, sd);
-						_tile_loadd(7, db + 16, sd);
-						_tile_dpbf16ps(0, 4, 6);
-						_tile_dpbf16ps(1, 4, 7);
-						_tile_dpbf16ps(2, 5, 6);
-						_tile_dpbf16ps(3, 5, 7);
-					}
-					_tile_stored(0, c, sc);
-					_tile_stored(1, c + 16, sc);
-					_tile_stored(2, c + ct, sc);
-					_tile_stored(3, c + ct + 16, sc);
+					wgrad_2x2(c, (long)Ci * Co, xa, off[t + 1] - off[t], D + cob * 16, nk, sa,
+						  sd, sc, Co);
 				}
 				int t = 8;
 				WGRAD_BLOCK(2);
