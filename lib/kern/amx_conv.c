@@ -4,8 +4,10 @@
  * An image sits in a padded grid of H+2 rows of Wp = W+2 columns, flattened:
  * q = (y+1) Wp + (x+1). Output q takes tap (ky,kx) from input q + (ky-1) Wp
  * + (kx-1), so 16 consecutive outputs read 16 consecutive inputs for every
- * tap, and a tile row is one load. Every q of rows 1..H is computed, the
- * two pad columns too (their values are dropped, 2/Wp of the work). Each
+ * tap, and a tile row is one load. On planes under 16 wide every q of
+ * rows 1..H is computed, the two pad columns too (their values are
+ * dropped, 2/Wp of the work, by put); from 16 wide the forward's q tiles
+ * are runs of real pixels of one row (forward_rows). Each
  * channel's plane has a zero margin of OFF before q = 0 and enough after
  * the grid for the last tiles' reads.
  *
@@ -160,10 +162,10 @@ static void put(float *out, long ocs, const float *tmp, int ldt, int co0, int nr
  * faster than q blocks outside, never slower, on the U-Nets' shapes. */
 #define KSTEPS 18
 
-/* Co a multiple of 32: blocks of 32 co x 32 q in four C tiles, two A
- * tiles (16 co each) and two B tiles (16 q each), every tile loaded used
- * twice (measured: about the AMX peak; 16 co x 64 q, one A for four B,
- * runs at 60% of it) */
+/* Planes under 16 wide, Co a multiple of 32: blocks of 32 co x 32 q in
+ * four C tiles, two A tiles (16 co each) and two B tiles (16 q each),
+ * every tile loaded used twice (measured: about the AMX peak; 16 co x 64
+ * q, one A for four B, runs at 60% of it) */
 static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
 			int nst, const uint16_t *wp, const float *bias, int Co, int W, float *tmp)
 {
@@ -337,7 +339,7 @@ thin:
 	}
 }
 
-/* any Co (a multiple of 16): blocks of 16 co x 64 q */
+/* planes under 16 wide, any Co (a multiple of 16): blocks of 16 co x 64 q */
 static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
 			int nst, const uint16_t *wp, const float *bias, int Co, int W, float *tmp)
 {
