@@ -65,6 +65,23 @@ static inline __m512i bf16_words(__m512 v)
 	return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v));
 }
 
+/* one step of a 2x2 block: A tiles 4, 5 from a0, a1 (row stride sa bytes),
+ * B tiles 6, 7 from b0, b1 (sb), C tiles 0..3 += A x B, each tile loaded
+ * used twice */
+static inline __attribute__((always_inline)) void step_2x2(const void *a0, const void *a1,
+							    long sa, const void *b0,
+							    const void *b1, long sb)
+{
+	_tile_loadd(4, a0, sa);
+	_tile_loadd(5, a1, sa);
+	_tile_loadd(6, b0, sb);
+	_tile_loadd(7, b1, sb);
+	_tile_dpbf16ps(0, 4, 6);
+	_tile_dpbf16ps(1, 4, 7);
+	_tile_dpbf16ps(2, 5, 6);
+	_tile_dpbf16ps(3, 5, 7);
+}
+
 /* the grid rows of one plane: `lead` zeros, H rows [0, W pixels, 0] of
  * a (H x W), zeros up to `total` elements of es bytes: 4, bf16 pairs of
  * a's and b's pixels (b NULL: zeros); 2, a's pixels in bf16 */
@@ -183,14 +200,7 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
 			_tile_zero(3);
 			for (int st = 0; st < nst; st++, wa += 512) {
 				const uint32_t *xk = X + OFF + q0 + so[st];
-				_tile_loadd(4, wa, 64);
-				_tile_loadd(5, wa + wstep, 64);
-				_tile_loadd(6, xk, sx);
-				_tile_loadd(7, xk + 16, sx);
-				_tile_dpbf16ps(0, 4, 6);
-				_tile_dpbf16ps(1, 4, 7);
-				_tile_dpbf16ps(2, 5, 6);
-				_tile_dpbf16ps(3, 5, 7);
+				step_2x2(wa, wa + wstep, 64, xk, xk + 16, sx);
 			}
 			_tile_stored(0, tmp, 128);
 			_tile_stored(1, tmp + 16, 128);
@@ -250,14 +260,7 @@ static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g,
 				}
 				if (two) {
 					for (int st = s0; st < s1; st++, wa += 512) {
-						_tile_loadd(4, wa, 64);
-						_tile_loadd(5, wa + wstep, 64);
-						_tile_loadd(6, X + e0 + so[st], sx);
-						_tile_loadd(7, X + e1 + so[st], sx);
-						_tile_dpbf16ps(0, 4, 6);
-						_tile_dpbf16ps(1, 4, 7);
-						_tile_dpbf16ps(2, 5, 6);
-						_tile_dpbf16ps(3, 5, 7);
+						step_2x2(wa, wa + wstep, 64, X + e0 + so[st], X + e1 + so[st], sx);
 					}
 				} else {
 					for (int st = s0; st < s1; st++, wa += 512) {
@@ -470,16 +473,8 @@ static inline void wgrad_2x2(float *c, long c1, const uint16_t *xa, long x1, con
 	_tile_loadd(1, c + 16, sc);
 	_tile_loadd(2, c + c1, sc);
 	_tile_loadd(3, c + c1 + 16, sc);
-	for (int s = 0; s < nk; s++, xa += 32, db += 16 * Co) {
-		_tile_loadd(4, xa, sa);
-		_tile_loadd(5, xa + x1, sa);
-		_tile_loadd(6, db, sd);
-		_tile_loadd(7, db + 16, sd);
-		_tile_dpbf16ps(0, 4, 6);
-		_tile_dpbf16ps(1, 4, 7);
-		_tile_dpbf16ps(2, 5, 6);
-		_tile_dpbf16ps(3, 5, 7);
-	}
+	for (int s = 0; s < nk; s++, xa += 32, db += 16 * Co)
+		step_2x2(xa, xa + x1, sa, db, db + 16, sd);
 	_tile_stored(0, c, sc);
 	_tile_stored(1, c + 16, sc);
 	_tile_stored(2, c + c1, sc);
