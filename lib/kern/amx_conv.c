@@ -1,5 +1,6 @@
 /* amx_conv.c: the direct 3x3 convolution (zero padding 1) on AMX tiles,
- * one image at a time: bf16 products, fp32 sums, no im2col, no Winograd.
+ * G images at a time as one tall image (grid_of): bf16 products, fp32
+ * sums, no im2col, no Winograd.
  *
  * An image sits in a padded grid of H+2 rows of Wp = W+2 columns, flattened:
  * q = (y+1) Wp + (x+1). Output q takes tap (ky,kx) from input q + (ky-1) Wp
@@ -31,16 +32,29 @@
 
 typedef struct {
 	int Wp, L, PS;                       /* grid width, q's computed, plane stride */
+	int H;                               /* rows of one image; H + 1 a grid row period */
 } grid;
 
-/* the grid of an H x W image whose computed run of L = H Wp outputs is
+/* G images of H x W, one after another in each channel's plane, as one
+ * tall image: their rows with one zero row between two images, which is
+ * the bottom padding of the one and the top padding of the next, so the
+ * tall image's convolution is each image's. Its grid has Ht = G (H + 1)
+ * - 1 rows; grid row r >= 1 is tall row y = r - 1, a separator where
+ * y % (H + 1) == H, else row y % (H + 1) of image y / (H + 1). */
+static int tall_rows(int H, int G)
+{
+	return G * (H + 1) - 1;
+}
+
+/* the grid of G images H x W whose computed run of L = Ht Wp outputs is
  * read in blocks of blk */
-static grid grid_of(int H, int W, int blk)
+static grid grid_of(int H, int W, int G, int blk)
 {
 	grid g;
 
 	g.Wp = W + 2;
-	g.L = H * g.Wp;
+	g.H = H;
+	g.L = tall_rows(H, G) * g.Wp;
 	int Lr = (g.L + blk - 1) / blk * blk;
 	g.PS = (OFF + 2 * g.Wp + Lr + 1 + 15) / 16 * 16;
 	return g;
@@ -82,46 +96,52 @@ static inline __attribute__((always_inline)) void step_2x2(const void *a0, const
 	_tile_dpbf16ps(3, 5, 7);
 }
 
-/* the grid rows of one plane: `lead` zeros, H rows [0, W pixels, 0] of
- * a (H x W), zeros up to `total` elements of es bytes: 4, bf16 pairs of
- * a's and b's pixels (b NULL: zeros); 2, a's pixels in bf16 */
-static inline void plane(void *p, int es, const float *a, const float *b, int H, int W,
+/* the grid rows of one plane: `lead` zeros, the Ht rows of G images H x W
+ * of a (one after another), each [0, W pixels, 0], a separator all zeros,
+ * then zeros up to `total` elements of es bytes: 4, bf16 pairs of a's and
+ * b's pixels (b NULL: zeros); 2, a's pixels in bf16 */
+static inline void plane(void *p, int es, const float *a, const float *b, int H, int W, int G,
 			 int lead, int total)
 {
 	char *c = p;
-	int Wp = W + 2;
+	int Wp = W + 2, Ht = tall_rows(H, G);
 
 	memset(c, 0, (size_t)lead * es);
-	for (int y = 0; y < H; y++) {
+	for (int y = 0; y < Ht; y++) {
 		char *r = c + ((long)lead + (long)y * Wp) * es;
+		long src = ((long)(y / (H + 1)) * H + y % (H + 1)) * W;
+		if (y % (H + 1) == H) {
+			memset(r, 0, (size_t)Wp * es);
+			continue;
+		}
 		memset(r, 0, es);
 		memset(r + (long)(W + 1) * es, 0, es);
 		for (int x = 0; x < W; x += 16) {
 			__mmask16 m = first(W - x);
-			__m512 va = _mm512_maskz_loadu_ps(m, a + (long)y * W + x);
+			__m512 va = _mm512_maskz_loadu_ps(m, a + src + x);
 			if (es == 2) {
 				_mm256_mask_storeu_epi16(r + (1L + x) * 2, m,
 							 (__m256i)_mm512_cvtneps_pbh(va));
 				continue;
 			}
-			__m512i hi = b ? bf16_words(_mm512_maskz_loadu_ps(m, b + (long)y * W + x)) :
+			__m512i hi = b ? bf16_words(_mm512_maskz_loadu_ps(m, b + src + x)) :
 					 _mm512_setzero_si512();
 			_mm512_mask_storeu_epi32(r + (1L + x) * 4, m,
 						 _mm512_or_si512(bf16_words(va), _mm512_slli_epi32(hi, 16)));
 		}
 	}
-	memset(c + ((long)lead + (long)H * Wp) * es, 0, (size_t)(total - lead - H * Wp) * es);
+	memset(c + ((long)lead + (long)Ht * Wp) * es, 0, (size_t)(total - lead - Ht * Wp) * es);
 }
 
-static void plane_pairs(uint32_t *p, const float *a, const float *b, int H, int W, int lead,
-			int total)
+static void plane_pairs(uint32_t *p, const float *a, const float *b, int H, int W, int G,
+			int lead, int total)
 {
-	plane(p, 4, a, b, H, W, lead, total);
+	plane(p, 4, a, b, H, W, G, lead, total);
 }
 
-static void plane_rows(uint16_t *p, const float *a, int H, int W, int lead, int total)
+static void plane_rows(uint16_t *p, const float *a, int H, int W, int G, int lead, int total)
 {
-	plane(p, 2, a, NULL, H, W, lead, total);
+	plane(p, 2, a, NULL, H, W, G, lead, total);
 }
 
 /* the tap offsets in the flattened grid */
@@ -131,21 +151,21 @@ static void taps(int off[9], int Wp)
 		off[t] = (t / 3 - 1) * Wp + t % 3 - 1;
 }
 
-/* the runs of real pixels among outputs q0 .. q0+nq-1: seg[s] = { first
- * index in the block, length, offset in the output plane }; at most
- * nq / Wp + 2 of them */
-static int runs(int seg[][3], int q0, int nq, int Wp, int W)
+/* the runs of real pixels among outputs q0 .. q0+nq-1 (separator rows
+ * are none): seg[s] = { first index in the block, length, offset in the
+ * output plane }; at most nq / Wp + 2 of them */
+static int runs(int seg[][3], int q0, int nq, const grid *g, int W)
 {
-	int ns = 0;
+	int ns = 0, Wp = g->Wp, H = g->H;
 
 	for (int r = q0 / Wp; r * Wp < q0 + nq; r++) {
-		int lo = r * Wp + 1, hi = r * Wp + W + 1;
+		int lo = r * Wp + 1, hi = r * Wp + W + 1, y = r - 1;
 		lo = lo > q0 ? lo : q0;
 		hi = hi < q0 + nq ? hi : q0 + nq;
-		if (lo < hi) {
+		if (lo < hi && y % (H + 1) != H) {
 			seg[ns][0] = lo - q0;
 			seg[ns][1] = hi - lo;
-			seg[ns][2] = (r - 1) * W + (lo - r * Wp - 1);
+			seg[ns][2] = (y - y / (H + 1)) * W + (lo - r * Wp - 1);
 			ns++;
 		}
 	}
@@ -192,7 +212,7 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
 	for (int cob = 0; cob < Co / 16; cob += 2) {
 		for (int q0 = g->Wp; q0 < g->Wp + g->L; q0 += 32) {
 			int nq = g->Wp + g->L - q0 < 32 ? g->Wp + g->L - q0 : 32;
-			int ns = runs(seg, q0, nq, g->Wp, W);
+			int ns = runs(seg, q0, nq, g, W);
 			const uint16_t *wa = wp + cob * wstep;
 			_tile_zero(0);
 			_tile_zero(1);
@@ -222,17 +242,18 @@ static void forward_2x2(float *out, long ocs, const uint32_t *X, const grid *g, 
  * sums must not find its neighbour's. */
 static inline void rows_tile(const grid *g, int W, int xt, int q, long *e, long *o)
 {
-	int y = q / xt, j = q % xt, x0 = j < xt - 1 ? 16 * j : W - 16;
+	int yr = q / xt, j = q % xt, x0 = j < xt - 1 ? 16 * j : W - 16;
+	int y = yr + yr / g->H;              /* real row yr's tall row */
 
 	*e = OFF + (long)(y + 1) * g->Wp + 1 + x0;
-	*o = (long)y * W + x0;
+	*o = (long)yr * W + x0;
 }
 
 static void forward_rows(float *out, long ocs, const uint32_t *X, const grid *g, const long *so,
-			 int nst, const uint16_t *wp, const float *bias, int Co, int H, int W)
+			 int nst, const uint16_t *wp, const float *bias, int Co, int G, int W)
 {
 	long sx = (long)g->PS * sizeof *X, wstep = (long)nst * 512, sout = ocs * sizeof(float);
-	int xt = (W + 15) / 16, nt = H * xt, kst = W % 16 ? nst : KSTEPS;
+	int xt = (W + 15) / 16, nt = G * g->H * xt, kst = W % 16 ? nst : KSTEPS;
 
 	if (Co % 32)
 		goto thin;
@@ -352,7 +373,7 @@ static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, 
 	for (int cob = 0; cob < Co / 16; cob++) {
 		for (int q0 = g->Wp; q0 < g->Wp + g->L; q0 += 64) {
 			int nq = g->Wp + g->L - q0 < 64 ? g->Wp + g->L - q0 : 64;
-			int ns = runs(seg, q0, nq, g->Wp, W);
+			int ns = runs(seg, q0, nq, g, W);
 			const uint16_t *wa = wp + (long)cob * nst * 512;
 			_tile_zero(0);
 			_tile_zero(1);
@@ -380,10 +401,10 @@ static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, 
 }
 
 void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
-			   const uint16_t *wp, const float *bias, int Ci, int Co, int H, int W)
+			   const uint16_t *wp, const float *bias, int Ci, int Co, int H, int W, int G)
 {
 	int wide = Co % 32 == 0;
-	grid g = grid_of(H, W, wide ? 32 : 64);
+	grid g = grid_of(H, W, G, wide ? 32 : 64);
 	int nkc = (Ci + 31) / 32, ncp = nkc * 16, off[9], nst = 0;
 	uint32_t *X = kern_grow(&xbuf, &xcap, (size_t)ncp * g.PS * sizeof *X);
 	float *tmp = kern_grow(&tbuf, &tcap, 16 * 64 * sizeof(float));
@@ -397,7 +418,7 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
 		 * tap's; steps (ky, kx 0 and 1), (ky, kx 2 alone) (kconv_pack_w) */
 		for (int cp = 0; cp < 8; cp++)
 			plane_pairs(X + (long)cp * g.PS, inp + 2 * cp * ics, inp + (2 * cp + 1) * ics,
-				    H, W, OFF + g.Wp, g.PS);
+				    H, W, G, OFF + g.Wp, g.PS);
 		for (int cp = 0; cp < 8; cp++) {
 			uint32_t *d = X + (long)(8 + cp) * g.PS;
 			memcpy(d, X + (long)cp * g.PS + 1, (size_t)(g.PS - 1) * sizeof *d);
@@ -412,7 +433,7 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
 			const float *a = 2 * cp < Ci ? inp + 2 * cp * ics : NULL;
 			const float *bb = 2 * cp + 1 < Ci ? inp + (2 * cp + 1) * ics : NULL;
 			if (a)
-				plane_pairs(X + (long)cp * g.PS, a, bb, H, W, OFF + g.Wp, g.PS);
+				plane_pairs(X + (long)cp * g.PS, a, bb, H, W, G, OFF + g.Wp, g.PS);
 			else
 				memset(X + (long)cp * g.PS, 0, (size_t)g.PS * sizeof *X);
 		}
@@ -421,7 +442,7 @@ void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
 				so[nst++] = off[t] + (long)kc * 16 * g.PS;
 	}
 	if (W >= 16)
-		forward_rows(out, ocs, X, &g, so, nst, wp, bias, Co, H, W);
+		forward_rows(out, ocs, X, &g, so, nst, wp, bias, Co, G, W);
 	else if (wide)
 		forward_2x2(out, ocs, X, &g, so, nst, wp, bias, Co, W, tmp);
 	else
@@ -519,9 +540,9 @@ static inline void wgrad_2x2(float *c, long c1, const uint16_t *xa, long x1, con
 	} while (0)
 
 void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics,
-			 int Ci, int Co, int H, int W)
+			 int Ci, int Co, int H, int W, int G)
 {
-	grid g = grid_of(H, W, 32);
+	grid g = grid_of(H, W, G, 32);
 	int Lk = (g.L + 31) / 32 * 32, nk = Lk / 32, off[9];
 	uint16_t *Xr = kern_grow(&xbuf, &xcap, (size_t)Ci * g.PS * sizeof *Xr);
 	uint16_t *Dr = kern_grow(&tbuf, &tcap, (size_t)Co * Lk * sizeof *Dr);
@@ -531,11 +552,11 @@ void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *i
 	ready();
 	taps(off, g.Wp);
 	for (int ci = 0; ci < Ci; ci++)
-		plane_rows(Xr + (long)ci * g.PS, inp + ci * ics, H, W, OFF + g.Wp, g.PS);
+		plane_rows(Xr + (long)ci * g.PS, inp + ci * ics, H, W, G, OFF + g.Wp, g.PS);
 	/* D from rows of the output gradient counted from q = Wp: pairs of
 	 * 16-bit q's are the 32-bit words of a row, transposed to (k, co) */
 	for (int co = 0; co < Co; co++)
-		plane_rows(Dr + (long)co * Lk, dout + co * dcs, H, W, 0, Lk);
+		plane_rows(Dr + (long)co * Lk, dout + co * dcs, H, W, G, 0, Lk);
 	for (int k = 0; k < Lk / 2; k += 16)
 		for (int co = 0; co < Co; co += 16)
 			transpose16(D + (long)k * Co + co, Co, (const uint32_t *)Dr + (long)co * (Lk / 2) + k,

@@ -75,10 +75,46 @@ void kconv_w_free(kconv_w *w)
 	}
 }
 
-void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, long ics, int H,
-		   int W)
+/* images at a time: on small planes, as many as make a run of about
+ * KCONV_GROUP_Q grid positions ((H + 1) (W + 2) an image), within
+ * KCONV_GROUP_BYTES of bf16 planes ((Ci + Co) of them an image), so the
+ * weight gradient's sums are loaded and stored once for many images, not
+ * once an image for a few tile steps. bench/ A-B, one process, median of
+ * paired runs, batch 64 (AMX Xeon, 2026-12-03), against one image at a
+ * time: weight gradient 1.12-1.25x at 14x14, 1.43x at 7x7 (64->64),
+ * 1.55x at 8x8 (256->256), forward 1.1-1.5x at 7x7 and 14x14; at 28x28
+ * and up groups gained nothing or lost (0.87-0.99x: the planes of one
+ * image already fill the steps, and more leave L1), so they take G = 1.
+ * SEGPIPE_KCONV_GROUP=G in the environment or kconv_force_group(G) forces
+ * G (0: the rule again), for tests and A-B runs. */
+#define KCONV_GROUP_Q 1024
+#define KCONV_GROUP_BYTES (1024L * 1024)
+
+static int forced = -1;
+
+void kconv_force_group(int G)
 {
-	kern_amx_conv_forward(out, ocs, inp, ics, w->p, w->bias, w->Ci, w->Co, H, W);
+	forced = G > 0 ? G : 0;
+}
+
+int kconv_group(int Ci, int Co, int H, int W)
+{
+	if (forced < 0) {
+		const char *e = getenv("SEGPIPE_KCONV_GROUP");
+		forced = e && atoi(e) > 0 ? atoi(e) : 0;
+	}
+	if (forced > 0)
+		return forced;
+	long q = (long)(H + 1) * (W + 2), per = (Ci + Co) * q * 2;
+	long g = KCONV_GROUP_Q / q, cap = KCONV_GROUP_BYTES / per;
+	g = g < cap ? g : cap;
+	return g < 1 ? 1 : (int)g;
+}
+
+void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, long ics, int H,
+		   int W, int G)
+{
+	kern_amx_conv_forward(out, ocs, inp, ics, w->p, w->bias, w->Ci, w->Co, H, W, G);
 }
 
 size_t kconv_acc_floats(int Ci, int Co)
@@ -87,9 +123,9 @@ size_t kconv_acc_floats(int Ci, int Co)
 }
 
 void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics, int Ci,
-		 int Co, int H, int W)
+		 int Co, int H, int W, int G)
 {
-	kern_amx_conv_wgrad(acc, dout, dcs, inp, ics, Ci, Co, H, W);
+	kern_amx_conv_wgrad(acc, dout, dcs, inp, ics, Ci, Co, H, W, G);
 }
 
 void kconv_acc_add(float *dw, const float *acc, int nacc, int Ci, int Co)

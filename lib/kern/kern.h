@@ -93,10 +93,12 @@ void kgemm_with_b(const kgemm_a *a, int N, const uint16_t *Bp, float beta, float
  * straight from the image (amx_conv.c). kconv_ok: whether the path and
  * precision in use do it for these sizes (Ci and Co multiples of 16, W >= 6).
  * Then: kconv_pack_w packs w (Co, Ci, 3, 3) and b (Co; NULL: none) once
- * for many images (may be shared by threads); kconv_forward does one
- * image, out channel co at out + co*ocs, input channel ci at inp + ci*ics
- * (planes H x W), plus the bias; kconv_wgrad adds one image's weight
- * gradient to acc (kconv_acc_floats of them, zeroed by the caller);
+ * for many images (may be shared by threads); kconv_forward does G
+ * images, out channel co at out + co*ocs, input channel ci at inp + ci*ics
+ * (G planes H x W one after another), plus the bias; kconv_wgrad adds G
+ * images' weight gradient to acc (kconv_acc_floats of them, zeroed by the
+ * caller); kconv_group: the G to take at a time for these sizes, or the
+ * one kconv_force_group (or SEGPIPE_KCONV_GROUP) set, 0 the rule;
  * kconv_acc_add adds nacc such accumulators, one after another in memory,
  * to dw (Co, Ci, 3, 3), summed in their order as the layers' partial sums
  * are. Single-threaded, like kgemm. */
@@ -104,11 +106,13 @@ typedef struct kconv_w kconv_w;
 int kconv_ok(int Ci, int Co, int H, int W);
 kconv_w *kconv_pack_w(const float *w, const float *b, int Ci, int Co);
 void kconv_w_free(kconv_w *w);
+int kconv_group(int Ci, int Co, int H, int W);
+void kconv_force_group(int G);
 void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, long ics, int H,
-		   int W);
+		   int W, int G);
 size_t kconv_acc_floats(int Ci, int Co);
 void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics, int Ci,
-		 int Co, int H, int W);
+		 int Co, int H, int W, int G);
 void kconv_acc_add(float *dw, const float *acc, int nacc, int Ci, int Co);
 
 /* kern_peak_gflops: the measured peak of one unit on the calling thread's

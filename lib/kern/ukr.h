@@ -77,13 +77,14 @@ extern const kern_ukr kern_amx_bf16;
 void *kern_grow(void **buf, size_t *cap, size_t n);
 
 /* the direct 3x3 convolution on AMX (amx_conv.c; conv.c is its face):
- * forward of one image, out[co*ocs + y*W + x] = b[co] + the taps, the
- * weights and the bias tile (bias[co*16 + i] = b[co], i < 16) packed by
- * conv.c; and the weight gradient of one image added to
- * acc[(tap*Ci + ci)*Co + co] */
+ * forward of G images, one after another in each channel's plane,
+ * out[co*ocs + (n*H + y)*W + x] = b[co] + the taps, the weights and the
+ * bias tile (bias[co*16 + i] = b[co], i < 16) packed by conv.c; and the
+ * weight gradient of G images added to acc[(tap*Ci + ci)*Co + co] */
 void kern_amx_conv_forward(float *out, long ocs, const float *inp, long ics,
-			   const uint16_t *wp, const float *bias, int Ci, int Co, int H, int W);
+			   const uint16_t *wp, const float *bias, int Ci, int Co, int H, int W,
+			   int G);
 void kern_amx_conv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics,
-			 int Ci, int Co, int H, int W);
+			 int Ci, int Co, int H, int W, int G);
 
 #endif

@@ -170,25 +170,26 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 	kgemm_a_free(wp);
 }
 
-/* the direct convolution of the kernel path (kern.h), one image at a time,
- * each thread its share of the batch */
+/* the direct convolution of the kernel path (kern.h), kconv_group images
+ * at a time, each thread its share of the batch */
 void conv3x3_direct_forward(float *out, const float *inp, const float *w, const float *b,
 			    int Ci, int Co, int N, int H, int W, int act)
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW;
-	int T = nn_threads();
+	int T = nn_threads(), G = kconv_group(Ci, Co, H, W);
 	kconv_w *kw = kconv_pack_w(w, b, Ci, Co);
 
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
 		int hi = nn_share(N, t + 1, T);
-		for (int n = nn_share(N, t, T); n < hi; n++) {
-			kconv_forward(kw, out + n * HW, (long)P, inp + n * HW, (long)P, H, W);
+		for (int n = nn_share(N, t, T); n < hi; n += G) {
+			int g = hi - n < G ? hi - n : G;
+			kconv_forward(kw, out + n * HW, (long)P, inp + n * HW, (long)P, H, W, g);
 			if (act >= 0)
 				for (int co = 0; co < Co; co++) {
 					float *o = out + co * P + n * HW;
-					act_apply(o, o, HW, (act_kind)act);
+					act_apply(o, o, g * HW, (act_kind)act);
 				}
 		}
 	}
@@ -197,13 +198,14 @@ void conv3x3_direct_forward(float *out, const float *inp, const float *w, const 
 
 /* dw += the direct path's weight gradient: per-thread sums, added in
  * thread order; with wf (the flipped weights, Ci outputs) also dinp, the
- * input gradient, image by image after that image's weight gradient, so
- * its output gradient is read from the cache the second time */
+ * input gradient, group by group (kconv_group images) after that group's
+ * weight gradient, so its output gradient is read from the cache the
+ * second time */
 static void direct_backward(float *dinp, float *dw, const float *dout, const float *inp,
 			    const float *wf, int Ci, int Co, int N, int H, int W)
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW, na = kconv_acc_floats(Ci, Co);
-	int T = nn_threads();
+	int T = nn_threads(), G = kconv_group(Ci, Co, H, W);
 	float *part = xcalloc((size_t)T * na, sizeof(float));
 	kconv_w *kw = wf ? kconv_pack_w(wf, NULL, Co, Ci) : NULL;
 
@@ -211,11 +213,13 @@ static void direct_backward(float *dinp, float *dw, const float *dout, const flo
 	{
 		int t = omp_get_thread_num();
 		int hi = nn_share(N, t + 1, T);
-		for (int n = nn_share(N, t, T); n < hi; n++) {
+		for (int n = nn_share(N, t, T); n < hi; n += G) {
+			int g = hi - n < G ? hi - n : G;
 			kconv_wgrad(part + t * na, dout + n * HW, (long)P, inp + n * HW, (long)P, Ci,
-				    Co, H, W);
+				    Co, H, W, g);
 			if (kw)
-				kconv_forward(kw, dinp + n * HW, (long)P, dout + n * HW, (long)P, H, W);
+				kconv_forward(kw, dinp + n * HW, (long)P, dout + n * HW, (long)P, H, W,
+					      g);
 		}
 	}
 	kconv_acc_add(dw, part, T, Ci, Co);
@@ -277,7 +281,7 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 	if (db)
 		bias_backward(db, dout, Co, P);
 	if (kconv_ok(Ci, Co, H, W)) {
-		/* both gradients, image by image (kconv_ok(Co, Ci) too) */
+		/* both gradients, group by group (kconv_ok(Co, Ci) too) */
 		direct_backward(dinp, dw, dout, inp, wf, Ci, Co, N, H, W);
 		free(wf);
 		return;

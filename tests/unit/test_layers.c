@@ -530,6 +530,106 @@ static double bfd(float v)
 	return kern_round_bf16(v);
 }
 
+/* one shape of the direct convolution, G images at a time (kconv_force_group;
+ * 0: the rule), N images: forward, weight and input gradients against the
+ * reference, the weight gradient the same bytes twice and through the
+ * layer. Returns the forward's output (the caller frees it), NULL on a
+ * failure. */
+static float *direct_case(int Ci, int Co, int H, int W, int N, int G)
+{
+	size_t HW = (size_t)H * W, P = N * HW, nw = (size_t)Co * Ci * 9;
+	float *x = randv(Ci * P, 1.0f), *w = randv(nw, 0.5f), *b = randv(Co, 0.5f);
+	float *dy = randv(Co * P, 1.0f), *y = xmalloc(Co * P * sizeof(float));
+	float *dw = xcalloc(nw, sizeof(float)), *dw2 = xcalloc(nw, sizeof(float));
+	int ok = kconv_ok(Ci, Co, H, W), badf = 0, badw = 0;
+	kconv_force_group(G);
+	int g = kconv_group(Ci, Co, H, W);
+	conv3x3_direct_forward(y, x, w, b, Ci, Co, N, H, W, -1);
+	conv3x3_direct_weight_grad(dw, dy, x, Ci, Co, N, H, W);
+	conv3x3_direct_weight_grad(dw2, dy, x, Ci, Co, N, H, W);
+	for (int co = 0; co < Co && !badf; co++)
+		for (size_t p = 0; p < P; p++) {
+			int n = p / HW, yy = p % HW / W, xx = p % W;
+			double r = b[co], sa = fabs(b[co]);
+			for (int ci = 0; ci < Ci; ci++)
+				for (int t = 0; t < 9; t++) {
+					int sy = yy + t / 3 - 1, sx = xx + t % 3 - 1;
+					if (sy < 0 || sy >= H || sx < 0 || sx >= W)
+						continue;
+					double v = bfd(w[((size_t)co * Ci + ci) * 9 + t]) *
+						   bfd(x[ci * P + n * HW + sy * W + sx]);
+					r += v;
+					sa += fabs(v);
+				}
+			if (fabs(y[co * P + p] - r) > (9.0 * Ci + 8) * ldexp(1, -22) * sa + 1e-6) {
+				printf("    y[%d][%zu] = %.8g, reference %.8g\n", co, p, y[co * P + p], r);
+				badf = 1;
+				break;
+			}
+		}
+	for (int co = 0; co < Co && !badw; co++)
+		for (int ci = 0; ci < Ci && !badw; ci++)
+			for (int t = 0; t < 9; t++) {
+				double r = 0, sa = 0;
+				for (size_t p = 0; p < P; p++) {
+					int n = p / HW, yy = p % HW / W, xx = p % W;
+					int sy = yy + t / 3 - 1, sx = xx + t % 3 - 1;
+					if (sy < 0 || sy >= H || sx < 0 || sx >= W)
+						continue;
+					double v = bfd(dy[co * P + p]) * bfd(x[ci * P + n * HW + sy * W + sx]);
+					r += v;
+					sa += fabs(v);
+				}
+				float got = dw[((size_t)co * Ci + ci) * 9 + t];
+				if (fabs(got - r) > ((double)P + 8) * ldexp(1, -22) * sa + 1e-6) {
+					printf("    dw[%d][%d][%d] = %.8g, reference %.8g\n", co, ci, t, got, r);
+					badw = 1;
+					break;
+				}
+			}
+	/* both gradients through the layer (conv3x3_backward: the direct
+	 * path's input gradient is its forward of dy with the flipped
+	 * weights): dinp against the reference, dw the same bytes as the
+	 * weight gradient alone */
+	float *dx = xmalloc(Ci * P * sizeof(float)), *dw3 = xcalloc(nw, sizeof(float));
+	int badx = 0;
+	conv3x3_backward(dx, dw3, NULL, dy, x, w, Ci, Co, N, H, W);
+	for (int ci = 0; ci < Ci && !badx; ci++)
+		for (size_t p = 0; p < P; p++) {
+			int n = p / HW, yy = p % HW / W, xx = p % W;
+			double r = 0, sa = 0;
+			for (int co = 0; co < Co; co++)
+				for (int t = 0; t < 9; t++) {
+					int oy = yy - (t / 3 - 1), ox = xx - (t % 3 - 1);
+					if (oy < 0 || oy >= H || ox < 0 || ox >= W)
+						continue;
+					double v = bfd(w[((size_t)co * Ci + ci) * 9 + t]) *
+						   bfd(dy[co * P + n * HW + oy * W + ox]);
+					r += v;
+					sa += fabs(v);
+				}
+			if (fabs(dx[ci * P + p] - r) > (9.0 * Co + 8) * ldexp(1, -22) * sa + 1e-6) {
+				printf("    dinp[%d][%zu] = %.8g, reference %.8g\n", ci, p, dx[ci * P + p], r);
+				badx = 1;
+				break;
+			}
+		}
+	kconv_force_group(0);
+	int same = memcmp(dw, dw2, nw * sizeof(float)) == 0 &&
+		   memcmp(dw, dw3, nw * sizeof(float)) == 0;
+	int pass = ok && !badf && !badw && !badx && same;
+	printf("%s direct convolution (amx bf16) %d->%d channels, %d images %dx%d, %d at a time: "
+	       "kconv_ok, forward, weight and input gradients = bf16 reference, same bytes twice\n",
+	       pass ? "ok  " : "FAIL", Ci, Co, N, H, W, g);
+	failures += !pass;
+	free(x); free(w); free(b); free(dy); free(dw); free(dw2); free(dx); free(dw3);
+	if (!pass) {
+		free(y);
+		return NULL;
+	}
+	return y;
+}
+
 static void test_direct(void)
 {
 	if (!kern_can_run(KPATH_AMX)) {
@@ -544,95 +644,34 @@ static void test_direct(void)
 			    { 96, 32, 2, 16 },
 			    /* row tiles over each other (W not a multiple of 16),
 			     * an odd count of them; 27 steps with overlaps */
-			    { 16, 16, 5, 21 }, { 64, 32, 3, 19 }, { 96, 32, 2, 40 } };
+			    { 16, 16, 5, 21 }, { 64, 32, 3, 19 }, { 96, 32, 2, 40 },
+			    /* one row high: every other row of a group's tall
+			     * image a separator */
+			    { 32, 32, 1, 16 }, { 16, 16, 1, 9 } };
 	kern_path was = kern_current();
 	kern_precision prec = kern_get_precision();
 	kern_use(KPATH_AMX);
 	kern_set_precision(KERN_BF16);
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 3;
-		size_t HW = (size_t)H * W, P = N * HW, nw = (size_t)Co * Ci * 9;
-		float *x = randv(Ci * P, 1.0f), *w = randv(nw, 0.5f), *b = randv(Co, 0.5f);
-		float *dy = randv(Co * P, 1.0f), *y = xmalloc(Co * P * sizeof(float));
-		float *dw = xcalloc(nw, sizeof(float)), *dw2 = xcalloc(nw, sizeof(float));
-		int ok = kconv_ok(Ci, Co, H, W), badf = 0, badw = 0;
-		conv3x3_direct_forward(y, x, w, b, Ci, Co, N, H, W, -1);
-		conv3x3_direct_weight_grad(dw, dy, x, Ci, Co, N, H, W);
-		conv3x3_direct_weight_grad(dw2, dy, x, Ci, Co, N, H, W);
-		for (int co = 0; co < Co && !badf; co++)
-			for (size_t p = 0; p < P; p++) {
-				int n = p / HW, yy = p % HW / W, xx = p % W;
-				double r = b[co], sa = fabs(b[co]);
-				for (int ci = 0; ci < Ci; ci++)
-					for (int t = 0; t < 9; t++) {
-						int sy = yy + t / 3 - 1, sx = xx + t % 3 - 1;
-						if (sy < 0 || sy >= H || sx < 0 || sx >= W)
-							continue;
-						double v = bfd(w[((size_t)co * Ci + ci) * 9 + t]) *
-							   bfd(x[ci * P + n * HW + sy * W + sx]);
-						r += v;
-						sa += fabs(v);
-					}
-				if (fabs(y[co * P + p] - r) > (9.0 * Ci + 8) * ldexp(1, -22) * sa + 1e-6) {
-					printf("    y[%d][%zu] = %.8g, reference %.8g\n", co, p, y[co * P + p], r);
-					badf = 1;
-					break;
-				}
-			}
-		for (int co = 0; co < Co && !badw; co++)
-			for (int ci = 0; ci < Ci && !badw; ci++)
-				for (int t = 0; t < 9; t++) {
-					double r = 0, sa = 0;
-					for (size_t p = 0; p < P; p++) {
-						int n = p / HW, yy = p % HW / W, xx = p % W;
-						int sy = yy + t / 3 - 1, sx = xx + t % 3 - 1;
-						if (sy < 0 || sy >= H || sx < 0 || sx >= W)
-							continue;
-						double v = bfd(dy[co * P + p]) * bfd(x[ci * P + n * HW + sy * W + sx]);
-						r += v;
-						sa += fabs(v);
-					}
-					float got = dw[((size_t)co * Ci + ci) * 9 + t];
-					if (fabs(got - r) > ((double)P + 8) * ldexp(1, -22) * sa + 1e-6) {
-						printf("    dw[%d][%d][%d] = %.8g, reference %.8g\n", co, ci, t, got, r);
-						badw = 1;
-						break;
-					}
-				}
-		/* both gradients through the layer (conv3x3_backward: the
-		 * direct path's input gradient is its forward of dy with the
-		 * flipped weights): dinp against the reference, dw the same
-		 * bytes as the weight gradient alone */
-		float *dx = xmalloc(Ci * P * sizeof(float)), *dw3 = xcalloc(nw, sizeof(float));
-		int badx = 0;
-		conv3x3_backward(dx, dw3, NULL, dy, x, w, Ci, Co, N, H, W);
-		for (int ci = 0; ci < Ci && !badx; ci++)
-			for (size_t p = 0; p < P; p++) {
-				int n = p / HW, yy = p % HW / W, xx = p % W;
-				double r = 0, sa = 0;
-				for (int co = 0; co < Co; co++)
-					for (int t = 0; t < 9; t++) {
-						int oy = yy - (t / 3 - 1), ox = xx - (t % 3 - 1);
-						if (oy < 0 || oy >= H || ox < 0 || ox >= W)
-							continue;
-						double v = bfd(w[((size_t)co * Ci + ci) * 9 + t]) *
-							   bfd(dy[co * P + n * HW + oy * W + ox]);
-						r += v;
-						sa += fabs(v);
-					}
-				if (fabs(dx[ci * P + p] - r) > (9.0 * Co + 8) * ldexp(1, -22) * sa + 1e-6) {
-					printf("    dinp[%d][%zu] = %.8g, reference %.8g\n", ci, p, dx[ci * P + p], r);
-					badx = 1;
-					break;
-				}
-			}
-		int same = memcmp(dw, dw2, nw * sizeof(float)) == 0 &&
-			   memcmp(dw, dw3, nw * sizeof(float)) == 0;
-		printf("%s direct convolution (amx bf16) %d->%d channels, %dx%d: kconv_ok, forward, "
-		       "weight and input gradients = bf16 reference, same bytes twice\n",
-		       ok && !badf && !badw && !badx && same ? "ok  " : "FAIL", Ci, Co, H, W);
-		failures += !(ok && !badf && !badw && !badx && same);
-		free(x); free(w); free(b); free(dy); free(y); free(dw); free(dw2); free(dx); free(dw3);
+		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3];
+		/* 5 images (the same ones each time): one at a time, 2 (the
+		 * last group short) and the rule's choice; the forward's sums
+		 * run in the same order whatever the group, so its bytes are
+		 * the same */
+		int N = 5, gs[] = { 1, 2, 0 }, same = 1;
+		size_t n = (size_t)Co * N * H * W;
+		rng_t at = rng;
+		float *y1 = direct_case(Ci, Co, H, W, N, 1);
+		for (int i = 1; i < 3; i++) {
+			rng = at;
+			float *y = direct_case(Ci, Co, H, W, N, gs[i]);
+			same = same && y && y1 && memcmp(y, y1, n * sizeof(float)) == 0;
+			free(y);
+		}
+		free(y1);
+		printf("%s direct convolution %d->%d %dx%d: the forward's bytes the same for groups of 1, 2 and the rule's\n",
+		       same ? "ok  " : "FAIL", Ci, Co, H, W);
+		failures += !same;
 	}
 	/* what it does not take: channels not a multiple of 16, narrow planes, fp32 */
 	int refused = !kconv_ok(1, 16, 28, 28) && !kconv_ok(16, 8, 28, 28) && !kconv_ok(16, 16, 28, 5);
