@@ -21,48 +21,60 @@ int kconv_ok(int Ci, int Co, int H, int W)
 	       Co > 0 && Ci % 16 == 0 && Co % 16 == 0 && H >= 1 && W >= 6;
 }
 
-/* the packed rows are runs of 32 ci of one (co, tap): from wt[co][t][ci],
- * bf16, ci padded with zeros to nkc 32, each row one copy of 64 bytes */
-kconv_w *kconv_pack_w(const float *w, const float *b, int Ci, int Co)
+kconv_w *kconv_w_alloc(int Ci, int Co)
 {
 	kconv_w *k = xcalloc(1, sizeof *k);
-	int nkc = (Ci + 31) / 32, nst = Ci == 16 ? 6 : 9 * nkc, Cp = nkc * 32;
+	int nkc = (Ci + 31) / 32, nst = Ci == 16 ? 6 : 9 * nkc;
 	size_t n = (size_t)Co / 16 * nst * 512;
-	uint16_t *wt = xcalloc((size_t)Co * 9 * Cp, sizeof *wt);
 
 	*k = (kconv_w){ Ci, Co, nkc, NULL, NULL };
 	if (posix_memalign((void **)&k->p, 64, n * sizeof(uint16_t)) != 0 ||
 	    posix_memalign((void **)&k->bias, 64, (size_t)Co * 16 * sizeof(float)) != 0)
 		die("out of memory (%zu bytes for packed weights)", n * sizeof(uint16_t));
-	for (int co = 0; co < Co; co++)
+	return k;
+}
+
+/* the weight of (co, ci, tap t) of the packed convolution: of w (Co, Ci, 3,
+ * 3), or with flip, of the convolution whose input gradient this is, w (Ci,
+ * Co, 3, 3) flipped in space and transposed */
+static inline float weight(const float *w, int Ci, int Co, int co, int ci, int t, int flip)
+{
+	return flip ? w[((size_t)ci * Co + co) * 9 + 8 - t] : w[((size_t)co * Ci + ci) * 9 + t];
+}
+
+/* the packed rows are runs of 32 ci of one (co, step), bf16, ci past Ci
+ * zero; Ci 16: step (ky, j), j 0 holds taps kx 0 and 1, j 1 tap kx 2 and
+ * zeros (amx_conv.c) */
+void kconv_w_set(kconv_w *k, const float *w, const float *b, int flip, int cob0, int cob1)
+{
+	int Ci = k->Ci, Co = k->Co, nkc = k->nkc, nst = Ci == 16 ? 6 : 9 * nkc;
+	uint16_t *d = k->p + (size_t)cob0 * nst * 512;
+
+	for (int co = cob0 * 16; co < cob1 * 16; co++)
 		for (int i = 0; i < 16; i++)
 			k->bias[co * 16 + i] = b ? b[co] : 0.0f;
-	for (int co = 0; co < Co; co++)
-		for (int ci = 0; ci < Ci; ci++) {
-			const float *s = w + ((size_t)co * Ci + ci) * 9;
-			uint16_t *d = wt + (size_t)co * 9 * Cp + ci;
-			for (int t = 0; t < 9; t++)
-				d[(size_t)t * Cp] = kern_to_bf16(s[t]);
-		}
-	uint16_t *d = k->p;
-	for (int cob = 0; cob < Co / 16; cob++)
+	for (int cob = cob0; cob < cob1; cob++)
 		for (int st = 0; st < nst; st++)
 			for (int r = 0; r < 16; r++, d += 32) {
-				const uint16_t *row = wt + (size_t)(cob * 16 + r) * 9 * Cp;
+				int co = cob * 16 + r;
 				if (Ci == 16) {
-					/* step (ky, j): j 0 holds taps kx 0 and 1, j 1
-					 * tap kx 2 and zeros (amx_conv.c) */
 					int ky = st / 2, j = st % 2;
-					memcpy(d, row + (size_t)(3 * ky + 2 * j) * Cp, 16 * sizeof *d);
-					if (j)
-						memset(d + 16, 0, 16 * sizeof *d);
-					else
-						memcpy(d + 16, row + (size_t)(3 * ky + 1) * Cp, 16 * sizeof *d);
+					for (int ci = 0; ci < 16; ci++) {
+						d[ci] = kern_to_bf16(weight(w, Ci, Co, co, ci, 3 * ky + 2 * j, flip));
+						d[16 + ci] = j ? 0 : kern_to_bf16(weight(w, Ci, Co, co, ci, 3 * ky + 1, flip));
+					}
 				} else {
-					memcpy(d, row + (size_t)(st / nkc) * Cp + st % nkc * 32, 32 * sizeof *d);
+					int t = st / nkc, c0 = st % nkc * 32;
+					for (int i = 0; i < 32; i++)
+						d[i] = c0 + i < Ci ? kern_to_bf16(weight(w, Ci, Co, co, c0 + i, t, flip)) : 0;
 				}
 			}
-	free(wt);
+}
+
+kconv_w *kconv_pack_w(const float *w, const float *b, int Ci, int Co)
+{
+	kconv_w *k = kconv_w_alloc(Ci, Co);
+	kconv_w_set(k, w, b, 0, 0, Co / 16);
 	return k;
 }
 
@@ -128,17 +140,19 @@ void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long
 	kern_amx_conv_wgrad(acc, dout, dcs, inp, ics, Ci, Co, H, W, G);
 }
 
-void kconv_acc_add(float *dw, const float *acc, int nacc, int Ci, int Co)
+void kconv_acc_add(float *dw, const float *acc, int nacc, int Ci, int Co, int ci0, int ci1)
 {
 	size_t na = kconv_acc_floats(Ci, Co);
 
-	for (int co = 0; co < Co; co++)
-		for (int ci = 0; ci < Ci; ci++)
-			for (int t = 0; t < 9; t++) {
-				const float *a = acc + ((size_t)t * Ci + ci) * Co + co;
-				float s = a[0];
+	for (int ci = ci0; ci < ci1; ci++)
+		for (int t = 0; t < 9; t++) {
+			const float *a = acc + ((size_t)t * Ci + ci) * Co;
+			float *d = dw + (size_t)ci * 9 + t;
+			for (int co = 0; co < Co; co++) {
+				float s = a[co];
 				for (int j = 1; j < nacc; j++)
-					s += a[j * na];
-				dw[((size_t)co * Ci + ci) * 9 + t] += s;
+					s += a[j * na + co];
+				d[(size_t)co * Ci * 9] += s;
 			}
+		}
 }

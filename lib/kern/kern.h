@@ -93,18 +93,24 @@ void kgemm_with_b(const kgemm_a *a, int N, const uint16_t *Bp, float beta, float
  * straight from the image (amx_conv.c). kconv_ok: whether the path and
  * precision in use do it for these sizes (Ci and Co multiples of 16, W >= 6).
  * Then: kconv_pack_w packs w (Co, Ci, 3, 3) and b (Co; NULL: none) once
- * for many images (may be shared by threads); kconv_forward does G
+ * for many images (may be shared by threads); or by parts: kconv_w_alloc,
+ * then kconv_w_set for the blocks of 16 out channels [cob0, cob1) (with
+ * flip, w is the weights (Ci, Co, 3, 3) of the convolution whose input
+ * gradient this one computes, flipped and transposed here); kconv_forward does G
  * images, out channel co at out + co*ocs, input channel ci at inp + ci*ics
  * (G planes H x W one after another), plus the bias; kconv_wgrad adds G
  * images' weight gradient to acc (kconv_acc_floats of them, zeroed by the
  * caller); kconv_group: the G to take at a time for these sizes, or the
  * one kconv_force_group (or SEGPIPE_KCONV_GROUP) set, 0 the rule;
  * kconv_acc_add adds nacc such accumulators, one after another in memory,
- * to dw (Co, Ci, 3, 3), summed in their order as the layers' partial sums
- * are. Single-threaded, like kgemm. */
+ * to dw (Co, Ci, 3, 3) for in channels [ci0, ci1), summed in their order
+ * as the layers' partial sums are. Single-threaded, like kgemm: threads
+ * share the packing and the sums by those ranges. */
 typedef struct kconv_w kconv_w;
 int kconv_ok(int Ci, int Co, int H, int W);
 kconv_w *kconv_pack_w(const float *w, const float *b, int Ci, int Co);
+kconv_w *kconv_w_alloc(int Ci, int Co);
+void kconv_w_set(kconv_w *k, const float *w, const float *b, int flip, int cob0, int cob1);
 void kconv_w_free(kconv_w *w);
 int kconv_group(int Ci, int Co, int H, int W);
 void kconv_force_group(int G);
@@ -113,7 +119,7 @@ void kconv_forward(const kconv_w *w, float *out, long ocs, const float *inp, lon
 size_t kconv_acc_floats(int Ci, int Co);
 void kconv_wgrad(float *acc, const float *dout, long dcs, const float *inp, long ics, int Ci,
 		 int Co, int H, int W, int G);
-void kconv_acc_add(float *dw, const float *acc, int nacc, int Ci, int Co);
+void kconv_acc_add(float *dw, const float *acc, int nacc, int Ci, int Co, int ci0, int ci1);
 
 /* kern_peak_gflops: the measured peak of one unit on the calling thread's
  * core (peak.c): "fp32-avx512", "fp32-avx2", "bf16-avx512", "bf16-amx";

@@ -171,17 +171,20 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 }
 
 /* the direct convolution of the kernel path (kern.h), kconv_group images
- * at a time, each thread its share of the batch */
+ * at a time, each thread its share of the batch, after its share of the
+ * weights' packing */
 void conv3x3_direct_forward(float *out, const float *inp, const float *w, const float *b,
 			    int Ci, int Co, int N, int H, int W, int act)
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW;
 	int T = nn_threads(), G = kconv_group(Ci, Co, H, W);
-	kconv_w *kw = kconv_pack_w(w, b, Ci, Co);
+	kconv_w *kw = kconv_w_alloc(Ci, Co);
 
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
+		kconv_w_set(kw, w, b, 0, nn_share(Co / 16, t, T), nn_share(Co / 16, t + 1, T));
+		#pragma omp barrier
 		int hi = nn_share(N, t + 1, T);
 		for (int n = nn_share(N, t, T); n < hi; n += G) {
 			int g = hi - n < G ? hi - n : G;
@@ -197,21 +200,26 @@ void conv3x3_direct_forward(float *out, const float *inp, const float *w, const 
 }
 
 /* dw += the direct path's weight gradient: per-thread sums, added in
- * thread order; with wf (the flipped weights, Ci outputs) also dinp, the
- * input gradient, group by group (kconv_group images) after that group's
- * weight gradient, so its output gradient is read from the cache the
- * second time */
+ * thread order, each thread its share of the in channels; with w (the
+ * forward weights) also dinp, the input gradient (the convolution of dout
+ * by w flipped and transposed), group by group (kconv_group images) after
+ * that group's weight gradient, so its output gradient is read from the
+ * cache the second time */
 static void direct_backward(float *dinp, float *dw, const float *dout, const float *inp,
-			    const float *wf, int Ci, int Co, int N, int H, int W)
+			    const float *w, int Ci, int Co, int N, int H, int W)
 {
 	size_t HW = (size_t)H * W, P = (size_t)N * HW, na = kconv_acc_floats(Ci, Co);
 	int T = nn_threads(), G = kconv_group(Ci, Co, H, W);
 	float *part = xcalloc((size_t)T * na, sizeof(float));
-	kconv_w *kw = wf ? kconv_pack_w(wf, NULL, Co, Ci) : NULL;
+	kconv_w *kw = w ? kconv_w_alloc(Co, Ci) : NULL;
 
 	#pragma omp parallel num_threads(T)
 	{
 		int t = omp_get_thread_num();
+		if (kw) {
+			kconv_w_set(kw, w, NULL, 1, nn_share(Ci / 16, t, T), nn_share(Ci / 16, t + 1, T));
+			#pragma omp barrier
+		}
 		int hi = nn_share(N, t + 1, T);
 		for (int n = nn_share(N, t, T); n < hi; n += G) {
 			int g = hi - n < G ? hi - n : G;
@@ -221,8 +229,9 @@ static void direct_backward(float *dinp, float *dw, const float *dout, const flo
 				kconv_forward(kw, dinp + n * HW, (long)P, dout + n * HW, (long)P, H, W,
 					      g);
 		}
+		#pragma omp barrier
+		kconv_acc_add(dw, part, T, Ci, Co, nn_share(Ci, t, T), nn_share(Ci, t + 1, T));
 	}
-	kconv_acc_add(dw, part, T, Ci, Co);
 	kconv_w_free(kw);
 	free(part);
 }
@@ -268,22 +277,12 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 		      const float *inp, const float *w, int Ci, int Co, int N, int H, int W)
 {
 	size_t P = (size_t)N * H * W, nw = (size_t)Co * Ci * 9;
-	float *wf = NULL;
 
-	if (dinp) {
-		// wf (Ci, Co, 3, 3) = w (Co, Ci, 3, 3) transposed and flipped
-		wf = xmalloc_array(nw, sizeof(float));
-		for (int co = 0; co < Co; co++)
-			for (int ci = 0; ci < Ci; ci++)
-				for (int k = 0; k < 9; k++)
-					wf[((size_t)ci * Co + co) * 9 + (8 - k)] = w[((size_t)co * Ci + ci) * 9 + k];
-	}
 	if (db)
 		bias_backward(db, dout, Co, P);
 	if (kconv_ok(Ci, Co, H, W)) {
 		/* both gradients, group by group (kconv_ok(Co, Ci) too) */
-		direct_backward(dinp, dw, dout, inp, wf, Ci, Co, N, H, W);
-		free(wf);
+		direct_backward(dinp, dw, dout, inp, dinp ? w : NULL, Ci, Co, N, H, W);
 		return;
 	}
 	if (use_winograd(Ci, Co, H, W))
@@ -291,11 +290,17 @@ void conv3x3_backward(float *dinp, float *dw, float *db, const float *dout,
 	else
 		conv3x3_im2col_weight_grad(dw, dout, inp, Ci, Co, N, H, W);
 	if (dinp) {
+		// wf (Ci, Co, 3, 3) = w (Co, Ci, 3, 3) transposed and flipped
+		float *wf = xmalloc_array(nw, sizeof(float));
+		for (int co = 0; co < Co; co++)
+			for (int ci = 0; ci < Ci; ci++)
+				for (int k = 0; k < 9; k++)
+					wf[((size_t)ci * Co + co) * 9 + (8 - k)] = w[((size_t)co * Ci + ci) * 9 + k];
 		float *zero = xcalloc(Ci, sizeof(float));
 		conv3x3_act_forward(dinp, dout, wf, zero, Co, Ci, N, H, W, -1);
 		free(zero);
+		free(wf);
 	}
-	free(wf);
 }
 
 void conv1x1_forward(float *out, const float *inp, const float *w, const float *b,
