@@ -100,6 +100,23 @@ static inline __attribute__((always_inline)) void step_2x2(const void *a0, const
  * of a (one after another), each [0, W pixels, 0], a separator all zeros,
  * then zeros up to `total` elements of es bytes: 4, bf16 pairs of a's and
  * b's pixels (b NULL: zeros); 2, a's pixels in bf16 */
+/* one step of a 1x4 block: tiles 0..3 += the A tile at a (16 rows, 64
+ * bytes apart) times the B tiles at b0..b3 (rows sb bytes apart) */
+static inline __attribute__((always_inline)) void step_1x4(const void *a, const void *b0,
+							  const void *b1, const void *b2,
+							  const void *b3, long sb)
+{
+	_tile_loadd(4, a, 64);
+	_tile_loadd(5, b0, sb);
+	_tile_dpbf16ps(0, 4, 5);
+	_tile_loadd(6, b1, sb);
+	_tile_dpbf16ps(1, 4, 6);
+	_tile_loadd(7, b2, sb);
+	_tile_dpbf16ps(2, 4, 7);
+	_tile_loadd(5, b3, sb);
+	_tile_dpbf16ps(3, 4, 5);
+}
+
 static inline void plane(void *p, int es, const float *a, const float *b, int H, int W, int G,
 			 int lead, int total)
 {
@@ -325,17 +342,9 @@ thin:
 					_tile_loadd(3, o + oo[3], sout);
 				}
 				if (nq == 4) {
-					for (int st = s0; st < s1; st++, wa += 512) {
-						_tile_loadd(4, wa, 64);
-						_tile_loadd(5, X + e[0] + so[st], sx);
-						_tile_dpbf16ps(0, 4, 5);
-						_tile_loadd(6, X + e[1] + so[st], sx);
-						_tile_dpbf16ps(1, 4, 6);
-						_tile_loadd(7, X + e[2] + so[st], sx);
-						_tile_dpbf16ps(2, 4, 7);
-						_tile_loadd(5, X + e[3] + so[st], sx);
-						_tile_dpbf16ps(3, 4, 5);
-					}
+					for (int st = s0; st < s1; st++, wa += 512)
+						step_1x4(wa, X + e[0] + so[st], X + e[1] + so[st],
+							 X + e[2] + so[st], X + e[3] + so[st], sx);
 				} else {
 					for (int st = s0; st < s1; st++, wa += 512) {
 						_tile_loadd(4, wa, 64);
@@ -381,15 +390,7 @@ static void forward_1x4(float *out, long ocs, const uint32_t *X, const grid *g, 
 			_tile_zero(3);
 			for (int st = 0; st < nst; st++, wa += 512) {
 				const uint32_t *xk = X + OFF + q0 + so[st];
-				_tile_loadd(4, wa, 64);
-				_tile_loadd(5, xk, sx);
-				_tile_dpbf16ps(0, 4, 5);
-				_tile_loadd(6, xk + 16, sx);
-				_tile_dpbf16ps(1, 4, 6);
-				_tile_loadd(7, xk + 32, sx);
-				_tile_dpbf16ps(2, 4, 7);
-				_tile_loadd(5, xk + 48, sx);
-				_tile_dpbf16ps(3, 4, 5);
+				step_1x4(wa, xk, xk + 16, xk + 32, xk + 48, sx);
 			}
 			_tile_stored(0, tmp, 256);
 			_tile_stored(1, tmp + 16, 256);
