@@ -72,6 +72,26 @@ typedef struct {
 	 * b[i] = y[2i+1] */
 	void (*merge2)(float *y, const float *a, const float *b, int n, float c);
 	void (*split2)(float *a, float *b, const float *y, int n);
+	/* Winograd F(4x4,3x3) with 16 images in the lanes (wino4ops.h; NULL
+	 * but in the avx512 table). A block: 16 planes of one channel, point
+	 * (y, x) of a (4Th+2) x (4Tw+2) grid 16 floats (lane l: image l), the
+	 * plane at offset (1, 1), the border left as the caller zeroed it.
+	 *   w4_gather:  the block of n (<= 16) planes src + l*HW (H, W); lanes
+	 *               n.. zero
+	 *   w4_input:   V[k][col0 + 16t + l] (k = 0..35, stride vs) = B^T d B
+	 *               of tile t (row-major, Th x Tw) of a block
+	 *   w4_input_pairs: the same of two blocks (channels 2kp, 2kp+1; blk1
+	 *               NULL: zeros) as bf16 pair row kp of kgemm_with_b's
+	 *               panels (as wino_input_pairs)
+	 *   w4_output:  n planes dst + l*HW (H, W) = A^T M A + bias of those
+	 *               columns of M[k] (stride ms); obuf: 256 Th Tw floats */
+	void (*w4_gather)(float *blk, const float *src, size_t HW, int n, int H, int W, int Th,
+			  int Tw);
+	void (*w4_input)(float *V, size_t vs, size_t col0, const float *blk, int Th, int Tw);
+	void (*w4_input_pairs)(uint16_t *Vp, size_t ks, int nr, int rows, int kp, size_t col0,
+			       const float *blk0, const float *blk1, int Th, int Tw);
+	void (*w4_output)(float *dst, size_t HW, int n, const float *M, size_t ms, size_t col0,
+			  float bias, int H, int W, int Th, int Tw, float *obuf);
 } kern_vec;
 
 extern const kern_vec kern_vec_portable, kern_vec_avx2, kern_vec_avx512;

@@ -719,8 +719,11 @@ static void wino_input_pairs(uint16_t *Vp, size_t ks, int nr, int rows, int kp, 
 		wino_pairs_body(Vp, ks, nr, rows, kp, col0, src0, NULL, H, W, Th, Tw, 0);
 }
 #define WINO_INPUT_PAIRS wino_input_pairs
+#include "wino4ops.h"
+#define W4_OPS w4_gather, w4_input, w4_input_pairs, w4_output
 #else
 #define WINO_INPUT_PAIRS NULL
+#define W4_OPS NULL, NULL, NULL, NULL
 #endif
 
 
@@ -886,5 +889,5 @@ static void split2(float *a, float *b, const float *y, int n)
 const kern_vec KERN_VEC_NAME = {
 	KERN_VEC_LABEL, sum_floats, sum_sq_dev, affine, vact, vact_grad, bn_grad_sums,
 	bn_grad_apply, wino_input, wino_output, wino_dout, WINO_INPUT_PAIRS, pool2, pool2_back,
-	merge2, split2,
+	merge2, split2, W4_OPS,
 };

@@ -121,6 +121,14 @@ void conv3x3_im2col_forward(float *out, const float *inp, const float *w, const 
 void conv3x3_winograd_forward(float *out, const float *inp, const float *w, const float *b,
 			      int Ci, int Co, int N, int H, int W, int act);
 int conv3x3_winograd_ok(int Ci, int Co, int H, int W);
+/* conv3x3_winograd_tile: the output tile, 2 (F(2x2,3x3)) or 4 (F(4x4,3x3),
+ * 36 products per 16 outputs instead of 64, on the avx512 vector table),
+ * that conv3x3_winograd_forward uses for H x W planes: 4 where it does a
+ * quarter fewer products, unless SEGPIPE_WINOGRAD=2|4 or
+ * conv3x3_winograd_force(m) (0: the rule again) says otherwise. The weight
+ * gradient is always F(2x2,3x3). */
+int conv3x3_winograd_tile(int H, int W);
+void conv3x3_winograd_force(int m);
 /* conv3x3_winograd_weight_grad: the weight gradient of the same, computed
  * in the Winograd domain (dU = sum over tiles of (A dY A^T) (B^T d B),
  * dw += G^T dU G). */

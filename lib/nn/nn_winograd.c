@@ -75,6 +75,159 @@ int conv3x3_winograd_ok(int Ci, int Co, int H, int W)
 	return H >= 2 && W >= 2 && (W + 1) / 2 <= KERN_WINO_MAXT;
 }
 
+/* ---- F(4x4,3x3): 36 products per 4x4 output tile and channel pair
+ * instead of 144 (64 for F(2x2,3x3)), 16 images in the vector lanes
+ * (wino4ops.h):
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0;
+ *          0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
+ *          1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * (Lavin and Gray's F(4x4,3x3), points 0, 1, -1, 2, -2). Its transforms
+ * magnify rounding more than F(2x2,3x3)'s: in fp32 it agrees with im2col
+ * to 1e-5 - 4e-5 relative, with bf16 products to about 1.5% rms of the output
+ * (F(2x2,3x3): 0.3%); tests/unit/test_layers.c states the bounds. */
+static int wino_force;   /* 2 or 4: that tile; 0: the rule */
+
+void conv3x3_winograd_force(int m)
+{
+	wino_force = m;
+}
+
+int conv3x3_winograd_tile(int H, int W)
+{
+	static int env = -1;
+
+	if (env < 0) {
+		const char *e = getenv("SEGPIPE_WINOGRAD");
+		env = e && *e ? atoi(e) : 0;
+		if (env != 0 && env != 2 && env != 4)
+			die("SEGPIPE_WINOGRAD=%s: 2 or 4 (the output tile of Winograd)", e);
+	}
+	int m = wino_force ? wino_force : env;
+	if (!kvec()->w4_gather)
+		return 2;
+	if (m)
+		return m;
+	/* F(4x4) where it does at least a quarter fewer products */
+	size_t t4 = 36 * (size_t)((H + 3) / 4) * ((W + 3) / 4);
+	size_t t2 = 16 * (size_t)((H + 1) / 2) * ((W + 1) / 2);
+	return 4 * t4 <= 3 * t2 ? 4 : 2;
+}
+
+/* U (36, Co, Ci) = G g G^T of w (Co, Ci, 3, 3); the out channels split
+ * among the threads, each row of U a loop over ci (vectorized) */
+static void wino4_weights(float *U, const float *w, int Ci, int Co)
+{
+	static const float G[6][3] = { { 0.25f, 0, 0 },
+				       { -1.0f / 6, -1.0f / 6, -1.0f / 6 },
+				       { -1.0f / 6, 1.0f / 6, -1.0f / 6 },
+				       { 1.0f / 24, 1.0f / 12, 1.0f / 6 },
+				       { 1.0f / 24, -1.0f / 12, 1.0f / 6 },
+				       { 0, 0, 1 } };
+	int T = nn_threads();
+
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		float *g = nn_scratch(0, (size_t)27 * Ci), *tt = g + (size_t)9 * Ci;
+		for (int co = nn_share(Co, t, T); co < nn_share(Co, t + 1, T); co++) {
+			/* g (9, Ci): the taps of co; tt (6 x 3, Ci) = G g */
+			for (int ci = 0; ci < Ci; ci++)
+				for (int k = 0; k < 9; k++)
+					g[(size_t)k * Ci + ci] = w[((size_t)co * Ci + ci) * 9 + k];
+			for (int i = 0; i < 6; i++)
+				for (int c = 0; c < 3; c++) {
+					float *d = tt + (size_t)(3 * i + c) * Ci;
+					const float *g0 = g + (size_t)c * Ci, *g1 = g0 + 3 * (size_t)Ci,
+						    *g2 = g1 + 3 * (size_t)Ci;
+					for (int ci = 0; ci < Ci; ci++)
+						d[ci] = G[i][0] * g0[ci] + G[i][1] * g1[ci] + G[i][2] * g2[ci];
+				}
+			for (int i = 0; i < 6; i++)
+				for (int j = 0; j < 6; j++) {
+					float *u = U + ((size_t)(6 * i + j) * Co + co) * Ci;
+					const float *t0 = tt + (size_t)(3 * i) * Ci, *t1 = t0 + Ci, *t2 = t1 + Ci;
+					for (int ci = 0; ci < Ci; ci++)
+						u[ci] = t0[ci] * G[j][0] + t1[ci] * G[j][1] + t2[ci] * G[j][2];
+				}
+		}
+	}
+}
+
+/* conv3x3_winograd_forward by F(4x4,3x3): each thread its share of the
+ * batch, 16 images (a block) at a time */
+static void wino4_forward(float *out, const float *inp, const float *w, const float *b,
+			  int Ci, int Co, int N, int H, int W, int act)
+{
+	size_t HW = (size_t)H * W, P = (size_t)N * HW;
+	int Th = (H + 3) / 4, Tw = (W + 3) / 4, T = nn_threads();
+	size_t tiles = (size_t)Th * Tw, cols = 16 * tiles;
+	size_t bs = (size_t)(4 * Th + 2) * (4 * Tw + 2) * 16;
+	const kern_vec *kv = kvec();
+	float *U = xmalloc_array((size_t)36 * Ci * Co, sizeof(float));
+
+	wino4_weights(U, w, Ci, Co);
+	kgemm_a *Up[36];
+	for (int k = 0; k < 36; k++)
+		Up[k] = kgemm_pack_a(0, Co, Ci, U + (size_t)k * Co * Ci, Ci);
+	int nr, rows, pairs = kgemm_b_panels(Ci, &nr, &rows);
+	#pragma omp parallel num_threads(T)
+	{
+		int t = omp_get_thread_num();
+		int n_lo = nn_share(N, t, T), n_hi = nn_share(N, t + 1, T);
+		size_t ms = (size_t)Co * cols + 32, vs = (size_t)Ci * cols + 32, ks = 0;
+		float *V, *M = nn_scratch(1, 36 * ms);
+		float *blk = zeroed_scratch(2, 2 * bs), *obuf = nn_scratch(3, 256 * tiles);
+		if (pairs) {
+			ks = ((cols + nr - 1) / nr + 1) * (size_t)rows * nr * 2;
+			V = nn_scratch(0, 18 * ks);
+			/* the pair rows past Ci stay zero: written once here */
+			for (int k = 0; k < 36; k++)
+				for (size_t p = 0; p < ks / ((size_t)rows * nr * 2); p++)
+					for (int r = (Ci + 1) / 2; r < rows; r++)
+						memset((uint16_t *)V + k * ks + (p * rows + r) * nr * 2, 0,
+						       (size_t)nr * 2 * sizeof(uint16_t));
+		} else {
+			V = nn_scratch(0, 36 * vs);
+		}
+		for (int n0 = n_lo; n0 < n_hi; n0 += 16) {
+			int g = n_hi - n0 < 16 ? n_hi - n0 : 16;
+			const float *src = inp + (size_t)n0 * HW;
+			if (pairs) {
+				uint16_t *Vp = (uint16_t *)V;
+				for (int ci = 0; ci < Ci; ci += 2) {
+					kv->w4_gather(blk, src + ci * P, HW, g, H, W, Th, Tw);
+					if (ci + 1 < Ci)
+						kv->w4_gather(blk + bs, src + (ci + 1) * P, HW, g, H, W, Th, Tw);
+					kv->w4_input_pairs(Vp, ks, nr, rows, ci / 2, 0, blk,
+							   ci + 1 < Ci ? blk + bs : NULL, Th, Tw);
+				}
+				for (int k = 0; k < 36; k++)
+					kgemm_with_b(Up[k], cols, Vp + k * ks, 0.0f, M + (size_t)k * ms, cols);
+			} else {
+				for (int ci = 0; ci < Ci; ci++) {
+					kv->w4_gather(blk, src + ci * P, HW, g, H, W, Th, Tw);
+					kv->w4_input(V + (size_t)ci * cols, vs, 0, blk, Th, Tw);
+				}
+				for (int k = 0; k < 36; k++)
+					kgemm_with(Up[k], 0, cols, V + (size_t)k * vs, cols, 0.0f,
+						   M + (size_t)k * ms, cols);
+			}
+			for (int co = 0; co < Co; co++) {
+				float *o = out + co * P + (size_t)n0 * HW;
+				kv->w4_output(o, HW, g, M + (size_t)co * cols, ms, 0, b[co], H, W, Th, Tw,
+					      obuf);
+				if (act >= 0)
+					act_apply(o, o, g * HW, (act_kind)act);
+			}
+		}
+	}
+	for (int k = 0; k < 36; k++)
+		kgemm_a_free(Up[k]);
+	free(U);
+}
+
 void conv3x3_winograd_forward(float *out, const float *inp, const float *w, const float *b,
 			      int Ci, int Co, int N, int H, int W, int act)
 {
@@ -87,6 +240,11 @@ void conv3x3_winograd_forward(float *out, const float *inp, const float *w, cons
 
 	if (!conv3x3_winograd_ok(Ci, Co, H, W))
 		die("conv3x3_winograd_forward: %d x %d images not supported", H, W);
+	if (conv3x3_winograd_tile(H, W) == 4) {
+		free(U);
+		wino4_forward(out, inp, w, b, Ci, Co, N, H, W, act);
+		return;
+	}
 	wino_weights(U, w, Ci, Co);
 	kgemm_a *Up[16];   /* each U[k] packed once for every group of images */
 	for (int k = 0; k < 16; k++)
