@@ -504,8 +504,9 @@ static void test_winograd_wgrad(void)
 /* bf16: the Winograd transform writing its bf16 pairs straight into the
  * kernel's panels (paths with a bf16 pairs kernel) gives what the emulated
  * bf16 of the avx512 path gives from the same rounded inputs, to 1e-5 of
- * the largest output (the order of the fp32 sums differs). Both paths must
- * run here; otherwise the test says so and is skipped. */
+ * the largest output (the order of the fp32 sums differs), with either
+ * tile forced (in bf16 the rule takes F(2x2,3x3)). Both paths must run
+ * here; otherwise the test says so and is skipped. */
 static void test_winograd_pairs(void)
 {
 	kern_path fast = kern_can_run(KPATH_AMX) ? KPATH_AMX : KPATH_AVX512_BF16;
@@ -518,8 +519,10 @@ static void test_winograd_pairs(void)
 	kern_path was = kern_current();
 	kern_precision prec = kern_get_precision();
 	kern_set_precision(KERN_BF16);
+	for (int m = 2; m <= 4; m += 2)
 	for (int s = 0; s < 7; s++) {
 		int Ci = shapes[s][0], Co = shapes[s][1], H = shapes[s][2], W = shapes[s][3], N = 5;
+		conv3x3_winograd_force(m);
 		size_t P = (size_t)N * H * W;
 		float *x = randv(Ci * P, 1.0f), *w = randv((size_t)Co * Ci * 9, 0.5f), *b = randv(Co, 0.5f);
 		float *y1 = xmalloc(Co * P * sizeof(float)), *y2 = xmalloc(Co * P * sizeof(float));
@@ -532,11 +535,12 @@ static void test_winograd_pairs(void)
 			big = fmax(big, fabs(y1[i]));
 		for (size_t i = 0; i < Co * P; i++)
 			worst = fmax(worst, fabs(y1[i] - y2[i]) / big);
-		printf("%s winograd bf16 pairs (%s) = emulated bf16, %d->%d channels, %dx%d (max error %.2g)\n",
-		       worst < 1e-5 ? "ok  " : "FAIL", kern_path_name(fast), Ci, Co, H, W, worst);
+		printf("%s winograd F(%dx%d) bf16 pairs (%s) = emulated bf16, %d->%d channels, %dx%d (max error %.2g)\n",
+		       worst < 1e-5 ? "ok  " : "FAIL", m, m, kern_path_name(fast), Ci, Co, H, W, worst);
 		failures += worst >= 1e-5;
 		free(x); free(w); free(b); free(y1); free(y2);
 	}
+	conv3x3_winograd_force(0);
 	kern_use(was);
 	kern_set_precision(prec);
 }
